@@ -1,0 +1,15 @@
+//! Pieces shared by `picket-server` and `picket-sentinel`:
+//!
+//! - [`resp`]: the RESP2/RESP3 frame type, the request parser (multibulk and
+//!   inline, with Redis's protocol errors and limits) and the reply encoder.
+//! - [`conf`]: the redis.conf grammar (`sdssplitargs` tokenising, quoted
+//!   strings, escapes) used for config files and inline commands alike.
+//! - [`num`]: number formatting and parsing exactly as Redis does it
+//!   (`%.17g` doubles, strict integers, `strtold`-style floats).
+//! - [`glob`]: Redis's `stringmatchlen` glob matcher (KEYS, SCAN MATCH,
+//!   PSUBSCRIBE, CONFIG GET).
+
+pub mod conf;
+pub mod glob;
+pub mod num;
+pub mod resp;

@@ -1,0 +1,578 @@
+//! Commands: the one command table (name, arity, flags, key positions,
+//! handler) used by dispatch, COMMAND and (later) ACL and replication, the
+//! execution context handed to handlers, and the dispatcher that applies
+//! Redis's checks in Redis's order (unknown command, arity, auth, MULTI
+//! queueing, pub/sub context, client pause) before running a handler.
+
+pub mod connection;
+pub mod hashes;
+pub mod keys;
+pub mod lists;
+pub mod pubsub;
+pub mod server;
+pub mod sets;
+pub mod strings;
+pub mod transactions;
+pub mod zsets;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use picket_common::num::parse_i64;
+use picket_common::resp::Frame;
+use tokio::sync::oneshot;
+
+use crate::db::{Db, Entry, Value, WRONGTYPE};
+use crate::pubsub::notify_keyspace_event;
+use crate::state::{ClientInfo, ReplyMode, Shared, State};
+
+/// What a handler returns: the reply, or an error reply (so `?` works).
+pub type CmdResult = Result<Frame, Frame>;
+/// A command implementation.
+pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult;
+
+/// Command flags, named as COMMAND INFO prints them.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const NO_MULTI: u32 = 1 << 14;
+    pub const MOVABLEKEYS: u32 = 1 << 15;
+    pub const ALLOW_BUSY: u32 = 1 << 16;
+    pub const SENTINEL: u32 = 1 << 17;
+    /// Names in COMMAND INFO order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (SENTINEL, "sentinel"),
+        (NO_MULTI, "no_multi"),
+        (MOVABLEKEYS, "movablekeys"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// One row of the command table.
+#[derive(Debug)]
+pub struct Cmd {
+    /// Lowercase name.
+    pub name: &'static str,
+    /// Redis arity: positive = exact, negative = at least -arity.
+    pub arity: i32,
+    /// [`flags`] bits.
+    pub flags: u32,
+    /// First key position (0 = no keys).
+    pub first_key: i32,
+    /// Last key position (-1 = last argument).
+    pub last_key: i32,
+    /// Step between keys.
+    pub step: i32,
+    /// Command group for COMMAND DOCS ("string", "list", ...).
+    pub group: &'static str,
+    /// The implementation.
+    pub handler: Handler,
+    /// Subcommands (name, arity, flags) for COMMAND INFO / DOCS.
+    pub subs: &'static [(&'static str, i32, u32)],
+    /// Key positions for commands whose keys move (numkeys arguments).
+    pub getkeys: Option<fn(&[Bytes]) -> Vec<usize>>,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").field("client", &self.client.id).finish()
+    }
+}
+
+/// Shorthand for table rows.
+#[macro_export]
+macro_rules! cmd {
+    ($name:expr, $arity:expr, $flags:expr, $f:expr, $l:expr, $s:expr, $group:expr, $h:expr) => {
+        $crate::cmd::Cmd { name: $name, arity: $arity, flags: $flags, first_key: $f, last_key: $l, step: $s, group: $group, handler: $h, subs: &[], getkeys: None }
+    };
+    ($name:expr, $arity:expr, $flags:expr, $f:expr, $l:expr, $s:expr, $group:expr, $h:expr, subs = $subs:expr) => {
+        $crate::cmd::Cmd { name: $name, arity: $arity, flags: $flags, first_key: $f, last_key: $l, step: $s, group: $group, handler: $h, subs: $subs, getkeys: None }
+    };
+    ($name:expr, $arity:expr, $flags:expr, $f:expr, $l:expr, $s:expr, $group:expr, $h:expr, getkeys = $gk:expr) => {
+        $crate::cmd::Cmd { name: $name, arity: $arity, flags: $flags, first_key: $f, last_key: $l, step: $s, group: $group, handler: $h, subs: &[], getkeys: Some($gk) }
+    };
+}
+
+/// The whole table, built once.
+pub fn table() -> &'static HashMap<&'static str, &'static Cmd> {
+    static T: OnceLock<HashMap<&'static str, &'static Cmd>> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut m = HashMap::new();
+        for family in [
+            connection::COMMANDS,
+            keys::COMMANDS,
+            strings::COMMANDS,
+            lists::COMMANDS,
+            hashes::COMMANDS,
+            sets::COMMANDS,
+            zsets::COMMANDS,
+            pubsub::COMMANDS,
+            transactions::COMMANDS,
+            server::COMMANDS,
+        ] {
+            for c in family {
+                m.insert(c.name, c);
+            }
+        }
+        m
+    })
+}
+
+/// Looks a command up by (any-case) name.
+pub fn lookup(name: &[u8]) -> Option<&'static Cmd> {
+    let mut buf = [0u8; 32];
+    if name.len() > buf.len() {
+        return None;
+    }
+    for (i, b) in name.iter().enumerate() {
+        buf[i] = b.to_ascii_lowercase();
+    }
+    let s = std::str::from_utf8(&buf[..name.len()]).ok()?;
+    table().get(s).copied()
+}
+
+/// What the connection must do after a command, beyond writing its reply.
+pub enum Flow {
+    /// Go on with the next request.
+    Continue,
+    /// Wait for a blocked command to be served or to time out.
+    Block {
+        /// Receives the reply when another client serves the key.
+        rx: oneshot::Receiver<Frame>,
+        /// When to give up (None = forever).
+        deadline: Option<Instant>,
+        /// The reply on timeout.
+        timeout_reply: Frame,
+    },
+    /// Write the reply, then close (QUIT, protocol error, CLIENT KILL self).
+    Close,
+    /// Sleep without holding the lock (DEBUG SLEEP), then go on.
+    Sleep(Duration),
+    /// The command must wait for CLIENT UNPAUSE; run it (these args) again afterwards.
+    Paused(Vec<Bytes>),
+    /// Stop the server (SHUTDOWN).
+    Shutdown,
+}
+
+/// Everything a handler can reach while it runs. The state lock is held
+/// for the whole call.
+pub struct Ctx<'a> {
+    /// The locked state.
+    pub st: &'a mut State,
+    /// The shared handle (run id, start time, signals).
+    pub shared: &'a Shared,
+    /// The calling client.
+    pub client: &'a mut ClientInfo,
+    /// Unix ms when the command started (one clock per command, as Redis's
+    /// `commandTimeSnapshot`, so a command sees a key expire at most once).
+    pub now: i64,
+    /// LRU clock for accessed entries.
+    pub lru: u32,
+    /// What the connection does next.
+    pub flow: Flow,
+    /// Frames sent before the returned one (multi-frame replies: SUBSCRIBE).
+    pub extra: Vec<Frame>,
+    /// Send only `extra`, not the returned frame.
+    pub no_reply: bool,
+    /// Inside EXEC: blocking commands do not block.
+    pub in_exec: bool,
+}
+
+/// `-ERR syntax error`
+pub fn syntax_err() -> Frame {
+    Frame::err("ERR syntax error")
+}
+/// `-ERR value is not an integer or out of range`
+pub fn not_int() -> Frame {
+    Frame::err("ERR value is not an integer or out of range")
+}
+/// `-ERR value is not a valid float`
+pub fn not_float() -> Frame {
+    Frame::err("ERR value is not a valid float")
+}
+/// `-WRONGTYPE ...`
+pub fn wrongtype() -> Frame {
+    Frame::err(WRONGTYPE)
+}
+/// `-ERR wrong number of arguments for '<name>' command`
+pub fn wrong_arity(name: &str) -> Frame {
+    Frame::err(format!("ERR wrong number of arguments for '{name}' command"))
+}
+/// `-ERR unknown subcommand '<sub>'. Try <CMD> HELP.`
+pub fn unknown_sub(cmd: &str, sub: &[u8]) -> Frame {
+    Frame::err(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&sub[..sub.len().min(128)]),
+        cmd.to_ascii_uppercase()
+    ))
+}
+
+/// Parses an integer argument (`ERR value is not an integer or out of range`).
+pub fn arg_i64(a: &[u8]) -> Result<i64, Frame> {
+    parse_i64(a).ok_or_else(not_int)
+}
+
+/// Parses a float argument (`ERR value is not a valid float`).
+pub fn arg_f64(a: &[u8]) -> Result<f64, Frame> {
+    picket_common::num::parse_f64(a).ok_or_else(not_float)
+}
+
+/// Case-insensitive comparison of an argument with a keyword.
+pub fn is(a: &[u8], kw: &str) -> bool {
+    a.eq_ignore_ascii_case(kw.as_bytes())
+}
+
+/// Turns a list of byte strings into an array of bulk strings.
+pub fn bulk_array<I: IntoIterator<Item = Bytes>>(it: I) -> Frame {
+    Frame::Array(it.into_iter().map(Frame::Bulk).collect())
+}
+
+impl<'a> Ctx<'a> {
+    /// The client's selected database.
+    pub fn db(&mut self) -> &mut Db {
+        let i = self.client.db;
+        &mut self.st.dbs[i]
+    }
+
+    /// Looks a key up for reading: lazy expiry, LRU touch and
+    /// keyspace_hits / keyspace_misses like `lookupKeyRead`.
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let (now, lru) = (self.now, self.lru);
+        let i = self.client.db;
+        let found = self.st.dbs[i].get(key, now, lru).is_some();
+        if found {
+            self.st.stats.keyspace_hits += 1;
+        } else {
+            self.st.stats.keyspace_misses += 1;
+            if self.st.config.notify_flags & crate::config::notify::KEY_MISS != 0 {
+                self.notify(crate::config::notify::KEY_MISS, "keymiss", key);
+            }
+        }
+        self.st.dbs[i].dict.get_mut(key)
+    }
+
+    /// Looks a key up for writing (lazy expiry, LRU touch, no stats).
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let (now, lru) = (self.now, self.lru);
+        let i = self.client.db;
+        self.st.dbs[i].get(key, now, lru)
+    }
+
+    /// Sends a keyspace notification for the current db.
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        let db = self.client.db;
+        self.notify_db(class, event, key, db);
+    }
+
+    /// Sends a keyspace notification for a given db.
+    pub fn notify_db(&mut self, class: u32, event: &str, key: &[u8], db: usize) {
+        let flags = self.st.config.notify_flags;
+        if flags & class != 0 {
+            notify_keyspace_event(&self.st.pubsub, flags, class, event, key, db);
+        }
+    }
+
+    /// A key of the current db was written: invalidates WATCH, counts a
+    /// change, notifies, and wakes clients blocked on it.
+    pub fn modified(&mut self, key: &[u8], class: u32, event: &str) {
+        let db = self.client.db;
+        self.modified_db(key, class, event, db);
+    }
+
+    /// [`Ctx::modified`] for a given db.
+    pub fn modified_db(&mut self, key: &[u8], class: u32, event: &str, db: usize) {
+        self.st.touch_watched(db, key, self.client);
+        self.st.dirty += 1;
+        self.notify_db(class, event, key, db);
+        self.st.signal_ready(db, key);
+    }
+
+    /// Only invalidates WATCH (signalModifiedKey) for the current db.
+    pub fn touch(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.st.touch_watched(db, key, self.client);
+    }
+
+    /// Deletes a key of the current db, returning whether it existed.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        let now = self.now;
+        let db = self.db();
+        db.expire_if_needed(key, now);
+        db.remove(key).is_some()
+    }
+
+    /// Reads a string value: `Ok(None)` when missing, WRONGTYPE otherwise.
+    pub fn get_str(&mut self, key: &[u8]) -> Result<Option<&mut Vec<u8>>, Frame> {
+        match self.lookup_read(key) {
+            None => Ok(None),
+            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s)),
+            Some(_) => Err(wrongtype()),
+        }
+    }
+
+    /// Asks the connection to block; the handler returns a placeholder.
+    pub fn block(&mut self, keys: Vec<Bytes>, op: crate::blocking::BlockOp, timeout: Option<Duration>, timeout_reply: Frame) {
+        let (tx, rx) = oneshot::channel();
+        let id = self.client.id;
+        let db = self.client.db;
+        for k in &keys {
+            self.st.blocking_keys.entry((db, k.clone())).or_default().push_back(id);
+        }
+        self.st.blocked.insert(id, crate::state::Blocked { db, keys, op, tx, timeout_reply: timeout_reply.clone() });
+        self.client.blocked = true;
+        self.flow = Flow::Block { rx, deadline: timeout.map(|t| Instant::now() + t), timeout_reply };
+    }
+}
+
+/// Parses a blocking timeout in seconds (decimals allowed), Redis's texts.
+pub fn parse_timeout(a: &[u8]) -> Result<Option<Duration>, Frame> {
+    let v = picket_common::num::parse_f64(a).filter(|v| v.is_finite()).ok_or_else(|| Frame::err("ERR timeout is not a float or out of range"))?;
+    if v < 0.0 {
+        return Err(Frame::err("ERR timeout is negative"));
+    }
+    if v == 0.0 {
+        Ok(None)
+    } else {
+        Ok(Some(Duration::from_micros((v * 1_000_000.0) as u64)))
+    }
+}
+
+fn client_allowed_in_subscribed_resp2(name: &str) -> bool {
+    matches!(name, "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe" | "ping" | "quit" | "reset")
+}
+
+/// Runs one request for `client` with the state locked, appending the
+/// encoded reply to `out`. This is Redis's `processCommand` + `call`.
+pub fn execute(shared: &Shared, st: &mut State, client: &mut ClientInfo, args: Vec<Bytes>, out: &mut BytesMut) -> Flow {
+    if args.is_empty() {
+        return Flow::Continue;
+    }
+    client.last_interaction = Instant::now();
+    let Some(cmd) = lookup(&args[0]) else {
+        let mut msg = format!("ERR unknown command '{}', with args beginning with: ", String::from_utf8_lossy(&args[0][..args[0].len().min(128)]));
+        for a in args.iter().skip(1) {
+            if msg.len() >= 128 {
+                break;
+            }
+            msg.push_str(&format!("'{}' ", String::from_utf8_lossy(&a[..a.len().min(128 - msg.len().min(128))])));
+        }
+        if client.multi.is_some() {
+            client.multi_error = true;
+        }
+        reject(st, client, None, Frame::err(msg), out);
+        return Flow::Continue;
+    };
+    client.last_cmd = cmd.name.to_string();
+    if (cmd.arity > 0 && args.len() as i32 != cmd.arity) || (args.len() as i32) < -cmd.arity {
+        if client.multi.is_some() {
+            client.multi_error = true;
+        }
+        reject(st, client, Some(cmd), wrong_arity(cmd.name), out);
+        return Flow::Continue;
+    }
+    if !cmd.subs.is_empty() && args.len() >= 2 {
+        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        if let Some((name, arity, _)) = cmd.subs.iter().find(|(n, _, _)| *n == sub) {
+            if (*arity > 0 && args.len() as i32 != *arity) || (args.len() as i32) < -*arity {
+                if client.multi.is_some() {
+                    client.multi_error = true;
+                }
+                reject(st, client, Some(cmd), wrong_arity(&format!("{}|{}", cmd.name, name)), out);
+                return Flow::Continue;
+            }
+        }
+    }
+    if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 && cmd.name != "quit" {
+        if client.multi.is_some() {
+            client.multi_error = true;
+        }
+        reject(st, client, Some(cmd), Frame::err("NOAUTH Authentication required."), out);
+        return Flow::Continue;
+    }
+    if client.multi.is_some() && !matches!(cmd.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+        if cmd.flags & flags::NO_MULTI != 0 {
+            client.multi_error = true;
+            reject(st, client, Some(cmd), Frame::err("ERR Command not allowed inside a transaction"), out);
+            return Flow::Continue;
+        }
+        if let Some(q) = client.multi.as_mut() {
+            q.push(crate::state::Queued { cmd, args });
+        }
+        emit(client, Frame::Simple("QUEUED".into()), out);
+        return Flow::Continue;
+    }
+    if client.resp == 2 && client.subscribed() && !client_allowed_in_subscribed_resp2(cmd.name) {
+        reject(
+            st,
+            client,
+            Some(cmd),
+            Frame::err(format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                cmd.name
+            )),
+            out,
+        );
+        return Flow::Continue;
+    }
+    if let Some(p) = st.pause {
+        if p.until_ms <= crate::state::now_ms() {
+            st.pause = None;
+        } else if !p.writes_only || cmd.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0 {
+            // Redis 7.0 also pauses EVAL/PUBLISH-like may-replicate commands
+            // in WRITE mode; the request is retried once the pause ends.
+            return Flow::Paused(args);
+        }
+    }
+    let (reply, flow, extra, no_reply) = call(shared, st, client, cmd, &args, false);
+    for f in extra {
+        emit(client, f, out);
+    }
+    if !no_reply {
+        emit(client, reply, out);
+    }
+    after_command(st);
+    flow
+}
+
+/// Runs a handler with stats, slowlog and MONITOR feeding (Redis's `call`).
+pub fn call(shared: &Shared, st: &mut State, client: &mut ClientInfo, cmd: &'static Cmd, args: &[Bytes], in_exec: bool) -> (Frame, Flow, Vec<Frame>, bool) {
+    let start = Instant::now();
+    let now = crate::state::now_ms();
+    let mut ctx = Ctx { st, shared, client, now, lru: shared.lru_clock(), flow: Flow::Continue, extra: Vec::new(), no_reply: false, in_exec };
+    let reply = match (cmd.handler)(&mut ctx, args) {
+        Ok(f) => f,
+        Err(f) => f,
+    };
+    let Ctx { flow, extra, no_reply, .. } = ctx;
+    let usec = start.elapsed().as_micros() as u64;
+    st.stats.total_commands_processed += 1;
+    let stat = st.command_stats.entry(stat_name(cmd, args)).or_default();
+    stat.calls += 1;
+    stat.usec += usec;
+    if let Frame::Error(e) = &reply {
+        stat.failed_calls += 1;
+        count_error(st, e);
+    }
+    if cmd.flags & flags::SKIP_SLOWLOG == 0 {
+        st.slowlog_push(args, usec, client);
+    }
+    if !st.monitors.is_empty() && cmd.flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
+        feed_monitors(st, client, args);
+    }
+    (reply, flow, extra, no_reply)
+}
+
+fn stat_name(cmd: &Cmd, args: &[Bytes]) -> String {
+    if !cmd.subs.is_empty() && args.len() > 1 {
+        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        if cmd.subs.iter().any(|(n, _, _)| *n == sub) {
+            return format!("{}|{}", cmd.name, sub);
+        }
+    }
+    cmd.name.to_string()
+}
+
+fn count_error(st: &mut State, e: &str) {
+    st.stats.total_error_replies += 1;
+    let prefix = e.split(' ').next().unwrap_or("ERR").to_string();
+    *st.error_stats.entry(prefix).or_insert(0) += 1;
+}
+
+fn reject(st: &mut State, client: &mut ClientInfo, cmd: Option<&Cmd>, f: Frame, out: &mut BytesMut) {
+    if let Frame::Error(e) = &f {
+        count_error(st, e);
+    }
+    if let Some(c) = cmd {
+        st.command_stats.entry(c.name.to_string()).or_default().rejected_calls += 1;
+    }
+    emit(client, f, out);
+}
+
+/// Appends a reply unless CLIENT REPLY silenced it.
+pub fn emit(client: &mut ClientInfo, f: Frame, out: &mut BytesMut) {
+    match client.reply_mode {
+        ReplyMode::On => f.encode(client.resp, out),
+        ReplyMode::Off => {}
+        ReplyMode::Skip => client.reply_mode = ReplyMode::SkipNext,
+        ReplyMode::SkipNext => client.reply_mode = ReplyMode::On,
+    }
+}
+
+/// Work Redis does after every command: serve clients blocked on keys
+/// that received data, and account for keys that expired while it ran.
+pub fn after_command(st: &mut State) {
+    if !st.ready_keys.is_empty() {
+        crate::blocking::serve_ready_keys(st);
+    }
+    for i in 0..st.dbs.len() {
+        if st.dbs[i].expired.is_empty() {
+            continue;
+        }
+        let expired = std::mem::take(&mut st.dbs[i].expired);
+        for k in expired {
+            st.stats.expired_keys += 1;
+            let flags = st.config.notify_flags;
+            notify_keyspace_event(&st.pubsub, flags, crate::config::notify::EXPIRED, "expired", &k, i);
+            if let Some(ids) = st.watched.get(&(i, k.clone())) {
+                for id in ids.clone() {
+                    if let Some(c) = st.clients.get_mut(&id) {
+                        c.dirty_cas = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn feed_monitors(st: &mut State, client: &ClientInfo, args: &[Bytes]) {
+    let us = crate::state::now_us();
+    let mut line = format!("{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, client.addr);
+    for a in args {
+        line.push(' ');
+        line.push('"');
+        for &b in a.iter() {
+            match b {
+                b'\\' => line.push_str("\\\\"),
+                b'"' => line.push_str("\\\""),
+                b'\n' => line.push_str("\\n"),
+                b'\r' => line.push_str("\\r"),
+                b'\t' => line.push_str("\\t"),
+                7 => line.push_str("\\a"),
+                8 => line.push_str("\\b"),
+                b if b.is_ascii_graphic() || b == b' ' => line.push(b as char),
+                b => line.push_str(&format!("\\x{:02x}", b)),
+            }
+        }
+        line.push('"');
+    }
+    let f = Frame::Simple(line);
+    st.monitors.retain(|_, tx| tx.send(f.clone()).is_ok());
+}

@@ -1,0 +1,6 @@
+//! pubsub commands (being written).
+
+use super::Cmd;
+
+/// The pubsub rows of the command table.
+pub static COMMANDS: &[Cmd] = &[];

@@ -1,0 +1,6 @@
+//! transactions commands (being written).
+
+use super::Cmd;
+
+/// The transactions rows of the command table.
+pub static COMMANDS: &[Cmd] = &[];

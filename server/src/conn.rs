@@ -1,0 +1,284 @@
+//! One task per connection: read, parse (check-then-parse, so partial
+//! requests simply wait for more bytes), execute the whole parsed batch
+//! under one lock (pipelining), write the replies, and handle what a
+//! command asked for afterwards (block, sleep, pause, close, shutdown).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use picket_common::resp::{parse_request, Frame, RequestLimits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, Notify};
+
+use crate::cmd::{execute, Flow};
+use crate::state::{ClientInfo, ClientKind, ReplyMode, Shared};
+
+/// Registers a new client; returns None (after replying) when maxclients is reached.
+pub fn register(shared: &Shared, socket: &TcpStream) -> Option<(u64, mpsc::UnboundedReceiver<Frame>, Arc<Notify>)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let kill = Arc::new(Notify::new());
+    let mut st = shared.lock();
+    st.stats.total_connections_received += 1;
+    if st.clients.len() as i64 >= st.config.maxclients {
+        st.stats.rejected_connections += 1;
+        return None;
+    }
+    let id = st.next_client_id;
+    st.next_client_id += 1;
+    let fd = {
+        use std::os::fd::AsRawFd;
+        socket.as_raw_fd()
+    };
+    let authenticated = st.config.requirepass.is_none();
+    let info = ClientInfo {
+        id,
+        addr: socket.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
+        laddr: socket.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        fd,
+        name: None,
+        lib_name: None,
+        lib_ver: None,
+        db: 0,
+        resp: 2,
+        authenticated,
+        created: Instant::now(),
+        last_interaction: Instant::now(),
+        multi: None,
+        multi_error: false,
+        watched: Vec::new(),
+        dirty_cas: false,
+        channels: Default::default(),
+        patterns: Default::default(),
+        shard_channels: Default::default(),
+        push_tx: tx,
+        kill: kill.clone(),
+        killed: false,
+        reply_mode: ReplyMode::On,
+        last_cmd: "NULL".into(),
+        qbuf: 0,
+        no_evict: false,
+        monitor: false,
+        blocked: false,
+        close_after_reply: false,
+        kind: ClientKind::Normal,
+    };
+    st.clients.insert(id, info);
+    st.connected_clients = st.clients.len();
+    Some((id, rx, kill))
+}
+
+/// Removes every trace of a client (subscriptions, blocking, watches).
+pub fn unregister(shared: &Shared, id: u64) {
+    let mut st = shared.lock();
+    st.unblock(id);
+    st.monitors.shift_remove(&id);
+    if let Some(mut c) = st.clients.remove(&id) {
+        let ch: Vec<Bytes> = c.channels.drain().collect();
+        let pa: Vec<Bytes> = c.patterns.drain().collect();
+        let sh: Vec<Bytes> = c.shard_channels.drain().collect();
+        st.pubsub.remove_client(id, &ch, &pa, &sh);
+        st.unwatch_all(&mut c);
+    }
+    st.connected_clients = st.clients.len();
+}
+
+/// Serves one connection until it closes.
+pub async fn serve(shared: Arc<Shared>, socket: TcpStream, id: u64, mut push_rx: mpsc::UnboundedReceiver<Frame>, kill: Arc<Notify>) {
+    let _ = socket.set_nodelay(true);
+    let (mut rd, mut wr) = socket.into_split();
+    let mut inbuf = BytesMut::with_capacity(16 * 1024);
+    let mut out = BytesMut::with_capacity(16 * 1024);
+    let mut pending: VecDeque<Vec<Bytes>> = VecDeque::new();
+    let mut resp: u8 = 2;
+    let mut closing = false;
+    let mut protocol_error: Option<String> = None;
+
+    'conn: loop {
+        // Parse every complete request in the buffer.
+        if protocol_error.is_none() {
+            let (limits, qlimit) = {
+                let st = shared.lock();
+                let authed = st.clients.get(&id).map(|c| c.authenticated).unwrap_or(true);
+                (
+                    RequestLimits { max_bulk_len: st.config.proto_max_bulk_len, unauthenticated: !authed },
+                    st.config.client_query_buffer_limit as usize,
+                )
+            };
+            let mut consumed = 0;
+            loop {
+                match parse_request(&inbuf[consumed..], &limits) {
+                    Ok(Some((req, used))) => {
+                        consumed += used;
+                        pending.push_back(req.args);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        protocol_error = Some(e.0);
+                        break;
+                    }
+                }
+            }
+            let _ = inbuf.split_to(consumed);
+            if inbuf.len() > qlimit {
+                tracing::warn!(client = id, "Closing client that reached max query buffer length");
+                break 'conn;
+            }
+        }
+
+        // Execute the batch under one lock.
+        let mut flow = Flow::Continue;
+        if !pending.is_empty() {
+            let mut st = shared.lock();
+            let Some(mut client) = st.clients.remove(&id) else { break 'conn };
+            client.qbuf = inbuf.len();
+            while let Some(args) = pending.pop_front() {
+                let quit = args.len() == 1 && args[0].eq_ignore_ascii_case(b"quit");
+                if quit {
+                    crate::cmd::emit(&mut client, Frame::ok(), &mut out);
+                    closing = true;
+                    pending.clear();
+                    break;
+                }
+                let watch_pushes = client.subscribed() || client.monitor;
+                if watch_pushes {
+                    let mut tmp = BytesMut::new();
+                    flow = execute(&shared, &mut st, &mut client, args, &mut tmp);
+                    while let Ok(f) = push_rx.try_recv() {
+                        f.encode(client.resp, &mut out);
+                    }
+                    out.extend_from_slice(&tmp);
+                } else {
+                    flow = execute(&shared, &mut st, &mut client, args, &mut out);
+                }
+                if client.close_after_reply {
+                    closing = true;
+                }
+                if !matches!(flow, Flow::Continue) || closing {
+                    break;
+                }
+            }
+            resp = client.resp;
+            st.stats.total_net_input_bytes += 0;
+            st.clients.insert(id, client);
+        }
+        if let Some(e) = protocol_error.take() {
+            Frame::err(format!("ERR {e}")).encode(resp, &mut out);
+            tracing::debug!(client = id, "Protocol error ({e}) from client");
+            let _ = wr.write_all(&out).await;
+            break 'conn;
+        }
+        if !out.is_empty() {
+            if wr.write_all(&out).await.is_err() {
+                break 'conn;
+            }
+            out.clear();
+        }
+        if closing {
+            break 'conn;
+        }
+
+        match flow {
+            Flow::Continue => {}
+            Flow::Close => break 'conn,
+            Flow::Shutdown => {
+                let _ = shared.shutdown.send(true);
+                break 'conn;
+            }
+            Flow::Sleep(d) => {
+                tokio::time::sleep(d).await;
+                continue 'conn;
+            }
+            Flow::Paused(args) => {
+                pending.push_front(args);
+                loop {
+                    let until = shared.lock().pause.map(|p| p.until_ms);
+                    let Some(until) = until else { break };
+                    let wait = until - crate::state::now_ms();
+                    if wait <= 0 {
+                        shared.lock().pause = None;
+                        break;
+                    }
+                    tokio::select! {
+                        _ = shared.unpaused.notified() => {}
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(wait as u64)) => {}
+                        _ = kill.notified() => break 'conn,
+                    }
+                }
+                continue 'conn;
+            }
+            Flow::Block { mut rx, deadline, timeout_reply } => {
+                let sleep = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d.into()).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::pin!(sleep);
+                let reply = loop {
+                    tokio::select! {
+                        r = &mut rx => break r.ok(),
+                        _ = &mut sleep => break None,
+                        _ = kill.notified() => break 'conn,
+                        n = rd.read_buf(&mut inbuf) => {
+                            match n {
+                                Ok(0) | Err(_) => break 'conn,
+                                Ok(_) => continue,
+                            }
+                        }
+                    }
+                };
+                let reply = match reply {
+                    Some(r) => r,
+                    None => {
+                        let mut st = shared.lock();
+                        if st.unblock(id).is_some() {
+                            timeout_reply
+                        } else {
+                            // served between the timeout and taking the lock
+                            rx.try_recv().unwrap_or(timeout_reply)
+                        }
+                    }
+                };
+                {
+                    let mut st = shared.lock();
+                    if let Some(c) = st.clients.get_mut(&id) {
+                        c.blocked = false;
+                        crate::cmd::emit(c, reply, &mut out);
+                    }
+                }
+                if wr.write_all(&out).await.is_err() {
+                    break 'conn;
+                }
+                out.clear();
+                continue 'conn;
+            }
+        }
+
+        // Wait for input, an out-of-band push, or a kill.
+        tokio::select! {
+            n = rd.read_buf(&mut inbuf) => {
+                match n {
+                    Ok(0) | Err(_) => break 'conn,
+                    Ok(_) => {}
+                }
+            }
+            f = push_rx.recv() => {
+                if let Some(f) = f {
+                    f.encode(resp, &mut out);
+                    while let Ok(f) = push_rx.try_recv() {
+                        f.encode(resp, &mut out);
+                    }
+                    if wr.write_all(&out).await.is_err() {
+                        break 'conn;
+                    }
+                    out.clear();
+                }
+            }
+            _ = kill.notified() => break 'conn,
+        }
+    }
+    unregister(&shared, id);
+}

@@ -1,0 +1,21 @@
+//! `picket-server`: a Redis 7.0-compatible server.
+//!
+//! - [`config`]: the directive table, redis.conf loading, CONFIG REWRITE.
+//! - [`server`]: listeners, accept loop, cron (active expiry, timeouts), shutdown.
+//! - [`conn`]: one task per connection: parse, execute a batch under the lock, reply.
+//! - [`state`]: the shared state behind one mutex, clients, stats; the execution model.
+//! - [`cmd`]: the command table, dispatch and one module per command family.
+//! - [`db`]: the keyspace, values, lazy and active expiry, SCAN.
+//! - [`types`]: data structures for the value types (sorted set).
+//! - [`blocking`]: serving clients blocked in BLPOP & co.
+//! - [`pubsub`]: subscriptions, PUBLISH and keyspace notifications.
+
+pub mod blocking;
+pub mod cmd;
+pub mod config;
+pub mod conn;
+pub mod db;
+pub mod pubsub;
+pub mod server;
+pub mod state;
+pub mod types;

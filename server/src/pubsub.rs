@@ -1,0 +1,105 @@
+//! Pub/sub registry: channel and pattern subscriptions, PUBLISH delivery,
+//! and keyspace notifications (which are PUBLISHes to
+//! `__keyspace@<db>__:<key>` / `__keyevent@<db>__:<event>`).
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use indexmap::IndexMap;
+use picket_common::glob::glob_match;
+use picket_common::resp::Frame;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::config::notify;
+
+/// Subscribers by channel and by pattern.
+#[derive(Default)]
+pub struct PubSub {
+    /// channel → (client id → sink)
+    pub channels: HashMap<Bytes, IndexMap<u64, UnboundedSender<Frame>>>,
+    /// pattern → (client id → sink)
+    pub patterns: IndexMap<Bytes, IndexMap<u64, UnboundedSender<Frame>>>,
+    /// shard channel → (client id → sink)
+    pub shard_channels: HashMap<Bytes, IndexMap<u64, UnboundedSender<Frame>>>,
+}
+
+impl PubSub {
+    /// Delivers a message; returns the number of receivers (PUBLISH's reply).
+    pub fn publish(&self, channel: &[u8], msg: &[u8]) -> i64 {
+        let mut n = 0;
+        if let Some(subs) = self.channels.get(channel) {
+            let f = Frame::Push(vec![Frame::bulk("message"), Frame::bulk(channel), Frame::bulk(msg)]);
+            for tx in subs.values() {
+                let _ = tx.send(f.clone());
+                n += 1;
+            }
+        }
+        for (pat, subs) in &self.patterns {
+            if glob_match(pat, channel, false) {
+                let f = Frame::Push(vec![Frame::bulk("pmessage"), Frame::Bulk(pat.clone()), Frame::bulk(channel), Frame::bulk(msg)]);
+                for tx in subs.values() {
+                    let _ = tx.send(f.clone());
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    /// Delivers a shard message (SPUBLISH).
+    pub fn spublish(&self, channel: &[u8], msg: &[u8]) -> i64 {
+        let mut n = 0;
+        if let Some(subs) = self.shard_channels.get(channel) {
+            let f = Frame::Push(vec![Frame::bulk("smessage"), Frame::bulk(channel), Frame::bulk(msg)]);
+            for tx in subs.values() {
+                let _ = tx.send(f.clone());
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Removes every subscription of a client (on disconnect / RESET).
+    pub fn remove_client(&mut self, id: u64, channels: &[Bytes], patterns: &[Bytes], shard: &[Bytes]) {
+        for c in channels {
+            if let Some(m) = self.channels.get_mut(c) {
+                m.shift_remove(&id);
+                if m.is_empty() {
+                    self.channels.remove(c);
+                }
+            }
+        }
+        for p in patterns {
+            if let Some(m) = self.patterns.get_mut(p) {
+                m.shift_remove(&id);
+                if m.is_empty() {
+                    self.patterns.shift_remove(p);
+                }
+            }
+        }
+        for c in shard {
+            if let Some(m) = self.shard_channels.get_mut(c) {
+                m.shift_remove(&id);
+                if m.is_empty() {
+                    self.shard_channels.remove(c);
+                }
+            }
+        }
+    }
+}
+
+/// Sends a keyspace notification if `class` is enabled (notifyKeyspaceEvent).
+pub fn notify_keyspace_event(ps: &PubSub, flags: u32, class: u32, event: &str, key: &[u8], db: usize) {
+    if flags & class == 0 {
+        return;
+    }
+    if flags & notify::KEYSPACE != 0 {
+        let mut ch = format!("__keyspace@{db}__:").into_bytes();
+        ch.extend_from_slice(key);
+        ps.publish(&ch, event.as_bytes());
+    }
+    if flags & notify::KEYEVENT != 0 {
+        let ch = format!("__keyevent@{db}__:{event}");
+        ps.publish(ch.as_bytes(), key);
+    }
+}

@@ -1,0 +1,204 @@
+//! The listener, the accept loop (maxclients, protected mode), the cron
+//! (active expiry at `hz`, idle client timeout, pause expiry) and shutdown
+//! on SHUTDOWN or SIGTERM/SIGINT.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpSocket};
+
+use crate::state::Shared;
+
+/// The message Redis sends a non-loopback client in protected mode.
+pub const PROTECTED_MODE_MSG: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Binds every address of `bind` (Redis's `* -::*` default: IPv4 any and,
+/// optionally, IPv6 any; a leading `-` means "ignore if unavailable").
+pub fn bind_all(bind: &[String], port: u16, backlog: u32) -> anyhow::Result<Vec<TcpListener>> {
+    let mut out = Vec::new();
+    let addrs: Vec<String> = if bind.is_empty() { vec!["*".into(), "-::*".into()] } else { bind.to_vec() };
+    for a in addrs {
+        let (optional, a) = match a.strip_prefix('-') {
+            Some(r) => (true, r.to_string()),
+            None => (false, a),
+        };
+        let ip: IpAddr = match a.as_str() {
+            "*" | "0.0.0.0" => "0.0.0.0".parse()?,
+            "::*" | "::" => "::".parse()?,
+            other => match other.parse() {
+                Ok(ip) => ip,
+                Err(_) if optional => continue,
+                Err(e) => anyhow::bail!("Invalid bind address '{other}': {e}"),
+            },
+        };
+        let addr = SocketAddr::new(ip, port);
+        let sock = if ip.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
+        let res = sock.and_then(|s| {
+            s.set_reuseaddr(true)?;
+            if ip.is_ipv6() {
+                // like Redis: the IPv6 socket is v6-only so both can bind
+                let raw = std::os::fd::AsRawFd::as_raw_fd(&s);
+                let one: libc::c_int = 1;
+                unsafe {
+                    libc::setsockopt(raw, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, &one as *const _ as *const libc::c_void, std::mem::size_of::<libc::c_int>() as u32);
+                }
+            }
+            s.bind(addr)?;
+            s.listen(backlog)
+        });
+        match res {
+            Ok(l) => out.push(l),
+            Err(e) if optional => tracing::debug!("skipping optional bind {addr}: {e}"),
+            Err(e) => anyhow::bail!("Could not create server TCP listening socket {addr}: {e}"),
+        }
+    }
+    if out.is_empty() {
+        anyhow::bail!("Failed listening on port {port} (tcp), aborting.");
+    }
+    Ok(out)
+}
+
+/// Runs the server until SHUTDOWN or a signal.
+pub async fn run(shared: Arc<Shared>, listeners: Vec<TcpListener>) -> anyhow::Result<()> {
+    let mut shutdown_rx = shared.shutdown.subscribe();
+    for l in listeners {
+        let shared = shared.clone();
+        tokio::spawn(accept_loop(shared, l));
+    }
+    tokio::spawn(cron(shared.clone()));
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    tokio::select! {
+        _ = sigterm.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+        _ = sigint.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+        _ = shutdown_rx.changed() => {}
+    }
+    tracing::warn!("User requested shutdown...");
+    prepare_for_shutdown(&shared);
+    tracing::warn!("Redis is now ready to exit, bye bye...");
+    Ok(())
+}
+
+/// What SHUTDOWN does before exiting (Redis's `prepareForShutdown`).
+pub fn prepare_for_shutdown(shared: &Shared) {
+    let st = shared.lock();
+    let pidfile = st.config.get("pidfile").unwrap_or("").to_string();
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
+    }
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    loop {
+        let (mut socket, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("Accepting client connection: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let (protected, keepalive) = {
+            let st = shared.lock();
+            (st.config.protected_mode && st.config.requirepass.is_none(), st.config.tcp_keepalive)
+        };
+        if protected && !peer.ip().is_loopback() {
+            tokio::spawn(async move {
+                let _ = socket.write_all(PROTECTED_MODE_MSG.as_bytes()).await;
+            });
+            continue;
+        }
+        if keepalive > 0 {
+            set_keepalive(&socket, keepalive as u32);
+        }
+        match crate::conn::register(&shared, &socket) {
+            Some((id, rx, kill)) => {
+                let shared = shared.clone();
+                tokio::spawn(crate::conn::serve(shared, socket, id, rx, kill));
+            }
+            None => {
+                tokio::spawn(async move {
+                    let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
+                });
+            }
+        }
+    }
+}
+
+fn set_keepalive(socket: &tokio::net::TcpStream, secs: u32) {
+    use std::os::fd::AsRawFd;
+    let fd = socket.as_raw_fd();
+    let one: libc::c_int = 1;
+    let idle = secs as libc::c_int;
+    let intvl = (secs / 3).max(1) as libc::c_int;
+    let cnt: libc::c_int = 3;
+    unsafe {
+        let sz = std::mem::size_of::<libc::c_int>() as u32;
+        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, &one as *const _ as *const libc::c_void, sz);
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &idle as *const _ as *const libc::c_void, sz);
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &intvl as *const _ as *const libc::c_void, sz);
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, &cnt as *const _ as *const libc::c_void, sz);
+    }
+}
+
+/// `serverCron`: active expiry, idle-client timeout, pause expiry, ops/sec samples.
+async fn cron(shared: Arc<Shared>) {
+    let mut shutdown_rx = shared.shutdown.subscribe();
+    loop {
+        let hz = shared.lock().config.hz.max(1) as u64;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(1000 / hz)) => {}
+            _ = shutdown_rx.changed() => return,
+        }
+        let mut st = shared.lock();
+        // Active expiry: a slice of at most 25% of the cron period
+        // (ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC), spread over the dbs.
+        if st.active_expire_enabled {
+            let budget = Duration::from_micros(250_000 / hz);
+            let deadline = Instant::now() + budget;
+            let now = crate::state::now_ms();
+            let n = st.dbs.len();
+            let (mut sampled, mut expired) = (0usize, 0usize);
+            for i in 0..n {
+                let (s, e) = st.dbs[i].active_expire(now, deadline);
+                sampled += s;
+                expired += e;
+                if Instant::now() >= deadline {
+                    st.stats.expired_time_cap_reached_count += 1;
+                    break;
+                }
+            }
+            if sampled > 0 {
+                let perc = expired as f64 / sampled as f64;
+                st.stats.expired_stale_perc = perc * 0.05 + st.stats.expired_stale_perc * 0.95;
+            }
+            crate::cmd::after_command(&mut st);
+        }
+        // Idle timeout (blocked, pub/sub and MONITOR clients are exempt, as in Redis).
+        let timeout = st.config.timeout;
+        if timeout > 0 {
+            let limit = Duration::from_secs(timeout as u64);
+            for c in st.clients.values() {
+                if !c.blocked && !c.subscribed() && !c.monitor && c.last_interaction.elapsed() > limit {
+                    tracing::debug!(client = c.id, "Closing idle client");
+                    c.kill.notify_one();
+                }
+            }
+        }
+        if let Some(p) = st.pause {
+            if p.until_ms <= crate::state::now_ms() {
+                st.pause = None;
+                drop(st);
+                shared.unpaused.notify_waiters();
+                continue;
+            }
+        }
+        let total = st.stats.total_commands_processed;
+        st.stats.ops_samples.push_back((Instant::now(), total));
+        while st.stats.ops_samples.len() > 16 {
+            st.stats.ops_samples.pop_front();
+        }
+    }
+}

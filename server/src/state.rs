@@ -1,0 +1,390 @@
+//! Shared server state and the handle connections use to reach it.
+//!
+//! Execution model: every connection is a tokio task that reads and parses
+//! requests on its own, then takes the one `Mutex<State>` and executes the
+//! whole batch of requests it has read (pipelining) before releasing it.
+//! Holding one lock while a command runs gives the same guarantees as
+//! Redis's single thread: each command is atomic, and the order in which
+//! commands take the lock is the one total order of writes that the
+//! replication stream and the AOF will follow. The lock is a plain
+//! `std::sync::Mutex`: it is never held across an `.await` (the guard is
+//! not `Send`, so the compiler enforces it), and critical sections are
+//! short, so a blocking mutex is cheaper than an async one.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use indexmap::IndexMap;
+use picket_common::resp::Frame;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::config::Config;
+use crate::db::Db;
+
+/// Milliseconds since the unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Microseconds since the unix epoch.
+pub fn now_us() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+/// The handle every task holds.
+pub struct Shared {
+    state: Mutex<State>,
+    /// 40 hex chars, new at every start (INFO run_id).
+    pub run_id: String,
+    /// When the server started.
+    pub started: Instant,
+    /// Wakes paused clients when CLIENT UNPAUSE runs or a pause ends.
+    pub unpaused: Notify,
+    /// Signals the accept loop and cron to stop.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl Shared {
+    /// Creates the handle.
+    pub fn new(config: Config) -> Arc<Shared> {
+        let run_id = random_hex(40);
+        let (tx, _rx) = tokio::sync::watch::channel(false);
+        Arc::new(Shared {
+            state: Mutex::new(State::new(config)),
+            run_id,
+            started: Instant::now(),
+            unpaused: Notify::new(),
+            shutdown: tx,
+        })
+    }
+
+    /// Locks the state. A panic while holding the lock poisons it; we keep
+    /// serving (the data of a half-run command is still consistent enough
+    /// to be read) rather than bringing every client down.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The LRU clock (seconds since start), as stored in entries.
+    pub fn lru_clock(&self) -> u32 {
+        self.started.elapsed().as_secs() as u32
+    }
+}
+
+/// Random lowercase hex string.
+pub fn random_hex(n: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..n).map(|_| std::char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0')).collect()
+}
+
+/// Counters INFO stats prints.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub rejected_connections: u64,
+    pub expired_keys: u64,
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached_count: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub total_error_replies: u64,
+    pub unexpected_error_replies: u64,
+    pub total_net_input_bytes: u64,
+    pub total_net_output_bytes: u64,
+    pub total_reads_processed: u64,
+    pub total_writes_processed: u64,
+    pub client_recent_max_input_buffer: u64,
+    pub client_recent_max_output_buffer: u64,
+    pub ops_samples: VecDeque<(Instant, u64)>,
+}
+
+/// Per-command counters (INFO commandstats).
+#[derive(Debug, Default, Clone)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+/// An entry of SLOWLOG.
+#[derive(Debug, Clone)]
+pub struct SlowlogEntry {
+    pub id: u64,
+    pub time: i64,
+    pub duration_us: u64,
+    pub args: Vec<Bytes>,
+    pub addr: String,
+    pub name: Bytes,
+}
+
+/// CLIENT PAUSE state.
+#[derive(Debug, Clone, Copy)]
+pub struct Pause {
+    /// Unix ms when the pause ends.
+    pub until_ms: i64,
+    /// Pause only writes (`WRITE`) or everything (`ALL`).
+    pub writes_only: bool,
+}
+
+/// What CLIENT REPLY set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    Skip,
+    /// SKIP was just given: the command after it gets no reply.
+    SkipNext,
+}
+
+/// A queued MULTI command.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub cmd: &'static crate::cmd::Cmd,
+    pub args: Vec<Bytes>,
+}
+
+/// Everything the server knows about one client. The connection task
+/// owns the socket; this record is what commands and CLIENT LIST see.
+#[derive(Debug)]
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub db: usize,
+    pub resp: u8,
+    pub authenticated: bool,
+    pub created: Instant,
+    pub last_interaction: Instant,
+    pub multi: Option<Vec<Queued>>,
+    /// A command failed to queue: EXEC must answer EXECABORT.
+    pub multi_error: bool,
+    pub watched: Vec<(usize, Bytes)>,
+    /// A watched key was modified (CLIENT_DIRTY_CAS).
+    pub dirty_cas: bool,
+    pub channels: HashSet<Bytes>,
+    pub patterns: HashSet<Bytes>,
+    pub shard_channels: HashSet<Bytes>,
+    /// Out-of-band frames (pub/sub messages, MONITOR lines, blocked replies).
+    pub push_tx: mpsc::UnboundedSender<Frame>,
+    /// Notified to close the connection (CLIENT KILL, timeouts).
+    pub kill: Arc<Notify>,
+    pub killed: bool,
+    pub reply_mode: ReplyMode,
+    pub last_cmd: String,
+    pub qbuf: usize,
+    pub no_evict: bool,
+    pub monitor: bool,
+    pub blocked: bool,
+    pub close_after_reply: bool,
+    /// A master or replica link (for CLIENT LIST flags / KILL TYPE).
+    pub kind: ClientKind,
+}
+
+/// CLIENT KILL TYPE classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    Normal,
+    Replica,
+    Master,
+    PubSub,
+}
+
+impl ClientInfo {
+    /// Whether the client is in pub/sub context (RESP2 restrictions).
+    pub fn subscribed(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty() || !self.shard_channels.is_empty()
+    }
+    /// Number of subscriptions of all kinds.
+    pub fn sub_count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+}
+
+/// A client waiting in a blocking command.
+#[derive(Debug)]
+pub struct Blocked {
+    pub db: usize,
+    pub keys: Vec<Bytes>,
+    pub op: crate::blocking::BlockOp,
+    pub tx: oneshot::Sender<Frame>,
+    /// What the client gets on timeout (or CLIENT UNBLOCK ... TIMEOUT).
+    pub timeout_reply: Frame,
+}
+
+/// The state behind the lock.
+pub struct State {
+    pub config: Config,
+    pub dbs: Vec<Db>,
+    pub clients: HashMap<u64, ClientInfo>,
+    pub next_client_id: u64,
+    pub pubsub: crate::pubsub::PubSub,
+    /// (db, key) → clients blocked on it, in arrival order.
+    pub blocking_keys: HashMap<(usize, Bytes), VecDeque<u64>>,
+    pub blocked: HashMap<u64, Blocked>,
+    /// Keys that received data while clients block on them.
+    pub ready_keys: Vec<(usize, Bytes)>,
+    /// (db, key) → clients watching it.
+    pub watched: HashMap<(usize, Bytes), Vec<u64>>,
+    pub stats: Stats,
+    pub command_stats: IndexMap<String, CmdStat>,
+    pub error_stats: IndexMap<String, u64>,
+    /// Changes since the last save (INFO rdb_changes_since_last_save).
+    pub dirty: u64,
+    pub lastsave: i64,
+    pub pause: Option<Pause>,
+    pub monitors: IndexMap<u64, mpsc::UnboundedSender<Frame>>,
+    pub slowlog: VecDeque<SlowlogEntry>,
+    pub slowlog_next_id: u64,
+    pub active_expire_enabled: bool,
+    pub shutdown_asap: bool,
+    pub connected_clients: usize,
+}
+
+impl State {
+    fn new(config: Config) -> State {
+        let n = config.databases.max(1) as usize;
+        State {
+            dbs: (0..n).map(|_| Db::default()).collect(),
+            config,
+            clients: HashMap::new(),
+            next_client_id: 1,
+            pubsub: Default::default(),
+            blocking_keys: HashMap::new(),
+            blocked: HashMap::new(),
+            ready_keys: Vec::new(),
+            watched: HashMap::new(),
+            stats: Stats::default(),
+            command_stats: IndexMap::new(),
+            error_stats: IndexMap::new(),
+            dirty: 0,
+            lastsave: now_ms() / 1000,
+            pause: None,
+            monitors: IndexMap::new(),
+            slowlog: VecDeque::new(),
+            slowlog_next_id: 0,
+            active_expire_enabled: true,
+            shutdown_asap: false,
+            connected_clients: 0,
+        }
+    }
+
+    /// Marks every client watching (db, key) as dirty (signalModifiedKey).
+    pub fn touch_watched(&mut self, db: usize, key: &[u8], current: &mut ClientInfo) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(ids) = self.watched.get(&(db, Bytes::copy_from_slice(key))) {
+            for id in ids {
+                if *id == current.id {
+                    current.dirty_cas = true;
+                } else if let Some(c) = self.clients.get_mut(id) {
+                    c.dirty_cas = true;
+                }
+            }
+        }
+    }
+
+    /// Marks every client watching any key of `db` (FLUSHDB, SWAPDB).
+    pub fn touch_all_watched_in_db(&mut self, db: Option<usize>, current: &mut ClientInfo) {
+        let ids: Vec<u64> = self
+            .watched
+            .iter()
+            .filter(|((d, _), _)| db.map_or(true, |x| x == *d))
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
+        for id in ids {
+            if id == current.id {
+                current.dirty_cas = true;
+            } else if let Some(c) = self.clients.get_mut(&id) {
+                c.dirty_cas = true;
+            }
+        }
+    }
+
+    /// Drops the WATCH registrations of a client.
+    pub fn unwatch_all(&mut self, c: &mut ClientInfo) {
+        for (db, key) in c.watched.drain(..) {
+            if let Some(v) = self.watched.get_mut(&(db, key.clone())) {
+                v.retain(|id| *id != c.id);
+                if v.is_empty() {
+                    self.watched.remove(&(db, key));
+                }
+            }
+        }
+        c.dirty_cas = false;
+    }
+
+    /// Records that a key got data that blocked clients may want.
+    pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
+        if self.blocking_keys.is_empty() {
+            return;
+        }
+        let k = (db, Bytes::copy_from_slice(key));
+        if self.blocking_keys.contains_key(&k) && !self.ready_keys.contains(&k) {
+            self.ready_keys.push(k);
+        }
+    }
+
+    /// Removes a client from the blocking tables; returns its record.
+    pub fn unblock(&mut self, id: u64) -> Option<Blocked> {
+        let b = self.blocked.remove(&id)?;
+        for k in &b.keys {
+            let slot = (b.db, k.clone());
+            if let Some(q) = self.blocking_keys.get_mut(&slot) {
+                q.retain(|x| *x != id);
+                if q.is_empty() {
+                    self.blocking_keys.remove(&slot);
+                }
+            }
+        }
+        Some(b)
+    }
+
+    /// Adds a slow command to SLOWLOG when it ran past the threshold.
+    pub fn slowlog_push(&mut self, args: &[Bytes], duration_us: u64, c: &ClientInfo) {
+        let threshold = self.config.slowlog_log_slower_than;
+        if threshold < 0 || (duration_us as i64) < threshold {
+            return;
+        }
+        let args: Vec<Bytes> = args
+            .iter()
+            .take(32)
+            .enumerate()
+            .map(|(i, a)| {
+                if i == 31 && args.len() > 32 {
+                    Bytes::from(format!("... ({} more arguments)", args.len() - 31))
+                } else if a.len() > 128 {
+                    let mut v = a[..128].to_vec();
+                    v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+                    Bytes::from(v)
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        self.slowlog.push_front(SlowlogEntry {
+            id: self.slowlog_next_id,
+            time: now_ms() / 1000,
+            duration_us,
+            args,
+            addr: c.addr.clone(),
+            name: c.name.clone().unwrap_or_default(),
+        });
+        self.slowlog_next_id += 1;
+        while self.slowlog.len() > self.config.slowlog_max_len.max(0) as usize {
+            self.slowlog.pop_back();
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Data structures behind the value types that the standard library does
+//! not provide directly.
+
+pub mod zset;
