@@ -11,6 +11,7 @@ pub mod lists;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -133,6 +134,7 @@ pub fn table() -> &'static HashMap<&'static str, &'static Cmd> {
             lists::COMMANDS,
             hashes::COMMANDS,
             sets::COMMANDS,
+            sort::COMMANDS,
             zsets::COMMANDS,
             pubsub::COMMANDS,
             transactions::COMMANDS,
