@@ -49,7 +49,8 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
                     && hex_val(line[i + 2]).is_some()
                     && hex_val(line[i + 3]).is_some()
                 {
-                    let v = hex_val(line[i + 2]).unwrap_or(0) * 16 + hex_val(line[i + 3]).unwrap_or(0);
+                    let v =
+                        hex_val(line[i + 2]).unwrap_or(0) * 16 + hex_val(line[i + 3]).unwrap_or(0);
                     cur.push(v);
                     i += 4;
                     continue;
@@ -152,7 +153,10 @@ mod tests {
     #[test]
     fn splits_like_sdssplitargs() {
         assert_eq!(split_args(b"  set a  b ").unwrap(), s(&["set", "a", "b"]));
-        assert_eq!(split_args(b"set \"a b\" 'c d'").unwrap(), s(&["set", "a b", "c d"]));
+        assert_eq!(
+            split_args(b"set \"a b\" 'c d'").unwrap(),
+            s(&["set", "a b", "c d"])
+        );
         assert_eq!(split_args(b"\"\\x41\\n\"").unwrap(), vec![b"A\n".to_vec()]);
         assert_eq!(split_args(b"'it\\'s'").unwrap(), s(&["it's"]));
         assert_eq!(split_args(b"foo\"bar\"").unwrap(), s(&["foobar"]));
@@ -165,7 +169,13 @@ mod tests {
 
     #[test]
     fn repr_round_trips() {
-        for v in [&b"plain"[..], b"with space", b"q\"uote", b"\x00\x01bin\n", b""] {
+        for v in [
+            &b"plain"[..],
+            b"with space",
+            b"q\"uote",
+            b"\x00\x01bin\n",
+            b"",
+        ] {
             let r = repr_arg(v);
             assert_eq!(split_args(r.as_bytes()).unwrap(), vec![v.to_vec()], "{r}");
         }

@@ -257,7 +257,10 @@ pub struct RequestLimits {
 
 impl Default for RequestLimits {
     fn default() -> Self {
-        RequestLimits { max_bulk_len: 512 * 1024 * 1024, unauthenticated: false }
+        RequestLimits {
+            max_bulk_len: 512 * 1024 * 1024,
+            unauthenticated: false,
+        }
     }
 }
 
@@ -297,7 +300,10 @@ fn memchr(c: u8, s: &[u8]) -> Option<usize> {
 /// Parses one client request from the front of `buf`: `Ok(Some((req,
 /// used)))`, `Ok(None)` when incomplete, or the protocol error Redis sends
 /// before closing the connection.
-pub fn parse_request(buf: &[u8], limits: &RequestLimits) -> Result<Option<(Request, usize)>, ProtocolError> {
+pub fn parse_request(
+    buf: &[u8],
+    limits: &RequestLimits,
+) -> Result<Option<(Request, usize)>, ProtocolError> {
     if buf.is_empty() {
         return Ok(None);
     }
@@ -320,7 +326,13 @@ pub fn parse_request(buf: &[u8], limits: &RequestLimits) -> Result<Option<(Reque
     }
     let mut pos = eol + 2;
     if count <= 0 {
-        return Ok(Some((Request { args: Vec::new(), inline: false }, pos)));
+        return Ok(Some((
+            Request {
+                args: Vec::new(),
+                inline: false,
+            },
+            pos,
+        )));
     }
     // Reserve conservatively: a hostile count must not allocate up front.
     let mut args = Vec::with_capacity((count as usize).min(1024));
@@ -354,7 +366,13 @@ pub fn parse_request(buf: &[u8], limits: &RequestLimits) -> Result<Option<(Reque
         args.push(Bytes::copy_from_slice(&buf[start..start + len]));
         pos = start + len + 2;
     }
-    Ok(Some((Request { args, inline: false }, pos)))
+    Ok(Some((
+        Request {
+            args,
+            inline: false,
+        },
+        pos,
+    )))
 }
 
 fn parse_inline(buf: &[u8]) -> Result<Option<(Request, usize)>, ProtocolError> {
@@ -371,7 +389,10 @@ fn parse_inline(buf: &[u8]) -> Result<Option<(Request, usize)>, ProtocolError> {
     let args = crate::conf::split_args(line)
         .map_err(|_| ProtocolError::new("unbalanced quotes in request"))?;
     Ok(Some((
-        Request { args: args.into_iter().map(Bytes::from).collect(), inline: true },
+        Request {
+            args: args.into_iter().map(Bytes::from).collect(),
+            inline: true,
+        },
         nl + 1,
     )))
 }
@@ -417,7 +438,9 @@ fn parse_any(buf: &[u8], pos: &mut usize, depth: usize) -> Result<Option<Frame>,
             let d = match s.as_str() {
                 "inf" => f64::INFINITY,
                 "-inf" => f64::NEG_INFINITY,
-                _ => s.parse().map_err(|_| ProtocolError::new("invalid double"))?,
+                _ => s
+                    .parse()
+                    .map_err(|_| ProtocolError::new("invalid double"))?,
             };
             Frame::Double(d)
         }
@@ -439,7 +462,10 @@ fn parse_any(buf: &[u8], pos: &mut usize, depth: usize) -> Result<Option<Frame>,
                     b'!' => Frame::Error(String::from_utf8_lossy(&body).into_owned()),
                     _ => {
                         let (fmt, rest) = if body.len() >= 4 {
-                            (String::from_utf8_lossy(&body[..3]).into_owned(), body.slice(4..))
+                            (
+                                String::from_utf8_lossy(&body[..3]).into_owned(),
+                                body.slice(4..),
+                            )
                         } else {
                             (String::new(), body)
                         };
@@ -530,20 +556,41 @@ mod tests {
 
     #[test]
     fn protocol_errors_have_redis_texts() {
-        assert_eq!(req(b"*x\r\n").unwrap_err().0, "Protocol error: invalid multibulk length");
-        assert_eq!(req(b"*1\r\n:1\r\n").unwrap_err().0, "Protocol error: expected '$', got ':'");
-        assert_eq!(req(b"*1\r\n$-5\r\n").unwrap_err().0, "Protocol error: invalid bulk length");
+        assert_eq!(
+            req(b"*x\r\n").unwrap_err().0,
+            "Protocol error: invalid multibulk length"
+        );
+        assert_eq!(
+            req(b"*1\r\n:1\r\n").unwrap_err().0,
+            "Protocol error: expected '$', got ':'"
+        );
+        assert_eq!(
+            req(b"*1\r\n$-5\r\n").unwrap_err().0,
+            "Protocol error: invalid bulk length"
+        );
         assert_eq!(
             req(b"*1\r\n$536870913\r\n").unwrap_err().0,
             "Protocol error: invalid bulk length"
         );
-        assert_eq!(req(b"\"abc\r\n").unwrap_err().0, "Protocol error: unbalanced quotes in request");
+        assert_eq!(
+            req(b"\"abc\r\n").unwrap_err().0,
+            "Protocol error: unbalanced quotes in request"
+        );
         let big = vec![b'a'; PROTO_INLINE_MAX_SIZE + 1];
-        assert_eq!(req(&big).unwrap_err().0, "Protocol error: too big inline request");
+        assert_eq!(
+            req(&big).unwrap_err().0,
+            "Protocol error: too big inline request"
+        );
         let mut big = b"*".to_vec();
         big.extend(vec![b'1'; PROTO_INLINE_MAX_SIZE + 1]);
-        assert_eq!(req(&big).unwrap_err().0, "Protocol error: too big mbulk count string");
-        let lim = RequestLimits { unauthenticated: true, ..Default::default() };
+        assert_eq!(
+            req(&big).unwrap_err().0,
+            "Protocol error: too big mbulk count string"
+        );
+        let lim = RequestLimits {
+            unauthenticated: true,
+            ..Default::default()
+        };
         assert_eq!(
             parse_request(b"*11\r\n", &lim).unwrap_err().0,
             "Protocol error: unauthenticated multibulk length"
@@ -594,7 +641,9 @@ mod tests {
         let lim = RequestLimits::default();
         for _ in 0..200_000 {
             let len = rng.gen_range(0..40);
-            let buf: Vec<u8> = (0..len).map(|_| alphabet[rng.gen_range(0..alphabet.len())]).collect();
+            let buf: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
+                .collect();
             if let Ok(Some((_, used))) = parse_request(&buf, &lim) {
                 assert!(used <= buf.len());
             }
@@ -604,7 +653,10 @@ mod tests {
         }
         let good = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n";
         for cut in 0..good.len() {
-            assert!(parse_request(&good[..cut], &lim).unwrap().is_none(), "cut {cut}");
+            assert!(
+                parse_request(&good[..cut], &lim).unwrap().is_none(),
+                "cut {cut}"
+            );
         }
     }
 }

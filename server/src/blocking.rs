@@ -50,7 +50,10 @@ pub enum BlockOp {
 
 impl BlockOp {
     fn wants_list(&self) -> bool {
-        matches!(self, BlockOp::Pop(_) | BlockOp::Move { .. } | BlockOp::MPop { .. })
+        matches!(
+            self,
+            BlockOp::Pop(_) | BlockOp::Move { .. } | BlockOp::MPop { .. }
+        )
     }
 }
 
@@ -59,7 +62,11 @@ impl BlockOp {
 pub fn list_pop(st: &mut State, db: usize, key: &[u8], end: End, count: usize) -> Vec<Bytes> {
     let mut out = Vec::new();
     let mut emptied = false;
-    if let Some(Entry { value: Value::List(l), .. }) = st.dbs[db].dict.get_mut(key) {
+    if let Some(Entry {
+        value: Value::List(l),
+        ..
+    }) = st.dbs[db].dict.get_mut(key)
+    {
         for _ in 0..count {
             let v = match end {
                 End::Left => l.pop_front(),
@@ -89,7 +96,10 @@ pub fn list_pop(st: &mut State, db: usize, key: &[u8], end: End, count: usize) -
 pub fn list_push(st: &mut State, db: usize, key: &Bytes, end: End, v: Bytes, lru: u32) {
     let d = &mut st.dbs[db];
     match d.dict.get_mut(&key[..]) {
-        Some(Entry { value: Value::List(l), .. }) => match end {
+        Some(Entry {
+            value: Value::List(l),
+            ..
+        }) => match end {
             End::Left => l.push_front(v),
             End::Right => l.push_back(v),
         },
@@ -125,11 +135,21 @@ pub fn serve_ready_keys(st: &mut State) {
         let ready = std::mem::take(&mut st.ready_keys);
         for (db, key) in ready {
             loop {
-                let Some(queue) = st.blocking_keys.get(&(db, key.clone())) else { break };
+                let Some(queue) = st.blocking_keys.get(&(db, key.clone())) else {
+                    break;
+                };
                 let Some(&id) = queue.front() else { break };
                 let (is_list, is_zset) = match st.dbs[db].dict.get(&key[..]) {
-                    Some(Entry { value: Value::List(l), expire, .. }) if !l.is_empty() && *expire > crate::state::now_ms() => (true, false),
-                    Some(Entry { value: Value::ZSet(z), expire, .. }) if !z.is_empty() && *expire > crate::state::now_ms() => (false, true),
+                    Some(Entry {
+                        value: Value::List(l),
+                        expire,
+                        ..
+                    }) if !l.is_empty() && *expire > crate::state::now_ms() => (true, false),
+                    Some(Entry {
+                        value: Value::ZSet(z),
+                        expire,
+                        ..
+                    }) if !z.is_empty() && *expire > crate::state::now_ms() => (false, true),
                     _ => (false, false),
                 };
                 let Some(b) = st.blocked.get(&id) else {
@@ -172,7 +192,10 @@ fn serve_one(st: &mut State, db: usize, key: &Bytes, op: &BlockOp) -> Frame {
         }
         BlockOp::MPop { from, count } => {
             let v = list_pop(st, db, key, *from, *count);
-            Frame::Array(vec![Frame::Bulk(key.clone()), Frame::Array(v.into_iter().map(Frame::Bulk).collect())])
+            Frame::Array(vec![
+                Frame::Bulk(key.clone()),
+                Frame::Array(v.into_iter().map(Frame::Bulk).collect()),
+            ])
         }
         BlockOp::Move { from, dst, to } => {
             // the destination must be a list or absent, else WRONGTYPE
@@ -194,7 +217,11 @@ fn serve_one(st: &mut State, db: usize, key: &Bytes, op: &BlockOp) -> Frame {
         BlockOp::ZPop { max } => {
             let popped = zpop(st, db, key, *max, 1);
             match popped.into_iter().next() {
-                Some((m, s)) => Frame::Array(vec![Frame::Bulk(key.clone()), Frame::Bulk(m), Frame::Double(s)]),
+                Some((m, s)) => Frame::Array(vec![
+                    Frame::Bulk(key.clone()),
+                    Frame::Bulk(m),
+                    Frame::Double(s),
+                ]),
                 None => Frame::NullArray,
             }
         }
@@ -202,7 +229,12 @@ fn serve_one(st: &mut State, db: usize, key: &Bytes, op: &BlockOp) -> Frame {
             let popped = zpop(st, db, key, *max, *count);
             Frame::Array(vec![
                 Frame::Bulk(key.clone()),
-                Frame::Array(popped.into_iter().map(|(m, s)| Frame::Array(vec![Frame::Bulk(m), Frame::Double(s)])).collect()),
+                Frame::Array(
+                    popped
+                        .into_iter()
+                        .map(|(m, s)| Frame::Array(vec![Frame::Bulk(m), Frame::Double(s)]))
+                        .collect(),
+                ),
             ])
         }
     }
@@ -212,7 +244,10 @@ fn serve_one(st: &mut State, db: usize, key: &Bytes, op: &BlockOp) -> Frame {
 pub fn zpop(st: &mut State, db: usize, key: &[u8], max: bool, count: usize) -> Vec<(Bytes, f64)> {
     let mut emptied = false;
     let out = match st.dbs[db].dict.get_mut(key) {
-        Some(Entry { value: Value::ZSet(z), .. }) => {
+        Some(Entry {
+            value: Value::ZSet(z),
+            ..
+        }) => {
             let v = z.pop(count, max);
             emptied = z.is_empty();
             v
@@ -221,7 +256,14 @@ pub fn zpop(st: &mut State, db: usize, key: &[u8], max: bool, count: usize) -> V
     };
     if !out.is_empty() {
         let flags = st.config.notify_flags;
-        notify_keyspace_event(&st.pubsub, flags, notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key, db);
+        notify_keyspace_event(
+            &st.pubsub,
+            flags,
+            notify::ZSET,
+            if max { "zpopmax" } else { "zpopmin" },
+            key,
+            db,
+        );
         if emptied {
             st.dbs[db].remove(key);
             notify_keyspace_event(&st.pubsub, flags, notify::GENERIC, "del", key, db);
@@ -235,7 +277,11 @@ fn undo(st: &mut State, db: usize, key: &Bytes, op: &BlockOp, reply: Frame) {
     match (op, reply) {
         (BlockOp::Pop(end), Frame::Array(v)) => {
             if let Some(Frame::Bulk(x)) = v.into_iter().nth(1) {
-                let back = if *end == End::Left { End::Left } else { End::Right };
+                let back = if *end == End::Left {
+                    End::Left
+                } else {
+                    End::Right
+                };
                 list_push(st, db, key, back, x, 0);
             }
         }
@@ -260,7 +306,8 @@ fn undo(st: &mut State, db: usize, key: &Bytes, op: &BlockOp, reply: Frame) {
                 for it in items {
                     if let Frame::Array(p) = it {
                         let mut p = p.into_iter();
-                        if let (Some(Frame::Bulk(m)), Some(Frame::Double(s))) = (p.next(), p.next()) {
+                        if let (Some(Frame::Bulk(m)), Some(Frame::Double(s))) = (p.next(), p.next())
+                        {
                             zadd_back(st, db, key, m, s);
                         }
                     }
@@ -274,7 +321,10 @@ fn undo(st: &mut State, db: usize, key: &Bytes, op: &BlockOp, reply: Frame) {
 fn zadd_back(st: &mut State, db: usize, key: &Bytes, m: Bytes, s: f64) {
     let d = &mut st.dbs[db];
     match d.dict.get_mut(&key[..]) {
-        Some(Entry { value: Value::ZSet(z), .. }) => {
+        Some(Entry {
+            value: Value::ZSet(z),
+            ..
+        }) => {
             z.insert(m, s);
         }
         _ => {

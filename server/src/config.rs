@@ -41,10 +41,20 @@ pub struct Directive {
 
 macro_rules! d {
     ($n:expr, $k:expr, $def:expr) => {
-        Directive { name: $n, kind: $k, default: $def, immutable: false }
+        Directive {
+            name: $n,
+            kind: $k,
+            default: $def,
+            immutable: false,
+        }
     };
     ($n:expr, $k:expr, $def:expr, immutable) => {
-        Directive { name: $n, kind: $k, default: $def, immutable: true }
+        Directive {
+            name: $n,
+            kind: $k,
+            default: $def,
+            immutable: true,
+        }
     };
 }
 
@@ -59,7 +69,11 @@ const S: Kind = Kind::Str;
 /// redis.conf files load unchanged; the ones it acts on are read through
 /// the typed fields of [`Config`].
 pub static DIRECTIVES: &[Directive] = &[
-    d!("acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels"),
+    d!(
+        "acl-pubsub-default",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        "resetchannels"
+    ),
     d!("aclfile", S, "", immutable),
     d!("acllog-max-len", U, "128"),
     d!("active-defrag-cycle-max", Kind::Int(1, 99), "25"),
@@ -80,17 +94,33 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("aof_rewrite_cpulist", S, "", immutable),
     d!("appenddirname", S, "appendonlydir", immutable),
     d!("appendfilename", S, "appendonly.aof", immutable),
-    d!("appendfsync", Kind::Enum(&["always", "everysec", "no"]), "everysec"),
+    d!(
+        "appendfsync",
+        Kind::Enum(&["always", "everysec", "no"]),
+        "everysec"
+    ),
     d!("appendonly", YESNO, "no"),
     d!("auto-aof-rewrite-min-size", M, "67108864"),
-    d!("auto-aof-rewrite-percentage", Kind::Int(0, i32::MAX as i64), "100"),
+    d!(
+        "auto-aof-rewrite-percentage",
+        Kind::Int(0, i32::MAX as i64),
+        "100"
+    ),
     d!("bgsave_cpulist", S, "", immutable),
     d!("bind", Kind::Special, "* -::*"),
     d!("bind-source-addr", S, ""),
     d!("bio_cpulist", S, "", immutable),
     d!("busy-reply-threshold", U, "5000"),
-    d!("client-output-buffer-limit", Kind::Special, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
-    d!("client-query-buffer-limit", Kind::Mem(1024 * 1024, i64::MAX), "1073741824"),
+    d!(
+        "client-output-buffer-limit",
+        Kind::Special,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+    ),
+    d!(
+        "client-query-buffer-limit",
+        Kind::Mem(1024 * 1024, i64::MAX),
+        "1073741824"
+    ),
     d!("cluster-allow-pubsubshard-when-down", YESNO, "yes"),
     d!("cluster-allow-reads-when-down", YESNO, "no"),
     d!("cluster-allow-replica-migration", YESNO, "yes"),
@@ -105,7 +135,11 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("cluster-migration-barrier", U, "1"),
     d!("cluster-node-timeout", U, "15000"),
     d!("cluster-port", Kind::Int(0, 65535), "0", immutable),
-    d!("cluster-preferred-endpoint-type", Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "ip"),
+    d!(
+        "cluster-preferred-endpoint-type",
+        Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        "ip"
+    ),
     d!("cluster-replica-no-failover", YESNO, "no"),
     d!("cluster-replica-validity-factor", U, "10"),
     d!("cluster-require-full-coverage", YESNO, "yes"),
@@ -117,9 +151,24 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("dir", Kind::Special, ""),
     d!("disable-thp", YESNO, "yes", immutable),
     d!("dynamic-hz", YESNO, "yes"),
-    d!("enable-debug-command", Kind::Enum(&["no", "yes", "local"]), "no", immutable),
-    d!("enable-module-command", Kind::Enum(&["no", "yes", "local"]), "no", immutable),
-    d!("enable-protected-configs", Kind::Enum(&["no", "yes", "local"]), "no", immutable),
+    d!(
+        "enable-debug-command",
+        Kind::Enum(&["no", "yes", "local"]),
+        "no",
+        immutable
+    ),
+    d!(
+        "enable-module-command",
+        Kind::Enum(&["no", "yes", "local"]),
+        "no",
+        immutable
+    ),
+    d!(
+        "enable-protected-configs",
+        Kind::Enum(&["no", "yes", "local"]),
+        "no",
+        immutable
+    ),
     d!("hash-max-listpack-entries", U, "512"),
     d!("hash-max-listpack-value", U, "64"),
     d!("hll-sparse-max-bytes", M, "3000"),
@@ -130,7 +179,11 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("jemalloc-bg-thread", YESNO, "yes"),
     d!("latency-monitor-threshold", U, "0"),
     d!("latency-tracking", YESNO, "yes"),
-    d!("latency-tracking-info-percentiles", Kind::Special, "50 99 99.9"),
+    d!(
+        "latency-tracking-info-percentiles",
+        Kind::Special,
+        "50 99 99.9"
+    ),
     d!("lazyfree-lazy-eviction", YESNO, "no"),
     d!("lazyfree-lazy-expire", YESNO, "no"),
     d!("lazyfree-lazy-server-del", YESNO, "no"),
@@ -141,7 +194,11 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("list-compress-depth", U, "0"),
     d!("list-max-listpack-size", I, "-2"),
     d!("logfile", S, "", immutable),
-    d!("loglevel", Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice"),
+    d!(
+        "loglevel",
+        Kind::Enum(&["debug", "verbose", "notice", "warning"]),
+        "notice"
+    ),
     d!("lua-time-limit", U, "5000"),
     d!("masterauth", S, ""),
     d!("masteruser", S, ""),
@@ -149,20 +206,49 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("maxmemory", M, "0"),
     d!("maxmemory-clients", M, "0"),
     d!("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10"),
-    d!("maxmemory-policy", Kind::Enum(&["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]), "noeviction"),
+    d!(
+        "maxmemory-policy",
+        Kind::Enum(&[
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "noeviction"
+        ]),
+        "noeviction"
+    ),
     d!("maxmemory-samples", Kind::Int(1, 64), "5"),
     d!("min-replicas-max-lag", U, "10"),
     d!("min-replicas-to-write", U, "0"),
     d!("no-appendfsync-on-rewrite", YESNO, "no"),
     d!("notify-keyspace-events", Kind::Special, ""),
-    d!("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no"),
+    d!(
+        "oom-score-adj",
+        Kind::Enum(&["no", "yes", "relative", "absolute"]),
+        "no"
+    ),
     d!("oom-score-adj-values", Kind::Special, "0 200 800"),
     d!("pidfile", S, "", immutable),
     d!("port", Kind::Int(0, 65535), "6379"),
-    d!("proc-title-template", S, "{title} {listen-addr} {server-mode}"),
-    d!("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
+    d!(
+        "proc-title-template",
+        S,
+        "{title} {listen-addr} {server-mode}"
+    ),
+    d!(
+        "propagation-error-behavior",
+        Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        "ignore"
+    ),
     d!("protected-mode", YESNO, "yes"),
-    d!("proto-max-bulk-len", Kind::Mem(1024 * 1024, i64::MAX), "536870912"),
+    d!(
+        "proto-max-bulk-len",
+        Kind::Mem(1024 * 1024, i64::MAX),
+        "536870912"
+    ),
     d!("rdb-del-sync-files", YESNO, "no"),
     d!("rdb-save-incremental-fsync", YESNO, "yes"),
     d!("rdbchecksum", YESNO, "yes", immutable),
@@ -170,11 +256,19 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("repl-backlog-size", Kind::Mem(1, i64::MAX), "1048576"),
     d!("repl-backlog-ttl", U, "3600"),
     d!("repl-disable-tcp-nodelay", YESNO, "no"),
-    d!("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
+    d!(
+        "repl-diskless-load",
+        Kind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        "disabled"
+    ),
     d!("repl-diskless-sync", YESNO, "yes"),
     d!("repl-diskless-sync-delay", U, "5"),
     d!("repl-diskless-sync-max-replicas", U, "0"),
-    d!("repl-ping-replica-period", Kind::Int(1, i32::MAX as i64), "10"),
+    d!(
+        "repl-ping-replica-period",
+        Kind::Int(1, i32::MAX as i64),
+        "10"
+    ),
     d!("repl-timeout", Kind::Int(1, i32::MAX as i64), "60"),
     d!("replica-announce-ip", S, ""),
     d!("replica-announce-port", Kind::Int(0, 65535), "0"),
@@ -187,7 +281,11 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("replica-serve-stale-data", YESNO, "yes"),
     d!("replicaof", Kind::Special, ""),
     d!("requirepass", S, ""),
-    d!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no"),
+    d!(
+        "sanitize-dump-payload",
+        Kind::Enum(&["no", "yes", "clients"]),
+        "no"
+    ),
     d!("save", Kind::Special, "3600 1 300 100 60 10000"),
     d!("server_cpulist", S, "", immutable),
     d!("set-max-intset-entries", U, "512"),
@@ -201,14 +299,23 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("stop-writes-on-bgsave-error", YESNO, "yes"),
     d!("stream-node-max-bytes", M, "4096"),
     d!("stream-node-max-entries", U, "100"),
-    d!("supervised", Kind::Enum(&["no", "upstart", "systemd", "auto"]), "no", immutable),
+    d!(
+        "supervised",
+        Kind::Enum(&["no", "upstart", "systemd", "auto"]),
+        "no",
+        immutable
+    ),
     d!("syslog-enabled", YESNO, "no", immutable),
     d!("syslog-facility", S, "local0", immutable),
     d!("syslog-ident", S, "redis", immutable),
     d!("tcp-backlog", U, "511", immutable),
     d!("tcp-keepalive", U, "300"),
     d!("timeout", U, "0"),
-    d!("tls-auth-clients", Kind::Enum(&["no", "yes", "optional"]), "yes"),
+    d!(
+        "tls-auth-clients",
+        Kind::Enum(&["no", "yes", "optional"]),
+        "yes"
+    ),
     d!("tls-ca-cert-dir", S, ""),
     d!("tls-ca-cert-file", S, ""),
     d!("tls-cert-file", S, ""),
@@ -238,7 +345,10 @@ pub static DIRECTIVES: &[Directive] = &[
 /// Old names Redis still accepts (and prints in CONFIG GET *).
 pub static ALIASES: &[(&str, &str)] = &[
     ("cluster-slave-no-failover", "cluster-replica-no-failover"),
-    ("cluster-slave-validity-factor", "cluster-replica-validity-factor"),
+    (
+        "cluster-slave-validity-factor",
+        "cluster-replica-validity-factor",
+    ),
     ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
     ("hash-max-ziplist-value", "hash-max-listpack-value"),
     ("list-max-ziplist-size", "list-max-listpack-size"),
@@ -260,7 +370,11 @@ pub static ALIASES: &[(&str, &str)] = &[
 /// Looks up a directive by name or alias (case-insensitive).
 pub fn find(name: &str) -> Option<&'static Directive> {
     let lower = name.to_ascii_lowercase();
-    let canon = ALIASES.iter().find(|(a, _)| *a == lower).map(|(_, c)| *c).unwrap_or(lower.as_str());
+    let canon = ALIASES
+        .iter()
+        .find(|(a, _)| *a == lower)
+        .map(|(_, c)| *c)
+        .unwrap_or(lower.as_str());
     DIRECTIVES.iter().find(|d| d.name == canon)
 }
 
@@ -282,7 +396,8 @@ pub mod notify {
     pub const MODULE: u32 = 1 << 13;
     pub const NEW: u32 = 1 << 14;
     /// 'A': every class except key-miss and new.
-    pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+    pub const ALL: u32 =
+        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 }
 
 /// Parses notify-keyspace-events classes like `keyspaceEventsStringToFlags`.
@@ -319,7 +434,18 @@ pub fn notify_to_string(f: u32) -> String {
     if f & ALL == ALL {
         s.push('A');
     } else {
-        for (bit, c) in [(GENERIC, 'g'), (STRING, '$'), (LIST, 'l'), (SET, 's'), (HASH, 'h'), (ZSET, 'z'), (EXPIRED, 'x'), (EVICTED, 'e'), (STREAM, 't'), (MODULE, 'd')] {
+        for (bit, c) in [
+            (GENERIC, 'g'),
+            (STRING, '$'),
+            (LIST, 'l'),
+            (SET, 's'),
+            (HASH, 'h'),
+            (ZSET, 'z'),
+            (EXPIRED, 'x'),
+            (EVICTED, 'e'),
+            (STREAM, 't'),
+            (MODULE, 'd'),
+        ] {
             if f & bit != 0 {
                 s.push(c);
             }
@@ -416,16 +542,23 @@ fn check(d: &Directive, args: &[String]) -> Result<String, ConfigError> {
             _ => err("argument must be 'yes' or 'no'"),
         },
         Kind::Int(min, max) => {
-            let v: i64 = args[0].parse().map_err(|_| ConfigError("argument couldn't be parsed into an integer".into()))?;
+            let v: i64 = args[0]
+                .parse()
+                .map_err(|_| ConfigError("argument couldn't be parsed into an integer".into()))?;
             if v < min || v > max {
-                return Err(ConfigError(format!("argument must be between {min} and {max} inclusive")));
+                return Err(ConfigError(format!(
+                    "argument must be between {min} and {max} inclusive"
+                )));
             }
             Ok(v.to_string())
         }
         Kind::Mem(min, max) => {
-            let v = parse_memory(&args[0]).ok_or_else(|| ConfigError("argument must be a memory value".into()))?;
+            let v = parse_memory(&args[0])
+                .ok_or_else(|| ConfigError("argument must be a memory value".into()))?;
             if v < min || v > max {
-                return Err(ConfigError(format!("argument must be between {min} and {max} inclusive")));
+                return Err(ConfigError(format!(
+                    "argument must be between {min} and {max} inclusive"
+                )));
             }
             Ok(v.to_string())
         }
@@ -434,7 +567,10 @@ fn check(d: &Directive, args: &[String]) -> Result<String, ConfigError> {
             if words.contains(&l.as_str()) {
                 Ok(l)
             } else {
-                Err(ConfigError(format!("argument(s) must be one of the following: {}", words.join(", "))))
+                Err(ConfigError(format!(
+                    "argument(s) must be one of the following: {}",
+                    words.join(", ")
+                )))
             }
         }
         Kind::Str => Ok(args[0].clone()),
@@ -450,7 +586,11 @@ fn special(name: &str, args: &[String]) -> Result<String, ConfigError> {
             if joined.is_empty() {
                 return Ok(String::new());
             }
-            if joined.len() % 2 != 0 || joined.iter().any(|x| x.parse::<i64>().map(|v| v < 0).unwrap_or(true)) {
+            if joined.len() % 2 != 0
+                || joined
+                    .iter()
+                    .any(|x| x.parse::<i64>().map(|v| v < 0).unwrap_or(true))
+            {
                 return err("Invalid save parameters");
             }
             Ok(joined.join(" "))
@@ -472,11 +612,16 @@ fn special(name: &str, args: &[String]) -> Result<String, ConfigError> {
             if args.len() != 1 {
                 return err("wrong number of arguments");
             }
-            let f = parse_notify(&args[0]).ok_or_else(|| ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()))?;
+            let f = parse_notify(&args[0]).ok_or_else(|| {
+                ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into())
+            })?;
             Ok(notify_to_string(f))
         }
         "replicaof" => {
-            if args.len() == 2 && args[0].eq_ignore_ascii_case("no") && args[1].eq_ignore_ascii_case("one") {
+            if args.len() == 2
+                && args[0].eq_ignore_ascii_case("no")
+                && args[1].eq_ignore_ascii_case("one")
+            {
                 return Ok(String::new());
             }
             if args.len() != 2 {
@@ -501,7 +646,9 @@ fn special(name: &str, args: &[String]) -> Result<String, ConfigError> {
                     "normal" => "normal",
                     "slave" | "replica" => "slave",
                     "pubsub" => "pubsub",
-                    _ => return err("Invalid client class specified in buffer limit configuration."),
+                    _ => {
+                        return err("Invalid client class specified in buffer limit configuration.")
+                    }
                 };
                 let hard = parse_memory(ch[1]);
                 let soft = parse_memory(ch[2]);
@@ -513,7 +660,11 @@ fn special(name: &str, args: &[String]) -> Result<String, ConfigError> {
                     _ => return err("Error in hard, soft or soft_seconds setting in buffer limit configuration."),
                 }
             }
-            Ok(cur.iter().map(|(k, v)| format!("{} {} {} {}", k, v[0], v[1], v[2])).collect::<Vec<_>>().join(" "))
+            Ok(cur
+                .iter()
+                .map(|(k, v)| format!("{} {} {} {}", k, v[0], v[1], v[2]))
+                .collect::<Vec<_>>()
+                .join(" "))
         }
         "latency-tracking-info-percentiles" | "oom-score-adj-values" => {
             let v: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
@@ -524,11 +675,17 @@ fn special(name: &str, args: &[String]) -> Result<String, ConfigError> {
         }
         "shutdown-on-sigint" | "shutdown-on-sigterm" => {
             for a in args {
-                if !["default", "save", "nosave", "now", "force"].contains(&a.to_ascii_lowercase().as_str()) {
+                if !["default", "save", "nosave", "now", "force"]
+                    .contains(&a.to_ascii_lowercase().as_str())
+                {
                     return err("argument(s) must be one of the following: default, save, nosave, now, force");
                 }
             }
-            Ok(args.iter().map(|a| a.to_ascii_lowercase()).collect::<Vec<_>>().join(" "))
+            Ok(args
+                .iter()
+                .map(|a| a.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join(" "))
         }
         _ => err("Bad directive or wrong number of arguments"),
     }
@@ -585,7 +742,8 @@ impl Config {
 
     /// Every (name, value) pair, canonical names and aliases, as CONFIG GET * lists.
     pub fn all(&self) -> Vec<(&'static str, String)> {
-        let mut v: Vec<(&'static str, String)> = self.values.iter().map(|(k, v)| (*k, v.clone())).collect();
+        let mut v: Vec<(&'static str, String)> =
+            self.values.iter().map(|(k, v)| (*k, v.clone())).collect();
         for (alias, canon) in ALIASES {
             if let Some(val) = self.values.get(canon) {
                 v.push((alias, val.clone()));
@@ -597,7 +755,8 @@ impl Config {
     /// Sets a directive from its arguments, checking them; `startup` allows
     /// immutable ones. The error is the text Redis prints.
     pub fn set(&mut self, name: &str, args: &[String], startup: bool) -> Result<(), ConfigError> {
-        let d = find(name).ok_or_else(|| ConfigError("Bad directive or wrong number of arguments".into()))?;
+        let d = find(name)
+            .ok_or_else(|| ConfigError("Bad directive or wrong number of arguments".into()))?;
         if d.immutable && !startup {
             return Err(ConfigError("can't set immutable config".into()));
         }
@@ -605,11 +764,14 @@ impl Config {
         if d.name == "dir" {
             if startup {
                 // redis-server chdir()s into dir at start-up; fail like it does
-                std::env::set_current_dir(&v).map_err(|e| ConfigError(format!("No such file or directory: {e}")))?;
+                std::env::set_current_dir(&v)
+                    .map_err(|e| ConfigError(format!("No such file or directory: {e}")))?;
             } else {
                 std::env::set_current_dir(&v).map_err(|e| ConfigError(e.to_string()))?;
             }
-            let abs = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or(v);
+            let abs = std::env::current_dir()
+                .map(|p| p.display().to_string())
+                .unwrap_or(v);
             self.values.insert(d.name, abs);
         } else if d.name == "save" && startup {
             // several `save` lines add up; `save ""` resets
@@ -618,7 +780,8 @@ impl Config {
             if v.is_empty() {
                 self.values.insert("save", String::new());
             } else if fresh {
-                self.values.insert("save", format!("{old} {v}").trim().to_string());
+                self.values
+                    .insert("save", format!("{old} {v}").trim().to_string());
             } else {
                 self.values.insert("save", v);
             }
@@ -632,12 +795,24 @@ impl Config {
 
     fn refresh(&mut self) {
         let g = |c: &Config, n: &str| c.values.get(n).cloned().unwrap_or_default();
-        let i = |c: &Config, n: &str| c.values.get(n).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        let i = |c: &Config, n: &str| {
+            c.values
+                .get(n)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
         self.port = i(self, "port") as u16;
-        self.bind = g(self, "bind").split_whitespace().map(String::from).collect();
+        self.bind = g(self, "bind")
+            .split_whitespace()
+            .map(String::from)
+            .collect();
         self.protected_mode = g(self, "protected-mode") == "yes";
         let rp = g(self, "requirepass");
-        self.requirepass = if rp.is_empty() { None } else { Some(rp.into_bytes()) };
+        self.requirepass = if rp.is_empty() {
+            None
+        } else {
+            Some(rp.into_bytes())
+        };
         self.databases = i(self, "databases");
         self.maxclients = i(self, "maxclients");
         self.timeout = i(self, "timeout");
@@ -649,8 +824,15 @@ impl Config {
         self.slowlog_log_slower_than = i(self, "slowlog-log-slower-than");
         self.slowlog_max_len = i(self, "slowlog-max-len");
         self.enable_debug_command = g(self, "enable-debug-command");
-        let save: Vec<i64> = g(self, "save").split_whitespace().filter_map(|x| x.parse().ok()).collect();
-        self.save_params = save.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect();
+        let save: Vec<i64> = g(self, "save")
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        self.save_params = save
+            .chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| (c[0], c[1]))
+            .collect();
         self.list_max_listpack_size = i(self, "list-max-listpack-size");
         self.hash_max_listpack_entries = i(self, "hash-max-listpack-entries");
         self.hash_max_listpack_value = i(self, "hash-max-listpack-value");
@@ -675,8 +857,16 @@ impl std::fmt::Display for FatalConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***")?;
         match &self.file {
-            Some(file) => writeln!(f, "Reading the configuration file {}, at line {}", file, self.line_no)?,
-            None => writeln!(f, "Reading the configuration file, at line {}", self.line_no)?,
+            Some(file) => writeln!(
+                f,
+                "Reading the configuration file {}, at line {}",
+                file, self.line_no
+            )?,
+            None => writeln!(
+                f,
+                "Reading the configuration file, at line {}",
+                self.line_no
+            )?,
         }
         writeln!(f, ">>> '{}'", self.line)?;
         write!(f, "{}", self.msg)
@@ -686,24 +876,43 @@ impl std::fmt::Display for FatalConfigError {
 impl Config {
     /// Applies a whole config text (file content followed by the command
     /// line options), reporting the first bad line like `loadServerConfigFromString`.
-    pub fn load_string(&mut self, text: &str, file: Option<&str>, depth: usize) -> Result<(), FatalConfigError> {
+    pub fn load_string(
+        &mut self,
+        text: &str,
+        file: Option<&str>,
+        depth: usize,
+    ) -> Result<(), FatalConfigError> {
         for (idx, raw) in text.split('\n').enumerate() {
             let line = raw.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n');
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let fail = |msg: String| FatalConfigError { line_no: idx + 1, line: line.to_string(), msg, file: file.map(String::from) };
-            let args = split_args(line.as_bytes()).map_err(|_| fail("Unbalanced quotes in configuration line".into()))?;
+            let fail = |msg: String| FatalConfigError {
+                line_no: idx + 1,
+                line: line.to_string(),
+                msg,
+                file: file.map(String::from),
+            };
+            let args = split_args(line.as_bytes())
+                .map_err(|_| fail("Unbalanced quotes in configuration line".into()))?;
             if args.is_empty() {
                 continue;
             }
-            let args: Vec<String> = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect();
+            let args: Vec<String> = args
+                .into_iter()
+                .map(|a| String::from_utf8_lossy(&a).into_owned())
+                .collect();
             let name = args[0].to_ascii_lowercase();
             if name == "include" && args.len() == 2 {
                 if depth > 16 {
                     return Err(fail("include nesting too deep".into()));
                 }
-                let content = std::fs::read_to_string(&args[1]).map_err(|e| fail(format!("Fatal error, can't open config file '{}': {}", args[1], e)))?;
+                let content = std::fs::read_to_string(&args[1]).map_err(|e| {
+                    fail(format!(
+                        "Fatal error, can't open config file '{}': {}",
+                        args[1], e
+                    ))
+                })?;
                 self.load_string(&content, Some(&args[1]), depth + 1)?;
                 continue;
             }
@@ -711,7 +920,8 @@ impl Config {
                 // accepted for compatibility; not acted on
                 continue;
             }
-            if find(&name).is_none() || args.len() < 2 && !matches!(name.as_str(), "save" | "bind") {
+            if find(&name).is_none() || args.len() < 2 && !matches!(name.as_str(), "save" | "bind")
+            {
                 return Err(fail("Bad directive or wrong number of arguments".into()));
             }
             self.set(&name, &args[1..], true).map_err(|e| fail(e.0))?;
@@ -723,7 +933,10 @@ impl Config {
     /// and order; directives present in the file get their current value,
     /// non-default ones missing from it are appended. Written atomically.
     pub fn rewrite(&self) -> Result<(), String> {
-        let path = self.config_file.as_ref().ok_or_else(|| "The server is running without a config file".to_string())?;
+        let path = self
+            .config_file
+            .as_ref()
+            .ok_or_else(|| "The server is running without a config file".to_string())?;
         let orig = std::fs::read_to_string(path).unwrap_or_default();
         let mut out: Vec<String> = Vec::new();
         let mut done: HashSet<&'static str> = HashSet::new();
@@ -781,14 +994,24 @@ impl Config {
                 if v.is_empty() {
                     vec!["save \"\"".into()]
                 } else {
-                    self.save_params.iter().map(|(s, c)| format!("save {s} {c}")).collect()
+                    self.save_params
+                        .iter()
+                        .map(|(s, c)| format!("save {s} {c}"))
+                        .collect()
                 }
             }
             "client-output-buffer-limit" => {
                 let p: Vec<&str> = v.split_whitespace().collect();
-                p.chunks(4).map(|c| format!("client-output-buffer-limit {}", c.join(" "))).collect()
+                p.chunks(4)
+                    .map(|c| format!("client-output-buffer-limit {}", c.join(" ")))
+                    .collect()
             }
-            "bind" | "replicaof" | "latency-tracking-info-percentiles" | "oom-score-adj-values" | "shutdown-on-sigint" | "shutdown-on-sigterm" => {
+            "bind"
+            | "replicaof"
+            | "latency-tracking-info-percentiles"
+            | "oom-score-adj-values"
+            | "shutdown-on-sigint"
+            | "shutdown-on-sigterm" => {
                 if v.is_empty() {
                     vec![]
                 } else {
@@ -803,8 +1026,17 @@ impl Config {
 /// Writes a file atomically: temp file in the same directory, fsync, rename.
 pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("config"), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("config"),
+        std::process::id()
+    ));
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
@@ -824,9 +1056,14 @@ mod tests {
     #[test]
     fn bad_directive_names_the_line() {
         let mut c = Config::default();
-        let e = c.load_string("port 7000\nloglevel loud\n", None, 0).unwrap_err();
+        let e = c
+            .load_string("port 7000\nloglevel loud\n", None, 0)
+            .unwrap_err();
         assert_eq!(e.line_no, 2);
-        assert_eq!(e.msg, "argument(s) must be one of the following: debug, verbose, notice, warning");
+        assert_eq!(
+            e.msg,
+            "argument(s) must be one of the following: debug, verbose, notice, warning"
+        );
         let e = c.load_string("\nfoo bar", None, 0).unwrap_err();
         assert_eq!(e.msg, "Bad directive or wrong number of arguments");
         let e = c.load_string("port 99999", None, 0).unwrap_err();
@@ -858,12 +1095,16 @@ mod tests {
         std::fs::write(&path, "# my comment\nport 7000\n\n# keep me\nhz 10\n").unwrap();
         let mut c = Config::default();
         c.config_file = Some(path.clone());
-        c.load_string(&std::fs::read_to_string(&path).unwrap(), None, 0).unwrap();
+        c.load_string(&std::fs::read_to_string(&path).unwrap(), None, 0)
+            .unwrap();
         c.set("hz", &["20".into()], false).unwrap();
         c.set("maxmemory", &["1mb".into()], false).unwrap();
         c.rewrite().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("# my comment\nport 7000\n\n# keep me\nhz 20\n"), "{text}");
+        assert!(
+            text.starts_with("# my comment\nport 7000\n\n# keep me\nhz 20\n"),
+            "{text}"
+        );
         assert!(text.contains("# Generated by CONFIG REWRITE\n"), "{text}");
         assert!(text.contains("maxmemory 1048576"), "{text}");
         std::fs::remove_dir_all(&dir).ok();

@@ -17,7 +17,10 @@ use crate::cmd::{execute, Flow};
 use crate::state::{ClientInfo, ClientKind, ReplyMode, Shared};
 
 /// Registers a new client; returns None (after replying) when maxclients is reached.
-pub fn register(shared: &Shared, socket: &TcpStream) -> Option<(u64, mpsc::UnboundedReceiver<Frame>, Arc<Notify>)> {
+pub fn register(
+    shared: &Shared,
+    socket: &TcpStream,
+) -> Option<(u64, mpsc::UnboundedReceiver<Frame>, Arc<Notify>)> {
     let (tx, rx) = mpsc::unbounded_channel();
     let kill = Arc::new(Notify::new());
     let mut st = shared.lock();
@@ -35,8 +38,14 @@ pub fn register(shared: &Shared, socket: &TcpStream) -> Option<(u64, mpsc::Unbou
     let authenticated = st.config.requirepass.is_none();
     let info = ClientInfo {
         id,
-        addr: socket.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
-        laddr: socket.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        addr: socket
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        laddr: socket
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
         fd,
         name: None,
         lib_name: None,
@@ -86,7 +95,13 @@ pub fn unregister(shared: &Shared, id: u64) {
 }
 
 /// Serves one connection until it closes.
-pub async fn serve(shared: Arc<Shared>, socket: TcpStream, id: u64, mut push_rx: mpsc::UnboundedReceiver<Frame>, kill: Arc<Notify>) {
+pub async fn serve(
+    shared: Arc<Shared>,
+    socket: TcpStream,
+    id: u64,
+    mut push_rx: mpsc::UnboundedReceiver<Frame>,
+    kill: Arc<Notify>,
+) {
     let _ = socket.set_nodelay(true);
     let (mut rd, mut wr) = socket.into_split();
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
@@ -103,7 +118,10 @@ pub async fn serve(shared: Arc<Shared>, socket: TcpStream, id: u64, mut push_rx:
                 let st = shared.lock();
                 let authed = st.clients.get(&id).map(|c| c.authenticated).unwrap_or(true);
                 (
-                    RequestLimits { max_bulk_len: st.config.proto_max_bulk_len, unauthenticated: !authed },
+                    RequestLimits {
+                        max_bulk_len: st.config.proto_max_bulk_len,
+                        unauthenticated: !authed,
+                    },
                     st.config.client_query_buffer_limit as usize,
                 )
             };
@@ -123,7 +141,10 @@ pub async fn serve(shared: Arc<Shared>, socket: TcpStream, id: u64, mut push_rx:
             }
             let _ = inbuf.split_to(consumed);
             if inbuf.len() > qlimit {
-                tracing::warn!(client = id, "Closing client that reached max query buffer length");
+                tracing::warn!(
+                    client = id,
+                    "Closing client that reached max query buffer length"
+                );
                 break 'conn;
             }
         }
@@ -132,7 +153,9 @@ pub async fn serve(shared: Arc<Shared>, socket: TcpStream, id: u64, mut push_rx:
         let mut flow = Flow::Continue;
         if !pending.is_empty() {
             let mut st = shared.lock();
-            let Some(mut client) = st.clients.remove(&id) else { break 'conn };
+            let Some(mut client) = st.clients.remove(&id) else {
+                break 'conn;
+            };
             client.qbuf = inbuf.len();
             while let Some(args) = pending.pop_front() {
                 let quit = args.len() == 1 && args[0].eq_ignore_ascii_case(b"quit");
@@ -209,7 +232,11 @@ pub async fn serve(shared: Arc<Shared>, socket: TcpStream, id: u64, mut push_rx:
                 }
                 continue 'conn;
             }
-            Flow::Block { mut rx, deadline, timeout_reply } => {
+            Flow::Block {
+                mut rx,
+                deadline,
+                timeout_reply,
+            } => {
                 let sleep = async {
                     match deadline {
                         Some(d) => tokio::time::sleep_until(d.into()).await,

@@ -64,7 +64,12 @@ pub const NO_EXPIRE: i64 = i64::MAX;
 impl Entry {
     /// A new entry without expire.
     pub fn new(value: Value, lru: u32) -> Entry {
-        Entry { value, expire: NO_EXPIRE, lru, raw: false }
+        Entry {
+            value,
+            expire: NO_EXPIRE,
+            lru,
+            raw: false,
+        }
     }
 }
 
@@ -225,7 +230,9 @@ impl Db {
     /// the last (already visited) key into the hole. Cursor 0 starts;
     /// the returned cursor is 0 when done.
     pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<Bytes>) {
-        scan_indexed(self.dict.len(), cursor, count, |i| self.dict.get_index(i).map(|(k, _)| k.clone()))
+        scan_indexed(self.dict.len(), cursor, count, |i| {
+            self.dict.get_index(i).map(|(k, _)| k.clone())
+        })
     }
 
     /// Active expiry of this db: samples keys with a TTL and deletes the
@@ -244,7 +251,9 @@ impl Db {
             let mut ttl_n: i64 = 0;
             for _ in 0..n {
                 let i = rng.gen_range(0..self.expires.len());
-                let Some(k) = self.expires.get_index(i).cloned() else { break };
+                let Some(k) = self.expires.get_index(i).cloned() else {
+                    break;
+                };
                 sampled += 1;
                 let at = self.dict.get(&k).map(|e| e.expire).unwrap_or(NO_EXPIRE);
                 if at <= now_ms {
@@ -263,7 +272,11 @@ impl Db {
             if ttl_n > 0 {
                 let avg = ttl_sum / ttl_n;
                 // Redis smooths the estimate the same way.
-                self.avg_ttl = if self.avg_ttl == 0 { avg } else { (self.avg_ttl / 50) * 49 + avg / 50 };
+                self.avg_ttl = if self.avg_ttl == 0 {
+                    avg
+                } else {
+                    (self.avg_ttl / 50) * 49 + avg / 50
+                };
             }
             if dead * 4 <= n || std::time::Instant::now() >= deadline {
                 break;
@@ -274,8 +287,17 @@ impl Db {
 }
 
 /// SCAN over anything indexable by position; see [`Db::scan`].
-pub fn scan_indexed<T>(len: usize, cursor: u64, count: usize, mut at: impl FnMut(usize) -> Option<T>) -> (u64, Vec<T>) {
-    let mut next = if cursor == 0 { len as u64 } else { (cursor).min(len as u64) };
+pub fn scan_indexed<T>(
+    len: usize,
+    cursor: u64,
+    count: usize,
+    mut at: impl FnMut(usize) -> Option<T>,
+) -> (u64, Vec<T>) {
+    let mut next = if cursor == 0 {
+        len as u64
+    } else {
+        (cursor).min(len as u64)
+    };
     let mut out = Vec::new();
     let mut steps = 0;
     while next > 0 && steps < count.max(1) {

@@ -8,6 +8,7 @@
 //! - [`db`]: the keyspace, values, lazy and active expiry, SCAN.
 //! - [`types`]: data structures for the value types (sorted set).
 //! - [`blocking`]: serving clients blocked in BLPOP & co.
+//! - [`info`]: the INFO sections and fields.
 //! - [`pubsub`]: subscriptions, PUBLISH and keyspace notifications.
 
 pub mod blocking;
@@ -15,6 +16,7 @@ pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod db;
+pub mod info;
 pub mod pubsub;
 pub mod server;
 pub mod state;

@@ -99,14 +99,24 @@ fn init_logging(config: &Config) {
         "notice" => "info",
         _ => "warn",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PICKET_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PICKET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let logfile = config.get("logfile").unwrap_or("").to_string();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if logfile.is_empty() {
         builder.init();
     } else {
-        match std::fs::OpenOptions::new().create(true).append(true).open(&logfile) {
-            Ok(f) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).init(),
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&logfile)
+        {
+            Ok(f) => builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(f))
+                .init(),
             Err(e) => {
                 eprintln!("Can't open the log file: {e}");
                 std::process::exit(1);
@@ -173,7 +183,10 @@ fn main() {
             tracing::warn!("Failed to write PID file: {e}");
         }
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("can't start the runtime: {e}");
@@ -183,7 +196,10 @@ fn main() {
     let code = rt.block_on(async move {
         let port = config.port;
         let bind = config.bind.clone();
-        let backlog = config.get("tcp-backlog").and_then(|v| v.parse().ok()).unwrap_or(511);
+        let backlog = config
+            .get("tcp-backlog")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(511);
         let listeners = match picket_server::server::bind_all(&bind, port, backlog) {
             Ok(l) => l,
             Err(e) => {
@@ -193,7 +209,12 @@ fn main() {
             }
         };
         let shared: Arc<Shared> = Shared::new(config);
-        tracing::info!(pid = std::process::id(), port, "Picket server started (Redis 7.0.15 compatible), run_id {}", shared.run_id);
+        tracing::info!(
+            pid = std::process::id(),
+            port,
+            "Picket server started (Redis 7.0.15 compatible), run_id {}",
+            shared.run_id
+        );
         tracing::info!("Ready to accept connections tcp");
         match picket_server::server::run(shared, listeners).await {
             Ok(()) => 0,

@@ -28,7 +28,11 @@ impl PubSub {
     pub fn publish(&self, channel: &[u8], msg: &[u8]) -> i64 {
         let mut n = 0;
         if let Some(subs) = self.channels.get(channel) {
-            let f = Frame::Push(vec![Frame::bulk("message"), Frame::bulk(channel), Frame::bulk(msg)]);
+            let f = Frame::Push(vec![
+                Frame::bulk("message"),
+                Frame::bulk(channel),
+                Frame::bulk(msg),
+            ]);
             for tx in subs.values() {
                 let _ = tx.send(f.clone());
                 n += 1;
@@ -36,7 +40,12 @@ impl PubSub {
         }
         for (pat, subs) in &self.patterns {
             if glob_match(pat, channel, false) {
-                let f = Frame::Push(vec![Frame::bulk("pmessage"), Frame::Bulk(pat.clone()), Frame::bulk(channel), Frame::bulk(msg)]);
+                let f = Frame::Push(vec![
+                    Frame::bulk("pmessage"),
+                    Frame::Bulk(pat.clone()),
+                    Frame::bulk(channel),
+                    Frame::bulk(msg),
+                ]);
                 for tx in subs.values() {
                     let _ = tx.send(f.clone());
                     n += 1;
@@ -50,7 +59,11 @@ impl PubSub {
     pub fn spublish(&self, channel: &[u8], msg: &[u8]) -> i64 {
         let mut n = 0;
         if let Some(subs) = self.shard_channels.get(channel) {
-            let f = Frame::Push(vec![Frame::bulk("smessage"), Frame::bulk(channel), Frame::bulk(msg)]);
+            let f = Frame::Push(vec![
+                Frame::bulk("smessage"),
+                Frame::bulk(channel),
+                Frame::bulk(msg),
+            ]);
             for tx in subs.values() {
                 let _ = tx.send(f.clone());
                 n += 1;
@@ -60,7 +73,13 @@ impl PubSub {
     }
 
     /// Removes every subscription of a client (on disconnect / RESET).
-    pub fn remove_client(&mut self, id: u64, channels: &[Bytes], patterns: &[Bytes], shard: &[Bytes]) {
+    pub fn remove_client(
+        &mut self,
+        id: u64,
+        channels: &[Bytes],
+        patterns: &[Bytes],
+        shard: &[Bytes],
+    ) {
         for c in channels {
             if let Some(m) = self.channels.get_mut(c) {
                 m.shift_remove(&id);
@@ -89,7 +108,14 @@ impl PubSub {
 }
 
 /// Sends a keyspace notification if `class` is enabled (notifyKeyspaceEvent).
-pub fn notify_keyspace_event(ps: &PubSub, flags: u32, class: u32, event: &str, key: &[u8], db: usize) {
+pub fn notify_keyspace_event(
+    ps: &PubSub,
+    flags: u32,
+    class: u32,
+    event: &str,
+    key: &[u8],
+    db: usize,
+) {
     if flags & class == 0 {
         return;
     }

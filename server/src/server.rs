@@ -18,7 +18,11 @@ pub const PROTECTED_MODE_MSG: &str = "-DENIED Redis is running in protected mode
 /// optionally, IPv6 any; a leading `-` means "ignore if unavailable").
 pub fn bind_all(bind: &[String], port: u16, backlog: u32) -> anyhow::Result<Vec<TcpListener>> {
     let mut out = Vec::new();
-    let addrs: Vec<String> = if bind.is_empty() { vec!["*".into(), "-::*".into()] } else { bind.to_vec() };
+    let addrs: Vec<String> = if bind.is_empty() {
+        vec!["*".into(), "-::*".into()]
+    } else {
+        bind.to_vec()
+    };
     for a in addrs {
         let (optional, a) = match a.strip_prefix('-') {
             Some(r) => (true, r.to_string()),
@@ -34,7 +38,11 @@ pub fn bind_all(bind: &[String], port: u16, backlog: u32) -> anyhow::Result<Vec<
             },
         };
         let addr = SocketAddr::new(ip, port);
-        let sock = if ip.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
+        let sock = if ip.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        };
         let res = sock.and_then(|s| {
             s.set_reuseaddr(true)?;
             if ip.is_ipv6() {
@@ -42,7 +50,13 @@ pub fn bind_all(bind: &[String], port: u16, backlog: u32) -> anyhow::Result<Vec<
                 let raw = std::os::fd::AsRawFd::as_raw_fd(&s);
                 let one: libc::c_int = 1;
                 unsafe {
-                    libc::setsockopt(raw, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, &one as *const _ as *const libc::c_void, std::mem::size_of::<libc::c_int>() as u32);
+                    libc::setsockopt(
+                        raw,
+                        libc::IPPROTO_IPV6,
+                        libc::IPV6_V6ONLY,
+                        &one as *const _ as *const libc::c_void,
+                        std::mem::size_of::<libc::c_int>() as u32,
+                    );
                 }
             }
             s.bind(addr)?;
@@ -60,20 +74,91 @@ pub fn bind_all(bind: &[String], port: u16, backlog: u32) -> anyhow::Result<Vec<
     Ok(out)
 }
 
+/// Binds listeners synchronously (CONFIG SET port/bind must fail at once
+/// when the port is taken, as in Redis).
+pub fn bind_all_std(bind: &[String], port: u16) -> anyhow::Result<Vec<std::net::TcpListener>> {
+    let mut out = Vec::new();
+    let addrs: Vec<String> = if bind.is_empty() {
+        vec!["*".into(), "-::*".into()]
+    } else {
+        bind.to_vec()
+    };
+    for a in addrs {
+        let (optional, a) = match a.strip_prefix('-') {
+            Some(r) => (true, r.to_string()),
+            None => (false, a),
+        };
+        let ip: IpAddr = match a.as_str() {
+            "*" | "0.0.0.0" => "0.0.0.0".parse()?,
+            "::*" | "::" => "::".parse()?,
+            other => other.parse()?,
+        };
+        let sock = if ip.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        };
+        let res = sock.and_then(|s| {
+            s.set_reuseaddr(true)?;
+            if ip.is_ipv6() {
+                let raw = std::os::fd::AsRawFd::as_raw_fd(&s);
+                let one: libc::c_int = 1;
+                // SAFETY: plain setsockopt on a socket we own.
+                unsafe {
+                    libc::setsockopt(
+                        raw,
+                        libc::IPPROTO_IPV6,
+                        libc::IPV6_V6ONLY,
+                        &one as *const _ as *const libc::c_void,
+                        std::mem::size_of::<libc::c_int>() as u32,
+                    );
+                }
+            }
+            s.bind(SocketAddr::new(ip, port))?;
+            let l = s.listen(511)?;
+            l.into_std()
+        });
+        match res {
+            Ok(l) => out.push(l),
+            Err(_) if optional => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
 /// Runs the server until SHUTDOWN or a signal.
 pub async fn run(shared: Arc<Shared>, listeners: Vec<TcpListener>) -> anyhow::Result<()> {
     let mut shutdown_rx = shared.shutdown.subscribe();
-    for l in listeners {
-        let shared = shared.clone();
-        tokio::spawn(accept_loop(shared, l));
-    }
+    let mut accepting: Vec<tokio::task::JoinHandle<()>> = listeners
+        .into_iter()
+        .map(|l| tokio::spawn(accept_loop(shared.clone(), l)))
+        .collect();
     tokio::spawn(cron(shared.clone()));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    tokio::select! {
-        _ = sigterm.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
-        _ = sigint.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
-        _ = shutdown_rx.changed() => {}
+    let mut rebind_rx = match shared.rebind_rx.lock() {
+        Ok(mut g) => g.take(),
+        Err(p) => p.into_inner().take(),
+    };
+    loop {
+        tokio::select! {
+            _ = sigterm.recv() => { tracing::warn!("Received SIGTERM scheduling shutdown..."); break }
+            _ = sigint.recv() => { tracing::warn!("Received SIGINT scheduling shutdown..."); break }
+            _ = shutdown_rx.changed() => break,
+            Some(ls) = async { match rebind_rx.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => {
+                // CONFIG SET port/bind: the new sockets are already bound; swap them in.
+                for h in accepting.drain(..) {
+                    h.abort();
+                }
+                for l in ls {
+                    match TcpListener::from_std(l) {
+                        Ok(l) => accepting.push(tokio::spawn(accept_loop(shared.clone(), l))),
+                        Err(e) => tracing::warn!("cannot use new listener: {e}"),
+                    }
+                }
+            }
+        }
     }
     tracing::warn!("User requested shutdown...");
     prepare_for_shutdown(&shared);
@@ -102,7 +187,10 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
         };
         let (protected, keepalive) = {
             let st = shared.lock();
-            (st.config.protected_mode && st.config.requirepass.is_none(), st.config.tcp_keepalive)
+            (
+                st.config.protected_mode && st.config.requirepass.is_none(),
+                st.config.tcp_keepalive,
+            )
         };
         if protected && !peer.ip().is_loopback() {
             tokio::spawn(async move {
@@ -120,7 +208,9 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             }
             None => {
                 tokio::spawn(async move {
-                    let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
+                    let _ = socket
+                        .write_all(b"-ERR max number of clients reached\r\n")
+                        .await;
                 });
             }
         }
@@ -136,10 +226,34 @@ fn set_keepalive(socket: &tokio::net::TcpStream, secs: u32) {
     let cnt: libc::c_int = 3;
     unsafe {
         let sz = std::mem::size_of::<libc::c_int>() as u32;
-        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, &one as *const _ as *const libc::c_void, sz);
-        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &idle as *const _ as *const libc::c_void, sz);
-        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &intvl as *const _ as *const libc::c_void, sz);
-        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, &cnt as *const _ as *const libc::c_void, sz);
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            &one as *const _ as *const libc::c_void,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPIDLE,
+            &idle as *const _ as *const libc::c_void,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPINTVL,
+            &intvl as *const _ as *const libc::c_void,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPCNT,
+            &cnt as *const _ as *const libc::c_void,
+            sz,
+        );
     }
 }
 
@@ -181,7 +295,11 @@ async fn cron(shared: Arc<Shared>) {
         if timeout > 0 {
             let limit = Duration::from_secs(timeout as u64);
             for c in st.clients.values() {
-                if !c.blocked && !c.subscribed() && !c.monitor && c.last_interaction.elapsed() > limit {
+                if !c.blocked
+                    && !c.subscribed()
+                    && !c.monitor
+                    && c.last_interaction.elapsed() > limit
+                {
                     tracing::debug!(client = c.id, "Closing idle client");
                     c.kill.notify_one();
                 }

@@ -25,12 +25,18 @@ use crate::db::Db;
 
 /// Milliseconds since the unix epoch.
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Microseconds since the unix epoch.
 pub fn now_us() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
 }
 
 /// The handle every task holds.
@@ -38,6 +44,12 @@ pub struct Shared {
     state: Mutex<State>,
     /// 40 hex chars, new at every start (INFO run_id).
     pub run_id: String,
+    /// The replication ID (INFO master_replid).
+    pub replid: String,
+    /// Listeners bound by CONFIG SET port/bind, handed to the accept loop.
+    pub rebind_tx: mpsc::UnboundedSender<Vec<std::net::TcpListener>>,
+    /// Receiving end of `rebind_tx`, taken once by the server loop.
+    pub rebind_rx: Mutex<Option<mpsc::UnboundedReceiver<Vec<std::net::TcpListener>>>>,
     /// When the server started.
     pub started: Instant,
     /// Wakes paused clients when CLIENT UNPAUSE runs or a pause ends.
@@ -51,9 +63,13 @@ impl Shared {
     pub fn new(config: Config) -> Arc<Shared> {
         let run_id = random_hex(40);
         let (tx, _rx) = tokio::sync::watch::channel(false);
+        let (rebind_tx, rebind_rx) = mpsc::unbounded_channel();
         Arc::new(Shared {
             state: Mutex::new(State::new(config)),
             run_id,
+            replid: random_hex(40),
+            rebind_tx,
+            rebind_rx: Mutex::new(Some(rebind_rx)),
             started: Instant::now(),
             unpaused: Notify::new(),
             shutdown: tx,
@@ -80,7 +96,9 @@ impl Shared {
 pub fn random_hex(n: usize) -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    (0..n).map(|_| std::char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0')).collect()
+    (0..n)
+        .map(|_| std::char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 /// Counters INFO stats prints.

@@ -12,13 +12,65 @@ use crate::state::{ClientInfo, ClientKind, Pause, ReplyMode};
 pub static COMMANDS: &[Cmd] = &[
     cmd!("ping", -1, FAST | SENTINEL, 0, 0, 0, "connection", ping),
     cmd!("echo", 2, FAST, 0, 0, 0, "connection", echo),
-    cmd!("select", 2, LOADING | STALE | FAST, 0, 0, 0, "connection", select),
-    cmd!("quit", -1, ALLOW_BUSY | NO_AUTH | LOADING | STALE | FAST, 0, 0, 0, "connection", quit),
-    cmd!("reset", 1, NOSCRIPT | LOADING | STALE | NO_AUTH | FAST | ALLOW_BUSY, 0, 0, 0, "connection", reset),
-    cmd!("hello", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | FAST | SENTINEL | ALLOW_BUSY, 0, 0, 0, "connection", hello),
-    cmd!("auth", -2, NOSCRIPT | LOADING | STALE | NO_AUTH | FAST | SENTINEL | ALLOW_BUSY, 0, 0, 0, "connection", auth),
     cmd!(
-        "client", -2, SENTINEL, 0, 0, 0, "connection", client,
+        "select",
+        2,
+        LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        "connection",
+        select
+    ),
+    cmd!(
+        "quit",
+        -1,
+        ALLOW_BUSY | NO_AUTH | LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        "connection",
+        quit
+    ),
+    cmd!(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | NO_AUTH | FAST | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "connection",
+        reset
+    ),
+    cmd!(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | NO_AUTH | FAST | SENTINEL | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "connection",
+        hello
+    ),
+    cmd!(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | NO_AUTH | FAST | SENTINEL | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "connection",
+        auth
+    ),
+    cmd!(
+        "client",
+        -2,
+        SENTINEL,
+        0,
+        0,
+        0,
+        "connection",
+        client,
         subs = &[
             ("id", 2, NOSCRIPT | LOADING | STALE),
             ("setname", 3, NOSCRIPT | LOADING | STALE),
@@ -128,7 +180,11 @@ fn auth(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if a.len() == 2 && ctx.st.config.requirepass.is_none() {
         return Err(Frame::err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     }
-    let (user, pass): (&[u8], &[u8]) = if a.len() == 3 { (&a[1], &a[2]) } else { (b"default", &a[1]) };
+    let (user, pass): (&[u8], &[u8]) = if a.len() == 3 {
+        (&a[1], &a[2])
+    } else {
+        (b"default", &a[1])
+    };
     if check_password(ctx, user, pass) {
         ctx.client.authenticated = true;
         Ok(Frame::ok())
@@ -146,7 +202,8 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let mut ver = ctx.client.resp as i64;
     let mut i = 1;
     if a.len() >= 2 {
-        ver = picket_common::num::parse_i64(&a[1]).ok_or_else(|| Frame::err("ERR Protocol version is not an integer or out of range"))?;
+        ver = picket_common::num::parse_i64(&a[1])
+            .ok_or_else(|| Frame::err("ERR Protocol version is not an integer or out of range"))?;
         i = 2;
         if !(2..=3).contains(&ver) {
             return Err(Frame::err("NOPROTO unsupported protocol version"));
@@ -163,7 +220,10 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             name = Some(a[i + 1].clone());
             i += 2;
         } else {
-            return Err(Frame::err(format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(&a[i]))));
+            return Err(Frame::err(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&a[i])
+            )));
         }
     }
     if let Some((u, p)) = &creds {
@@ -177,7 +237,9 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     if let Some(n) = name {
         if !valid_name(&n) {
-            return Err(Frame::err("ERR Client names cannot contain spaces, newlines or special characters."));
+            return Err(Frame::err(
+                "ERR Client names cannot contain spaces, newlines or special characters.",
+            ));
         }
         ctx.client.name = if n.is_empty() { None } else { Some(n) };
     }
@@ -343,22 +405,34 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         "setname" => {
             need(3, true)?;
             if !valid_name(&a[2]) {
-                return Err(Frame::err("ERR Client names cannot contain spaces, newlines or special characters."));
+                return Err(Frame::err(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                ));
             }
-            ctx.client.name = if a[2].is_empty() { None } else { Some(a[2].clone()) };
+            ctx.client.name = if a[2].is_empty() {
+                None
+            } else {
+                Some(a[2].clone())
+            };
             Ok(Frame::ok())
         }
         "setinfo" => {
             need(4, true)?;
             if !valid_name(&a[3]) {
-                return Err(Frame::err(format!("ERR {} cannot contain spaces, newlines or special characters.", String::from_utf8_lossy(&a[2]))));
+                return Err(Frame::err(format!(
+                    "ERR {} cannot contain spaces, newlines or special characters.",
+                    String::from_utf8_lossy(&a[2])
+                )));
             }
             if is(&a[2], "lib-name") {
                 ctx.client.lib_name = Some(a[3].clone());
             } else if is(&a[2], "lib-ver") {
                 ctx.client.lib_ver = Some(a[3].clone());
             } else {
-                return Err(Frame::err(format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(&a[2]))));
+                return Err(Frame::err(format!(
+                    "ERR Unrecognized option '{}'",
+                    String::from_utf8_lossy(&a[2])
+                )));
             }
             Ok(Frame::ok())
         }
@@ -374,7 +448,10 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             if a.len() == 4 && is(&a[2], "type") {
                 let t = String::from_utf8_lossy(&a[3]).to_ascii_lowercase();
                 if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
-                    return Err(Frame::err(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&a[3]))));
+                    return Err(Frame::err(format!(
+                        "ERR Unknown client type '{}'",
+                        String::from_utf8_lossy(&a[3])
+                    )));
                 }
                 filter_type = Some(t);
             } else if a.len() >= 4 && is(&a[2], "id") {
@@ -404,7 +481,11 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                         continue;
                     }
                 }
-                let cur = if c.id == ctx.client.id { Some("client|list") } else { None };
+                let cur = if c.id == ctx.client.id {
+                    Some("client|list")
+                } else {
+                    None
+                };
                 s.push_str(&client_line(c, cur));
                 s.push('\n');
             }
@@ -415,7 +496,8 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             if a.len() != 3 && a.len() != 4 {
                 return Err(wrong_arity("client|pause"));
             }
-            let ms = picket_common::num::parse_i64(&a[2]).ok_or_else(|| Frame::err("ERR timeout is not an integer or out of range"))?;
+            let ms = picket_common::num::parse_i64(&a[2])
+                .ok_or_else(|| Frame::err("ERR timeout is not an integer or out of range"))?;
             if ms < 0 {
                 return Err(Frame::err("ERR timeout is negative"));
             }
@@ -428,8 +510,14 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             let until = crate::state::now_ms() + ms;
             // A new pause extends, never shortens, and ALL wins over WRITE (Redis's pauseClients).
             let p = match ctx.st.pause {
-                Some(old) => Pause { until_ms: old.until_ms.max(until), writes_only: old.writes_only && writes_only },
-                None => Pause { until_ms: until, writes_only },
+                Some(old) => Pause {
+                    until_ms: old.until_ms.max(until),
+                    writes_only: old.writes_only && writes_only,
+                },
+                None => Pause {
+                    until_ms: until,
+                    writes_only,
+                },
             };
             ctx.st.pause = Some(p);
             Ok(Frame::ok())
@@ -479,11 +567,19 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 None => false,
                 Some(m) if is(m, "timeout") => false,
                 Some(m) if is(m, "error") => true,
-                Some(_) => return Err(Frame::err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+                Some(_) => {
+                    return Err(Frame::err(
+                        "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                    ))
+                }
             };
             match ctx.st.unblock(id) {
                 Some(b) => {
-                    let reply = if error { Frame::err("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { b.timeout_reply.clone() };
+                    let reply = if error {
+                        Frame::err("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+                    } else {
+                        b.timeout_reply.clone()
+                    };
                     let _ = b.tx.send(reply);
                     Ok(Frame::Integer(1))
                 }
@@ -492,7 +588,9 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         "tracking" => {
             need(3, false)?;
-            Err(Frame::err("ERR CLIENT TRACKING is not supported by this server yet"))
+            Err(Frame::err(
+                "ERR CLIENT TRACKING is not supported by this server yet",
+            ))
         }
         "caching" => {
             need(3, true)?;
@@ -559,7 +657,10 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         } else if is(&a[i], "type") {
             let t = String::from_utf8_lossy(v).to_ascii_lowercase();
             if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
-                return Err(Frame::err(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(v))));
+                return Err(Frame::err(format!(
+                    "ERR Unknown client type '{}'",
+                    String::from_utf8_lossy(v)
+                )));
             }
             ty = Some(t);
         } else if is(&a[i], "user") {

@@ -104,7 +104,9 @@ pub struct Cmd {
 
 impl std::fmt::Debug for Ctx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("client", &self.client.id).finish()
+        f.debug_struct("Ctx")
+            .field("client", &self.client.id)
+            .finish()
     }
 }
 
@@ -112,13 +114,46 @@ impl std::fmt::Debug for Ctx<'_> {
 #[macro_export]
 macro_rules! cmd {
     ($name:expr, $arity:expr, $flags:expr, $f:expr, $l:expr, $s:expr, $group:expr, $h:expr) => {
-        $crate::cmd::Cmd { name: $name, arity: $arity, flags: $flags, first_key: $f, last_key: $l, step: $s, group: $group, handler: $h, subs: &[], getkeys: None }
+        $crate::cmd::Cmd {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $f,
+            last_key: $l,
+            step: $s,
+            group: $group,
+            handler: $h,
+            subs: &[],
+            getkeys: None,
+        }
     };
     ($name:expr, $arity:expr, $flags:expr, $f:expr, $l:expr, $s:expr, $group:expr, $h:expr, subs = $subs:expr) => {
-        $crate::cmd::Cmd { name: $name, arity: $arity, flags: $flags, first_key: $f, last_key: $l, step: $s, group: $group, handler: $h, subs: $subs, getkeys: None }
+        $crate::cmd::Cmd {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $f,
+            last_key: $l,
+            step: $s,
+            group: $group,
+            handler: $h,
+            subs: $subs,
+            getkeys: None,
+        }
     };
     ($name:expr, $arity:expr, $flags:expr, $f:expr, $l:expr, $s:expr, $group:expr, $h:expr, getkeys = $gk:expr) => {
-        $crate::cmd::Cmd { name: $name, arity: $arity, flags: $flags, first_key: $f, last_key: $l, step: $s, group: $group, handler: $h, subs: &[], getkeys: Some($gk) }
+        $crate::cmd::Cmd {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $f,
+            last_key: $l,
+            step: $s,
+            group: $group,
+            handler: $h,
+            subs: &[],
+            getkeys: Some($gk),
+        }
     };
 }
 
@@ -226,7 +261,9 @@ pub fn wrongtype() -> Frame {
 }
 /// `-ERR wrong number of arguments for '<name>' command`
 pub fn wrong_arity(name: &str) -> Frame {
-    Frame::err(format!("ERR wrong number of arguments for '{name}' command"))
+    Frame::err(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
 }
 /// `-ERR unknown subcommand '<sub>'. Try <CMD> HELP.`
 pub fn unknown_sub(cmd: &str, sub: &[u8]) -> Frame {
@@ -335,28 +372,56 @@ impl<'a> Ctx<'a> {
     pub fn get_str(&mut self, key: &[u8]) -> Result<Option<&mut Vec<u8>>, Frame> {
         match self.lookup_read(key) {
             None => Ok(None),
-            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s)),
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => Ok(Some(s)),
             Some(_) => Err(wrongtype()),
         }
     }
 
     /// Asks the connection to block; the handler returns a placeholder.
-    pub fn block(&mut self, keys: Vec<Bytes>, op: crate::blocking::BlockOp, timeout: Option<Duration>, timeout_reply: Frame) {
+    pub fn block(
+        &mut self,
+        keys: Vec<Bytes>,
+        op: crate::blocking::BlockOp,
+        timeout: Option<Duration>,
+        timeout_reply: Frame,
+    ) {
         let (tx, rx) = oneshot::channel();
         let id = self.client.id;
         let db = self.client.db;
         for k in &keys {
-            self.st.blocking_keys.entry((db, k.clone())).or_default().push_back(id);
+            self.st
+                .blocking_keys
+                .entry((db, k.clone()))
+                .or_default()
+                .push_back(id);
         }
-        self.st.blocked.insert(id, crate::state::Blocked { db, keys, op, tx, timeout_reply: timeout_reply.clone() });
+        self.st.blocked.insert(
+            id,
+            crate::state::Blocked {
+                db,
+                keys,
+                op,
+                tx,
+                timeout_reply: timeout_reply.clone(),
+            },
+        );
         self.client.blocked = true;
-        self.flow = Flow::Block { rx, deadline: timeout.map(|t| Instant::now() + t), timeout_reply };
+        self.flow = Flow::Block {
+            rx,
+            deadline: timeout.map(|t| Instant::now() + t),
+            timeout_reply,
+        };
     }
 }
 
 /// Parses a blocking timeout in seconds (decimals allowed), Redis's texts.
 pub fn parse_timeout(a: &[u8]) -> Result<Option<Duration>, Frame> {
-    let v = picket_common::num::parse_f64(a).filter(|v| v.is_finite()).ok_or_else(|| Frame::err("ERR timeout is not a float or out of range"))?;
+    let v = picket_common::num::parse_f64(a)
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| Frame::err("ERR timeout is not a float or out of range"))?;
     if v < 0.0 {
         return Err(Frame::err("ERR timeout is negative"));
     }
@@ -368,23 +433,46 @@ pub fn parse_timeout(a: &[u8]) -> Result<Option<Duration>, Frame> {
 }
 
 fn client_allowed_in_subscribed_resp2(name: &str) -> bool {
-    matches!(name, "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe" | "ping" | "quit" | "reset")
+    matches!(
+        name,
+        "subscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
 }
 
 /// Runs one request for `client` with the state locked, appending the
 /// encoded reply to `out`. This is Redis's `processCommand` + `call`.
-pub fn execute(shared: &Shared, st: &mut State, client: &mut ClientInfo, args: Vec<Bytes>, out: &mut BytesMut) -> Flow {
+pub fn execute(
+    shared: &Shared,
+    st: &mut State,
+    client: &mut ClientInfo,
+    args: Vec<Bytes>,
+    out: &mut BytesMut,
+) -> Flow {
     if args.is_empty() {
         return Flow::Continue;
     }
     client.last_interaction = Instant::now();
     let Some(cmd) = lookup(&args[0]) else {
-        let mut msg = format!("ERR unknown command '{}', with args beginning with: ", String::from_utf8_lossy(&args[0][..args[0].len().min(128)]));
+        let mut msg = format!(
+            "ERR unknown command '{}', with args beginning with: ",
+            String::from_utf8_lossy(&args[0][..args[0].len().min(128)])
+        );
         for a in args.iter().skip(1) {
             if msg.len() >= 128 {
                 break;
             }
-            msg.push_str(&format!("'{}' ", String::from_utf8_lossy(&a[..a.len().min(128 - msg.len().min(128))])));
+            msg.push_str(&format!(
+                "'{}' ",
+                String::from_utf8_lossy(&a[..a.len().min(128 - msg.len().min(128))])
+            ));
         }
         if client.multi.is_some() {
             client.multi_error = true;
@@ -407,7 +495,13 @@ pub fn execute(shared: &Shared, st: &mut State, client: &mut ClientInfo, args: V
                 if client.multi.is_some() {
                     client.multi_error = true;
                 }
-                reject(st, client, Some(cmd), wrong_arity(&format!("{}|{}", cmd.name, name)), out);
+                reject(
+                    st,
+                    client,
+                    Some(cmd),
+                    wrong_arity(&format!("{}|{}", cmd.name, name)),
+                    out,
+                );
                 return Flow::Continue;
             }
         }
@@ -416,13 +510,30 @@ pub fn execute(shared: &Shared, st: &mut State, client: &mut ClientInfo, args: V
         if client.multi.is_some() {
             client.multi_error = true;
         }
-        reject(st, client, Some(cmd), Frame::err("NOAUTH Authentication required."), out);
+        reject(
+            st,
+            client,
+            Some(cmd),
+            Frame::err("NOAUTH Authentication required."),
+            out,
+        );
         return Flow::Continue;
     }
-    if client.multi.is_some() && !matches!(cmd.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+    if client.multi.is_some()
+        && !matches!(
+            cmd.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
         if cmd.flags & flags::NO_MULTI != 0 {
             client.multi_error = true;
-            reject(st, client, Some(cmd), Frame::err("ERR Command not allowed inside a transaction"), out);
+            reject(
+                st,
+                client,
+                Some(cmd),
+                Frame::err("ERR Command not allowed inside a transaction"),
+                out,
+            );
             return Flow::Continue;
         }
         if let Some(q) = client.multi.as_mut() {
@@ -465,15 +576,37 @@ pub fn execute(shared: &Shared, st: &mut State, client: &mut ClientInfo, args: V
 }
 
 /// Runs a handler with stats, slowlog and MONITOR feeding (Redis's `call`).
-pub fn call(shared: &Shared, st: &mut State, client: &mut ClientInfo, cmd: &'static Cmd, args: &[Bytes], in_exec: bool) -> (Frame, Flow, Vec<Frame>, bool) {
+pub fn call(
+    shared: &Shared,
+    st: &mut State,
+    client: &mut ClientInfo,
+    cmd: &'static Cmd,
+    args: &[Bytes],
+    in_exec: bool,
+) -> (Frame, Flow, Vec<Frame>, bool) {
     let start = Instant::now();
     let now = crate::state::now_ms();
-    let mut ctx = Ctx { st, shared, client, now, lru: shared.lru_clock(), flow: Flow::Continue, extra: Vec::new(), no_reply: false, in_exec };
+    let mut ctx = Ctx {
+        st,
+        shared,
+        client,
+        now,
+        lru: shared.lru_clock(),
+        flow: Flow::Continue,
+        extra: Vec::new(),
+        no_reply: false,
+        in_exec,
+    };
     let reply = match (cmd.handler)(&mut ctx, args) {
         Ok(f) => f,
         Err(f) => f,
     };
-    let Ctx { flow, extra, no_reply, .. } = ctx;
+    let Ctx {
+        flow,
+        extra,
+        no_reply,
+        ..
+    } = ctx;
     let usec = start.elapsed().as_micros() as u64;
     st.stats.total_commands_processed += 1;
     let stat = st.command_stats.entry(stat_name(cmd, args)).or_default();
@@ -508,12 +641,21 @@ fn count_error(st: &mut State, e: &str) {
     *st.error_stats.entry(prefix).or_insert(0) += 1;
 }
 
-fn reject(st: &mut State, client: &mut ClientInfo, cmd: Option<&Cmd>, f: Frame, out: &mut BytesMut) {
+fn reject(
+    st: &mut State,
+    client: &mut ClientInfo,
+    cmd: Option<&Cmd>,
+    f: Frame,
+    out: &mut BytesMut,
+) {
     if let Frame::Error(e) = &f {
         count_error(st, e);
     }
     if let Some(c) = cmd {
-        st.command_stats.entry(c.name.to_string()).or_default().rejected_calls += 1;
+        st.command_stats
+            .entry(c.name.to_string())
+            .or_default()
+            .rejected_calls += 1;
     }
     emit(client, f, out);
 }
@@ -542,7 +684,14 @@ pub fn after_command(st: &mut State) {
         for k in expired {
             st.stats.expired_keys += 1;
             let flags = st.config.notify_flags;
-            notify_keyspace_event(&st.pubsub, flags, crate::config::notify::EXPIRED, "expired", &k, i);
+            notify_keyspace_event(
+                &st.pubsub,
+                flags,
+                crate::config::notify::EXPIRED,
+                "expired",
+                &k,
+                i,
+            );
             if let Some(ids) = st.watched.get(&(i, k.clone())) {
                 for id in ids.clone() {
                     if let Some(c) = st.clients.get_mut(&id) {
@@ -556,7 +705,13 @@ pub fn after_command(st: &mut State) {
 
 fn feed_monitors(st: &mut State, client: &ClientInfo, args: &[Bytes]) {
     let us = crate::state::now_us();
-    let mut line = format!("{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, client.addr);
+    let mut line = format!(
+        "{}.{:06} [{} {}]",
+        us / 1_000_000,
+        us % 1_000_000,
+        client.db,
+        client.addr
+    );
     for a in args {
         line.push(' ');
         line.push('"');

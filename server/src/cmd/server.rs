@@ -1,6 +1,806 @@
-//! server commands (being written).
+//! Server commands: INFO, CONFIG, COMMAND, TIME, ROLE, DEBUG, MONITOR,
+//! SLOWLOG, LATENCY, SHUTDOWN, LASTSAVE.
 
-use super::Cmd;
+use std::time::Duration;
 
-/// The server rows of the command table.
-pub static COMMANDS: &[Cmd] = &[];
+use bytes::Bytes;
+use picket_common::glob::glob_match;
+use picket_common::resp::Frame;
+
+use super::flags::*;
+use super::{arg_i64, is, syntax_err, table, unknown_sub, wrong_arity, Cmd, CmdResult, Ctx, Flow};
+use crate::cmd;
+use crate::cmd::connection::help_reply;
+use crate::db::{Entry, Value};
+
+/// Server rows of the command table.
+pub static COMMANDS: &[Cmd] = &[
+    cmd!(
+        "info",
+        -1,
+        LOADING | STALE | SENTINEL,
+        0,
+        0,
+        0,
+        "server",
+        info
+    ),
+    cmd!(
+        "config",
+        -2,
+        0,
+        0,
+        0,
+        0,
+        "server",
+        config,
+        subs = &[
+            ("get", -3, ADMIN | NOSCRIPT | LOADING | STALE),
+            ("set", -4, ADMIN | NOSCRIPT | LOADING | STALE),
+            ("resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE),
+            ("rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE),
+            ("help", 2, LOADING | STALE)
+        ]
+    ),
+    cmd!(
+        "command",
+        -1,
+        LOADING | STALE | SENTINEL,
+        0,
+        0,
+        0,
+        "server",
+        command,
+        subs = &[
+            ("count", 2, LOADING | STALE),
+            ("info", -2, LOADING | STALE),
+            ("docs", -2, LOADING | STALE),
+            ("getkeys", -3, LOADING | STALE),
+            ("list", -2, LOADING | STALE),
+            ("help", 2, LOADING | STALE)
+        ]
+    ),
+    cmd!("time", 1, LOADING | STALE | FAST, 0, 0, 0, "server", time),
+    cmd!(
+        "role",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | SENTINEL,
+        0,
+        0,
+        0,
+        "server",
+        role
+    ),
+    cmd!(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        debug
+    ),
+    cmd!(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        monitor
+    ),
+    cmd!(
+        "slowlog",
+        -2,
+        0,
+        0,
+        0,
+        0,
+        "server",
+        slowlog,
+        subs = &[
+            ("get", -2, ADMIN | LOADING | STALE),
+            ("len", 2, ADMIN | LOADING | STALE),
+            ("reset", 2, ADMIN | LOADING | STALE),
+            ("help", 2, LOADING | STALE)
+        ]
+    ),
+    cmd!(
+        "latency",
+        -2,
+        0,
+        0,
+        0,
+        0,
+        "server",
+        latency,
+        subs = &[
+            ("latest", 2, ADMIN | NOSCRIPT | LOADING | STALE),
+            ("history", 3, ADMIN | NOSCRIPT | LOADING | STALE),
+            ("reset", -2, ADMIN | NOSCRIPT | LOADING | STALE),
+            ("doctor", 2, ADMIN | NOSCRIPT | LOADING | STALE),
+            ("graph", 3, ADMIN | NOSCRIPT | LOADING | STALE),
+            ("histogram", -2, ADMIN | NOSCRIPT | LOADING | STALE),
+            ("help", 2, LOADING | STALE)
+        ]
+    ),
+    cmd!(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "server",
+        shutdown
+    ),
+    cmd!(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        "server",
+        lastsave
+    ),
+];
+
+fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let args: Vec<String> = a[1..]
+        .iter()
+        .map(|x| String::from_utf8_lossy(x).to_ascii_lowercase())
+        .collect();
+    let n = ctx.st.clients.len() + 1;
+    let text = crate::info::info(ctx.shared, ctx.st, &args, n);
+    Ok(Frame::Verbatim("txt".into(), Bytes::from(text)))
+}
+
+const CONFIG_HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "get" => {
+            let mut pairs: Vec<(Frame, Frame)> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            let all = ctx.st.config.all();
+            for pat in &a[2..] {
+                for (name, val) in &all {
+                    if glob_match(pat, name.as_bytes(), true) && seen.insert(*name) {
+                        pairs.push((Frame::bulk(name), Frame::bulk(val)));
+                    }
+                }
+            }
+            Ok(Frame::Map(pairs))
+        }
+        "set" => {
+            if a.len() % 2 != 0 {
+                return Err(wrong_arity("config|set"));
+            }
+            // validate everything first, then apply: CONFIG SET is atomic in 7.0
+            let mut staged = ctx.st.config.clone();
+            let mut names = Vec::new();
+            for p in a[2..].chunks(2) {
+                let name = String::from_utf8_lossy(&p[0]).to_ascii_lowercase();
+                let Some(d) = crate::config::find(&name) else {
+                    return Err(Frame::err(format!(
+                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                    )));
+                };
+                if names.contains(&d.name) {
+                    return Err(Frame::err(format!("ERR Duplicate parameter - {name}")));
+                }
+                names.push(d.name);
+                let val = String::from_utf8_lossy(&p[1]).into_owned();
+                let args: Vec<String> = match d.kind {
+                    crate::config::Kind::Special => {
+                        match picket_common::conf::split_args(val.as_bytes()) {
+                            Ok(v) => v
+                                .into_iter()
+                                .map(|x| String::from_utf8_lossy(&x).into_owned())
+                                .collect(),
+                            Err(_) => vec![val.clone()],
+                        }
+                    }
+                    _ => vec![val.clone()],
+                };
+                let args = if args.is_empty() && d.name != "save" {
+                    vec![String::new()]
+                } else {
+                    args
+                };
+                staged.set(&name, &args, false).map_err(|e| {
+                    Frame::err(format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{name}') - {}",
+                        e.0
+                    ))
+                })?;
+            }
+            let rebind = staged.port != ctx.st.config.port || staged.bind != ctx.st.config.bind;
+            if rebind {
+                let ls = crate::server::bind_all_std(&staged.bind, staged.port).map_err(|e| Frame::err(format!("ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port: {e}")))?;
+                let _ = ctx.shared.rebind_tx.send(ls);
+            }
+            ctx.st.config = staged;
+            Ok(Frame::ok())
+        }
+        "resetstat" => {
+            ctx.st.stats = Default::default();
+            ctx.st.command_stats.clear();
+            ctx.st.error_stats.clear();
+            Ok(Frame::ok())
+        }
+        "rewrite" => {
+            ctx.st
+                .config
+                .rewrite()
+                .map_err(|e| Frame::err(format!("ERR Rewriting config file: {e}")))?;
+            tracing::info!("CONFIG REWRITE executed with success.");
+            Ok(Frame::ok())
+        }
+        "help" => Ok(help_reply(CONFIG_HELP)),
+        _ => Err(unknown_sub("config", &a[1])),
+    }
+}
+
+fn acl_categories(c: &Cmd) -> Vec<Frame> {
+    let mut v = Vec::new();
+    if c.flags & WRITE != 0 {
+        v.push("@write");
+    }
+    if c.flags & READONLY != 0 {
+        v.push("@read");
+    }
+    match c.group {
+        "string" => v.push("@string"),
+        "list" => v.push("@list"),
+        "hash" => v.push("@hash"),
+        "set" => v.push("@set"),
+        "sorted-set" | "sorted_set" | "zset" => v.push("@sortedset"),
+        "generic" => v.push("@keyspace"),
+        "pubsub" => v.push("@pubsub"),
+        "transactions" => v.push("@transaction"),
+        "connection" => v.push("@connection"),
+        _ => {}
+    }
+    if c.flags & ADMIN != 0 {
+        v.push("@admin");
+        v.push("@dangerous");
+    }
+    if c.flags & BLOCKING != 0 {
+        v.push("@blocking");
+    }
+    v.push(if c.flags & FAST != 0 {
+        "@fast"
+    } else {
+        "@slow"
+    });
+    v.into_iter().map(|s| Frame::Simple(s.into())).collect()
+}
+
+fn flag_frames(flags: u32) -> Vec<Frame> {
+    crate::cmd::flags::NAMES
+        .iter()
+        .filter(|(b, _)| flags & b != 0)
+        .map(|(_, n)| Frame::Simple((*n).into()))
+        .collect()
+}
+
+fn key_specs(c: &Cmd) -> Vec<Frame> {
+    if c.first_key <= 0 {
+        return vec![];
+    }
+    let flags = if c.flags & WRITE != 0 { "RW" } else { "RO" };
+    vec![Frame::Map(vec![
+        (
+            Frame::bulk("flags"),
+            Frame::Set(vec![Frame::Simple(flags.into())]),
+        ),
+        (
+            Frame::bulk("begin_search"),
+            Frame::Map(vec![
+                (Frame::bulk("type"), Frame::bulk("index")),
+                (
+                    Frame::bulk("spec"),
+                    Frame::Map(vec![(
+                        Frame::bulk("index"),
+                        Frame::Integer(c.first_key as i64),
+                    )]),
+                ),
+            ]),
+        ),
+        (
+            Frame::bulk("find_keys"),
+            Frame::Map(vec![
+                (Frame::bulk("type"), Frame::bulk("range")),
+                (
+                    Frame::bulk("spec"),
+                    Frame::Map(vec![
+                        (
+                            Frame::bulk("lastkey"),
+                            Frame::Integer(if c.last_key < 0 {
+                                c.last_key as i64
+                            } else {
+                                (c.last_key - c.first_key) as i64
+                            }),
+                        ),
+                        (Frame::bulk("keystep"), Frame::Integer(c.step as i64)),
+                        (Frame::bulk("limit"), Frame::Integer(0)),
+                    ]),
+                ),
+            ]),
+        ),
+    ])]
+}
+
+fn command_info(c: &Cmd) -> Frame {
+    let subs: Vec<Frame> = c
+        .subs
+        .iter()
+        .map(|(n, ar, fl)| {
+            Frame::Array(vec![
+                Frame::bulk(format!("{}|{}", c.name, n)),
+                Frame::Integer(*ar as i64),
+                Frame::Set(flag_frames(*fl)),
+                Frame::Integer(0),
+                Frame::Integer(0),
+                Frame::Integer(0),
+                Frame::Set(vec![]),
+                Frame::Set(vec![]),
+                Frame::Array(vec![]),
+                Frame::Array(vec![]),
+            ])
+        })
+        .collect();
+    let mut fl = c.flags;
+    if c.getkeys.is_some() {
+        fl |= MOVABLEKEYS;
+    }
+    Frame::Array(vec![
+        Frame::bulk(c.name),
+        Frame::Integer(c.arity as i64),
+        Frame::Set(flag_frames(fl)),
+        Frame::Integer(c.first_key as i64),
+        Frame::Integer(c.last_key as i64),
+        Frame::Integer(c.step as i64),
+        Frame::Set(acl_categories(c)),
+        Frame::Set(vec![]),
+        Frame::Array(key_specs(c)),
+        Frame::Array(subs),
+    ])
+}
+
+fn sorted_commands() -> Vec<&'static Cmd> {
+    let mut v: Vec<&'static Cmd> = table().values().copied().collect();
+    v.sort_by_key(|c| c.name);
+    v
+}
+
+/// Key positions of a command line, by first/last/step or the command's own function.
+pub fn get_keys(c: &Cmd, args: &[Bytes]) -> Vec<usize> {
+    if let Some(f) = c.getkeys {
+        return f(args);
+    }
+    if c.first_key <= 0 {
+        return vec![];
+    }
+    let last = if c.last_key < 0 {
+        args.len() as i32 + c.last_key
+    } else {
+        c.last_key
+    };
+    let mut v = Vec::new();
+    let mut i = c.first_key;
+    while i <= last && (i as usize) < args.len() {
+        v.push(i as usize);
+        i += c.step.max(1);
+    }
+    v
+}
+
+const COMMAND_HELP: &[&str] = &[
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let _ = &ctx;
+    if a.len() == 1 {
+        return Ok(Frame::Array(
+            sorted_commands().into_iter().map(command_info).collect(),
+        ));
+    }
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "count" => Ok(Frame::Integer(table().len() as i64)),
+        "info" => {
+            if a.len() == 2 {
+                return Ok(Frame::Array(
+                    sorted_commands().into_iter().map(command_info).collect(),
+                ));
+            }
+            Ok(Frame::Array(
+                a[2..]
+                    .iter()
+                    .map(|n| {
+                        super::lookup(n)
+                            .map(command_info)
+                            .unwrap_or(Frame::NullArray)
+                    })
+                    .collect(),
+            ))
+        }
+        "docs" => {
+            let list: Vec<&'static Cmd> = if a.len() == 2 {
+                sorted_commands()
+            } else {
+                a[2..].iter().filter_map(|n| super::lookup(n)).collect()
+            };
+            Ok(Frame::Map(
+                list.into_iter()
+                    .map(|c| {
+                        let mut doc = vec![(Frame::bulk("group"), Frame::bulk(c.group))];
+                        if !c.subs.is_empty() {
+                            doc.push((
+                                Frame::bulk("subcommands"),
+                                Frame::Map(
+                                    c.subs
+                                        .iter()
+                                        .map(|(n, _, _)| {
+                                            (
+                                                Frame::bulk(format!("{}|{}", c.name, n)),
+                                                Frame::Map(vec![(
+                                                    Frame::bulk("group"),
+                                                    Frame::bulk(c.group),
+                                                )]),
+                                            )
+                                        })
+                                        .collect(),
+                                ),
+                            ));
+                        }
+                        (Frame::bulk(c.name), Frame::Map(doc))
+                    })
+                    .collect(),
+            ))
+        }
+        "getkeys" => {
+            let Some(c) = super::lookup(&a[2]) else {
+                return Err(Frame::err("ERR Invalid command specified"));
+            };
+            let rest = &a[2..];
+            if (c.arity > 0 && rest.len() as i32 != c.arity) || (rest.len() as i32) < -c.arity {
+                return Err(Frame::err(
+                    "ERR Invalid number of arguments specified for command",
+                ));
+            }
+            let keys = get_keys(c, rest);
+            if keys.is_empty() {
+                return Err(Frame::err("ERR The command has no key arguments"));
+            }
+            Ok(Frame::Array(
+                keys.into_iter()
+                    .filter_map(|i| rest.get(i).cloned())
+                    .map(Frame::Bulk)
+                    .collect(),
+            ))
+        }
+        "list" => {
+            let mut names: Vec<&str> = table().keys().copied().collect();
+            names.sort();
+            if a.len() == 5 && is(&a[2], "filterby") {
+                let v = a[4].clone();
+                if is(&a[3], "pattern") {
+                    names.retain(|n| glob_match(&v, n.as_bytes(), true));
+                } else if is(&a[3], "aclcat") {
+                    let cat = format!("@{}", String::from_utf8_lossy(&v).to_ascii_lowercase());
+                    names.retain(|n| {
+                        table()
+                            .get(n)
+                            .map(|c| {
+                                acl_categories(c)
+                                    .iter()
+                                    .any(|f| matches!(f, Frame::Simple(s) if *s == cat))
+                            })
+                            .unwrap_or(false)
+                    });
+                } else if is(&a[3], "module") {
+                    names.clear();
+                } else {
+                    return Err(syntax_err());
+                }
+            } else if a.len() != 2 {
+                return Err(syntax_err());
+            }
+            Ok(Frame::Array(names.into_iter().map(Frame::bulk).collect()))
+        }
+        "help" => Ok(help_reply(COMMAND_HELP)),
+        _ => Err(unknown_sub("command", &a[1])),
+    }
+}
+
+fn time(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    let us = crate::state::now_us();
+    Ok(Frame::Array(vec![
+        Frame::bulk((us / 1_000_000).to_string()),
+        Frame::bulk((us % 1_000_000).to_string()),
+    ]))
+}
+
+fn role(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    Ok(Frame::Array(vec![
+        Frame::bulk("master"),
+        Frame::Integer(0),
+        Frame::Array(vec![]),
+    ]))
+}
+
+fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    Ok(Frame::Integer(ctx.st.lastsave))
+}
+
+const DEBUG_HELP: &[&str] = &[
+    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate Redis errors.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "OBJECT <key>",
+    "    Show low level info about the <key> and associated value.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn debug_allowed(ctx: &Ctx) -> bool {
+    match ctx.st.config.enable_debug_command.as_str() {
+        "yes" => true,
+        "local" => ctx.client.addr.starts_with("127.") || ctx.client.addr.starts_with("[::1]"),
+        _ => false,
+    }
+}
+
+fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if !debug_allowed(ctx) {
+        return Err(Frame::err("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
+    }
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "help" => Ok(help_reply(DEBUG_HELP)),
+        "sleep" if a.len() == 3 => {
+            let secs = picket_common::num::parse_f64(&a[2])
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(super::not_float)?;
+            // Redis sleeps holding the whole server; so do we (the lock is held
+            // by the connection until the sleep ends — see Flow::Sleep).
+            std::thread::sleep(Duration::from_micros((secs * 1e6) as u64));
+            Ok(Frame::ok())
+        }
+        "error" if a.len() == 3 => Err(Frame::err(String::from_utf8_lossy(&a[2]).into_owned())),
+        "log" if a.len() == 3 => {
+            tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&a[2]));
+            Ok(Frame::ok())
+        }
+        "set-active-expire" if a.len() == 3 => {
+            ctx.st.active_expire_enabled = arg_i64(&a[2])? != 0;
+            Ok(Frame::ok())
+        }
+        "object" if a.len() == 3 => {
+            let now = ctx.now;
+            let Some(e) = ctx.db().peek(&a[2], now).map(|e| e.clone()) else {
+                return Err(Frame::err("ERR no such key"));
+            };
+            let enc = super::keys::encoding_of(ctx, &e);
+            let idle = ctx.lru.saturating_sub(e.lru);
+            let ser = match &e.value {
+                Value::Str(s) => s.len(),
+                Value::List(l) => l.iter().map(|x| x.len() + 1).sum(),
+                Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 2).sum(),
+                Value::Set(s) => s.iter().map(|x| x.len() + 1).sum(),
+                Value::ZSet(z) => z.dict.keys().map(|x| x.len() + 9).sum(),
+            };
+            let mut s = format!("Value at:0x{:x} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}", &e as *const Entry as usize, enc, ser, e.lru, idle);
+            if let Value::List(l) = &e.value {
+                s.push_str(&format!(" ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:0 ql_uncompressed_size:{}", l.len().div_ceil(128).max(1), l.len() as f64 / l.len().div_ceil(128).max(1) as f64, ctx.st.config.list_max_listpack_size, ser));
+            }
+            Ok(Frame::Simple(s))
+        }
+        "populate" if a.len() >= 3 && a.len() <= 5 => {
+            let count = arg_i64(&a[2])?;
+            if count < 0 {
+                return Err(Frame::err("ERR count should be greater than or equal to 0"));
+            }
+            let prefix = a
+                .get(3)
+                .map(|p| p.to_vec())
+                .unwrap_or_else(|| b"key".to_vec());
+            let size = match a.get(4) {
+                Some(s) => Some(arg_i64(s)?.max(0) as usize),
+                None => None,
+            };
+            let lru = ctx.lru;
+            let now = ctx.now;
+            let db = ctx.db();
+            for i in 0..count {
+                let mut k = prefix.clone();
+                k.push(b':');
+                k.extend_from_slice(i.to_string().as_bytes());
+                if db.exists(&k, now) {
+                    continue;
+                }
+                let mut v = format!("value:{i}").into_bytes();
+                if let Some(sz) = size {
+                    v.resize(sz, 0);
+                }
+                db.set(Bytes::from(k), Value::Str(v), false, lru);
+            }
+            Ok(Frame::ok())
+        }
+        "reload" | "digest" | "digest-value" | "change-repl-id" | "jmap" => {
+            Err(Frame::err(format!(
+                "ERR DEBUG {} is not available yet in this server",
+                sub.to_ascii_uppercase()
+            )))
+        }
+        _ => Err(Frame::err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(&a[1])
+        ))),
+    }
+}
+
+fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    if ctx.in_exec {
+        return Err(Frame::err("ERR MONITOR isn't allowed inside MULTI"));
+    }
+    if !ctx.client.monitor {
+        ctx.client.monitor = true;
+        ctx.st
+            .monitors
+            .insert(ctx.client.id, ctx.client.push_tx.clone());
+    }
+    Ok(Frame::ok())
+}
+
+const SLOWLOG_HELP: &[&str] = &[
+    "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET [<count>]",
+    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+    "    Entries are made of:",
+    "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+    "    client name",
+    "LEN",
+    "    Return the length of the slowlog.",
+    "RESET",
+    "    Reset the slowlog.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn slowlog(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "len" => Ok(Frame::Integer(ctx.st.slowlog.len() as i64)),
+        "reset" => {
+            ctx.st.slowlog.clear();
+            Ok(Frame::ok())
+        }
+        "get" => {
+            let n = match a.get(2) {
+                Some(c) => {
+                    let v = picket_common::num::parse_i64(c)
+                        .filter(|v| *v >= -1)
+                        .ok_or_else(|| {
+                            Frame::err("ERR count should be greater than or equal to -1")
+                        })?;
+                    if v == -1 {
+                        usize::MAX
+                    } else {
+                        v as usize
+                    }
+                }
+                None => 10,
+            };
+            Ok(Frame::Array(
+                ctx.st
+                    .slowlog
+                    .iter()
+                    .take(n)
+                    .map(|e| {
+                        Frame::Array(vec![
+                            Frame::Integer(e.id as i64),
+                            Frame::Integer(e.time),
+                            Frame::Integer(e.duration_us as i64),
+                            Frame::Array(e.args.iter().cloned().map(Frame::Bulk).collect()),
+                            Frame::bulk(&e.addr),
+                            Frame::Bulk(e.name.clone()),
+                        ])
+                    })
+                    .collect(),
+            ))
+        }
+        "help" => Ok(help_reply(SLOWLOG_HELP)),
+        _ => Err(unknown_sub("slowlog", &a[1])),
+    }
+}
+
+fn latency(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let _ = &ctx;
+    // Latency monitoring is off by default in Redis (threshold 0) and is
+    // not recorded by Picket yet: answers are those of an empty monitor.
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "latest" => Ok(Frame::Array(vec![])),
+        "history" => Ok(Frame::Array(vec![])),
+        "reset" => Ok(Frame::Integer(0)),
+        "histogram" => Ok(Frame::Map(vec![])),
+        "doctor" => Ok(Frame::Verbatim("txt".into(), Bytes::from_static(b"Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep a little more.\n"))),
+        "graph" => Err(Frame::err(format!("ERR No samples available for event '{}'", String::from_utf8_lossy(&a[2])))),
+        "help" => Ok(help_reply(&["LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "DOCTOR", "    Return a human readable latency analysis report.", "GRAPH <event>", "    Return an ASCII latency graph for the <event> class.", "HISTORY <event>", "    Return time-latency samples for the <event> class.", "LATEST", "    Return the latest latency samples for all events.", "RESET [<event> ...]", "    Reset latency data of one or more <event> classes.", "    (default: reset all data for all event classes)", "HISTOGRAM [COMMAND ...]", "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.", "    If no commands are specified then all histograms are replied.", "HELP", "    Prints this help."])),
+        _ => Err(unknown_sub("latency", &a[1])),
+    }
+}
+
+fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let mut abort = false;
+    for o in &a[1..] {
+        if is(o, "nosave") || is(o, "save") || is(o, "now") || is(o, "force") {
+        } else if is(o, "abort") {
+            abort = true;
+        } else {
+            return Err(syntax_err());
+        }
+    }
+    if abort {
+        return Err(Frame::err("ERR No shutdown in progress."));
+    }
+    tracing::warn!("User requested shutdown...");
+    ctx.flow = Flow::Shutdown;
+    ctx.no_reply = true;
+    Ok(Frame::ok())
+}

@@ -17,19 +17,64 @@ pub static COMMANDS: &[Cmd] = &[
     cmd!("setnx", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", setnx),
     cmd!("setex", 4, WRITE | DENYOOM, 1, 1, 1, "string", setex),
     cmd!("psetex", 4, WRITE | DENYOOM, 1, 1, 1, "string", psetex),
-    cmd!("getset", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", getset),
+    cmd!(
+        "getset",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        getset
+    ),
     cmd!("getdel", 2, WRITE | FAST, 1, 1, 1, "string", getdel),
     cmd!("getex", -2, WRITE | FAST, 1, 1, 1, "string", getex),
     cmd!("mget", -2, READONLY | FAST, 1, -1, 1, "string", mget),
     cmd!("mset", -3, WRITE | DENYOOM, 1, -1, 2, "string", mset),
     cmd!("msetnx", -3, WRITE | DENYOOM, 1, -1, 2, "string", msetnx),
-    cmd!("append", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", append),
+    cmd!(
+        "append",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        append
+    ),
     cmd!("strlen", 2, READONLY | FAST, 1, 1, 1, "string", strlen),
     cmd!("incr", 2, WRITE | DENYOOM | FAST, 1, 1, 1, "string", incr),
     cmd!("decr", 2, WRITE | DENYOOM | FAST, 1, 1, 1, "string", decr),
-    cmd!("incrby", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", incrby),
-    cmd!("decrby", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", decrby),
-    cmd!("incrbyfloat", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", incrbyfloat),
+    cmd!(
+        "incrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        incrby
+    ),
+    cmd!(
+        "decrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        decrby
+    ),
+    cmd!(
+        "incrbyfloat",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        incrbyfloat
+    ),
     cmd!("getrange", 4, READONLY, 1, 1, 1, "string", getrange),
     cmd!("substr", 4, READONLY, 1, 1, 1, "string", getrange),
     cmd!("setrange", 4, WRITE | DENYOOM, 1, 1, 1, "string", setrange),
@@ -64,7 +109,9 @@ fn deadline(opt: ExpireOpt, now: i64, cmd: &str) -> Result<Option<i64>, Frame> {
             if s <= 0 {
                 return Err(bad());
             }
-            s.checked_mul(1000).and_then(|ms| ms.checked_add(now)).ok_or_else(bad)?
+            s.checked_mul(1000)
+                .and_then(|ms| ms.checked_add(now))
+                .ok_or_else(bad)?
         }
         ExpireOpt::Px(ms) => {
             if ms <= 0 {
@@ -118,7 +165,10 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             get = true;
         } else if is(o, "keepttl") && exp == ExpireOpt::None {
             exp = ExpireOpt::KeepTtl;
-        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat")) && exp == ExpireOpt::None && next.is_some() {
+        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat"))
+            && exp == ExpireOpt::None
+            && next.is_some()
+        {
             let v = arg_i64(next.ok_or_else(syntax_err)?)?;
             exp = if is(o, "ex") {
                 ExpireOpt::Ex(v)
@@ -140,7 +190,10 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let old: Option<Vec<u8>> = if get {
         match ctx.lookup_write(key) {
             None => None,
-            Some(Entry { value: Value::Str(s), .. }) => Some(s.clone()),
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => Some(s.clone()),
             Some(_) => return Err(wrongtype()),
         }
     } else {
@@ -148,14 +201,22 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     };
     let exists = ctx.lookup_write(key).is_some();
     if (nx && exists) || (xx && !exists) {
-        return Ok(if get { old.map(Frame::bulk).unwrap_or(Frame::Null) } else { Frame::Null });
+        return Ok(if get {
+            old.map(Frame::bulk).unwrap_or(Frame::Null)
+        } else {
+            Frame::Null
+        });
     }
     store(ctx, key, a[2].to_vec(), exp == ExpireOpt::KeepTtl, at);
     ctx.modified(key, notify::STRING, "set");
     if at.is_some() {
         ctx.notify(notify::GENERIC, "expire", key);
     }
-    Ok(if get { old.map(Frame::bulk).unwrap_or(Frame::Null) } else { Frame::ok() })
+    Ok(if get {
+        old.map(Frame::bulk).unwrap_or(Frame::Null)
+    } else {
+        Frame::ok()
+    })
 }
 
 fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -169,7 +230,11 @@ fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn setex_impl(ctx: &mut Ctx, a: &[Bytes], ms: bool) -> CmdResult {
     let v = arg_i64(&a[2])?;
-    let opt = if ms { ExpireOpt::Px(v) } else { ExpireOpt::Ex(v) };
+    let opt = if ms {
+        ExpireOpt::Px(v)
+    } else {
+        ExpireOpt::Ex(v)
+    };
     let at = deadline(opt, ctx.now, if ms { "psetex" } else { "setex" })?;
     store(ctx, &a[1], a[3].to_vec(), false, at);
     ctx.modified(&a[1], notify::STRING, "set");
@@ -186,7 +251,10 @@ fn psetex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn getset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let old = ctx.get_str(&a[1])?.map(|v| Frame::bulk(&v[..])).unwrap_or(Frame::Null);
+    let old = ctx
+        .get_str(&a[1])?
+        .map(|v| Frame::bulk(&v[..]))
+        .unwrap_or(Frame::Null);
     store(ctx, &a[1], a[2].to_vec(), false, None);
     ctx.modified(&a[1], notify::STRING, "set");
     Ok(old)
@@ -209,7 +277,10 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         let o = &a[i];
         if is(o, "persist") && exp == ExpireOpt::None {
             exp = ExpireOpt::Persist;
-        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat")) && exp == ExpireOpt::None && i + 1 < a.len() {
+        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat"))
+            && exp == ExpireOpt::None
+            && i + 1 < a.len()
+        {
             let v = arg_i64(&a[i + 1])?;
             exp = if is(o, "ex") {
                 ExpireOpt::Ex(v)
@@ -250,7 +321,10 @@ fn mget(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let mut out = Vec::with_capacity(a.len() - 1);
     for k in &a[1..] {
         out.push(match ctx.lookup_read(k) {
-            Some(Entry { value: Value::Str(s), .. }) => Frame::bulk(&s[..]),
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => Frame::bulk(&s[..]),
             _ => Frame::Null,
         });
     }
@@ -286,7 +360,9 @@ fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn check_size(ctx: &Ctx, len: usize) -> Result<(), Frame> {
     if len as i64 > ctx.st.config.proto_max_bulk_len {
-        return Err(Frame::err("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+        return Err(Frame::err(
+            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+        ));
     }
     Ok(())
 }
@@ -294,14 +370,19 @@ fn check_size(ctx: &Ctx, len: usize) -> Result<(), Frame> {
 fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let key = &a[1];
     let cur_len = match ctx.lookup_write(key) {
-        Some(Entry { value: Value::Str(s), .. }) => Some(s.len()),
+        Some(Entry {
+            value: Value::Str(s),
+            ..
+        }) => Some(s.len()),
         Some(_) => return Err(wrongtype()),
         None => None,
     };
     let len = match cur_len {
         Some(l) => {
             check_size(ctx, l + a[2].len())?;
-            let Some(e) = ctx.lookup_write(key) else { return Err(not_int()) };
+            let Some(e) = ctx.lookup_write(key) else {
+                return Err(not_int());
+            };
             if let Value::Str(s) = &mut e.value {
                 s.extend_from_slice(&a[2]);
             }
@@ -318,16 +399,23 @@ fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn strlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    Ok(Frame::Integer(ctx.get_str(&a[1])?.map(|s| s.len() as i64).unwrap_or(0)))
+    Ok(Frame::Integer(
+        ctx.get_str(&a[1])?.map(|s| s.len() as i64).unwrap_or(0),
+    ))
 }
 
 fn incr_by(ctx: &mut Ctx, key: &Bytes, by: i64) -> CmdResult {
     let cur = match ctx.lookup_write(key) {
-        Some(Entry { value: Value::Str(s), .. }) => parse_i64(s).filter(|_| s.len() <= 20).ok_or_else(not_int)?,
+        Some(Entry {
+            value: Value::Str(s),
+            ..
+        }) => parse_i64(s).filter(|_| s.len() <= 20).ok_or_else(not_int)?,
         Some(_) => return Err(wrongtype()),
         None => 0,
     };
-    let new = cur.checked_add(by).ok_or_else(|| Frame::err("ERR increment or decrement would overflow"))?;
+    let new = cur
+        .checked_add(by)
+        .ok_or_else(|| Frame::err("ERR increment or decrement would overflow"))?;
     let text = new.to_string().into_bytes();
     match ctx.lookup_write(key) {
         Some(e) => {
@@ -336,7 +424,11 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, by: i64) -> CmdResult {
         }
         None => store(ctx, key, text, false, None),
     }
-    ctx.modified(key, notify::STRING, if by >= 0 { "incrby" } else { "incrby" });
+    ctx.modified(
+        key,
+        notify::STRING,
+        if by >= 0 { "incrby" } else { "incrby" },
+    );
     Ok(Frame::Integer(new))
 }
 
@@ -365,7 +457,10 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let key = &a[1];
     let by = parse_f64(&a[2]).ok_or_else(|| Frame::err("ERR value is not a valid float"))?;
     let cur = match ctx.lookup_write(key) {
-        Some(Entry { value: Value::Str(s), .. }) => parse_f64(s).ok_or_else(|| Frame::err("ERR value is not a valid float"))?,
+        Some(Entry {
+            value: Value::Str(s),
+            ..
+        }) => parse_f64(s).ok_or_else(|| Frame::err("ERR value is not a valid float"))?,
         Some(_) => return Err(wrongtype()),
         None => 0.0,
     };
@@ -388,7 +483,9 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 fn getrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let start = arg_i64(&a[2])?;
     let end = arg_i64(&a[3])?;
-    let Some(s) = ctx.get_str(&a[1])? else { return Ok(Frame::bulk("")) };
+    let Some(s) = ctx.get_str(&a[1])? else {
+        return Ok(Frame::bulk(""));
+    };
     let len = s.len() as i64;
     if start < 0 && end < 0 && start > end {
         return Ok(Frame::bulk(""));
@@ -418,7 +515,10 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     let val = &a[3];
     let existing = match ctx.lookup_write(key) {
-        Some(Entry { value: Value::Str(s), .. }) => Some(s.len()),
+        Some(Entry {
+            value: Value::Str(s),
+            ..
+        }) => Some(s.len()),
         Some(_) => return Err(wrongtype()),
         None => None,
     };
@@ -443,7 +543,9 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 return Ok(Frame::Integer(len as i64));
             }
             check_size(ctx, offset as usize + val.len())?;
-            let Some(e) = ctx.lookup_write(key) else { return Ok(Frame::Integer(0)) };
+            let Some(e) = ctx.lookup_write(key) else {
+                return Ok(Frame::Integer(0));
+            };
             let n = if let Value::Str(s) = &mut e.value {
                 let need = offset as usize + val.len();
                 if s.len() < need {
@@ -484,26 +586,39 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     let fetch = |ctx: &mut Ctx, k: &Bytes| -> Result<Vec<u8>, Frame> {
         match ctx.lookup_read(k) {
-            Some(Entry { value: Value::Str(s), .. }) => Ok(s.clone()),
-            Some(_) => Err(Frame::err("ERR The specified keys must contain string values")),
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => Ok(s.clone()),
+            Some(_) => Err(Frame::err(
+                "ERR The specified keys must contain string values",
+            )),
             None => Ok(Vec::new()),
         }
     };
     let x = fetch(ctx, &a[1])?;
     let y = fetch(ctx, &a[2])?;
     if getidx && getlen {
-        return Err(Frame::err("ERR If you want both the length and indexes, please just use IDX."));
+        return Err(Frame::err(
+            "ERR If you want both the length and indexes, please just use IDX.",
+        ));
     }
     let (n, m) = (x.len(), y.len());
     if (n + 1).saturating_mul(m + 1) > 512 * 1024 * 1024 / 4 {
-        return Err(Frame::err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
+        return Err(Frame::err(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
     }
     // dp[i][j] = LCS length of x[..i], y[..j]
     let w = m + 1;
     let mut dp = vec![0u32; (n + 1) * w];
     for i in 1..=n {
         for j in 1..=m {
-            dp[i * w + j] = if x[i - 1] == y[j - 1] { dp[(i - 1) * w + j - 1] + 1 } else { dp[(i - 1) * w + j].max(dp[i * w + j - 1]) };
+            dp[i * w + j] = if x[i - 1] == y[j - 1] {
+                dp[(i - 1) * w + j - 1] + 1
+            } else {
+                dp[(i - 1) * w + j].max(dp[i * w + j - 1])
+            };
         }
     }
     let total = dp[n * w + m] as usize;

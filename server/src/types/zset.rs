@@ -58,8 +58,16 @@ pub struct ScoreRange {
 impl ScoreRange {
     /// Whether a score is inside the range.
     pub fn contains(&self, s: f64) -> bool {
-        let lo = if self.minex { s > self.min } else { s >= self.min };
-        let hi = if self.maxex { s < self.max } else { s <= self.max };
+        let lo = if self.minex {
+            s > self.min
+        } else {
+            s >= self.min
+        };
+        let hi = if self.maxex {
+            s < self.max
+        } else {
+            s <= self.max
+        };
         lo && hi
     }
     /// Whether the range can hold nothing at all.
@@ -155,7 +163,11 @@ impl ZSet {
     /// 0-based rank in ascending order.
     pub fn rank(&self, m: &[u8]) -> Option<usize> {
         let s = self.score(m)?;
-        Some(self.tree.range(..(Score(s), Bytes::copy_from_slice(m))).count())
+        Some(
+            self.tree
+                .range(..(Score(s), Bytes::copy_from_slice(m)))
+                .count(),
+        )
     }
     /// Members with ranks `start..=end` (already clamped, ascending ranks),
     /// in ascending order or, with `rev`, counting ranks from the top.
@@ -165,13 +177,28 @@ impl ZSet {
         }
         let n = end - start + 1;
         if rev {
-            self.tree.iter().rev().skip(start).take(n).map(|(s, m)| (m.clone(), s.0)).collect()
+            self.tree
+                .iter()
+                .rev()
+                .skip(start)
+                .take(n)
+                .map(|(s, m)| (m.clone(), s.0))
+                .collect()
         } else {
-            self.tree.iter().skip(start).take(n).map(|(s, m)| (m.clone(), s.0)).collect()
+            self.tree
+                .iter()
+                .skip(start)
+                .take(n)
+                .map(|(s, m)| (m.clone(), s.0))
+                .collect()
         }
     }
     /// Iterates members whose score is in `r`, ascending or descending.
-    pub fn iter_score<'a>(&'a self, r: &ScoreRange, rev: bool) -> Box<dyn Iterator<Item = (&'a Bytes, f64)> + 'a> {
+    pub fn iter_score<'a>(
+        &'a self,
+        r: &ScoreRange,
+        rev: bool,
+    ) -> Box<dyn Iterator<Item = (&'a Bytes, f64)> + 'a> {
         let r = *r;
         let lo = Bound::Included((Score(r.min), Bytes::new()));
         let inner = self.tree.range((lo, Bound::Unbounded));
@@ -193,7 +220,12 @@ impl ZSet {
     }
     /// Iterates members inside a lex range (meaningful when all scores are
     /// equal, as in Redis).
-    pub fn iter_lex<'a>(&'a self, min: &LexBound, max: &LexBound, rev: bool) -> Box<dyn Iterator<Item = (&'a Bytes, f64)> + 'a> {
+    pub fn iter_lex<'a>(
+        &'a self,
+        min: &LexBound,
+        max: &LexBound,
+        rev: bool,
+    ) -> Box<dyn Iterator<Item = (&'a Bytes, f64)> + 'a> {
         let (min, max) = (min.clone(), max.clone());
         if rev {
             Box::new(
@@ -224,7 +256,11 @@ impl ZSet {
     pub fn pop(&mut self, n: usize, max: bool) -> Vec<(Bytes, f64)> {
         let mut out = Vec::new();
         for _ in 0..n {
-            let first = if max { self.tree.iter().next_back().cloned() } else { self.tree.iter().next().cloned() };
+            let first = if max {
+                self.tree.iter().next_back().cloned()
+            } else {
+                self.tree.iter().next().cloned()
+            };
             match first {
                 Some((s, m)) => {
                     self.tree.remove(&(s, m.clone()));
@@ -248,15 +284,38 @@ mod tests {
         z.insert(Bytes::from("b"), 1.0);
         z.insert(Bytes::from("a"), 1.0);
         z.insert(Bytes::from("c"), 0.5);
-        let order: Vec<_> = z.range_by_rank(0, 2, false).into_iter().map(|(m, _)| m).collect();
-        assert_eq!(order, vec![Bytes::from("c"), Bytes::from("a"), Bytes::from("b")]);
+        let order: Vec<_> = z
+            .range_by_rank(0, 2, false)
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        assert_eq!(
+            order,
+            vec![Bytes::from("c"), Bytes::from("a"), Bytes::from("b")]
+        );
         assert_eq!(z.rank(b"b"), Some(2));
         z.insert(Bytes::from("c"), 5.0);
         assert_eq!(z.rank(b"c"), Some(2));
-        let r = ScoreRange { min: 1.0, minex: true, max: 5.0, maxex: false };
+        let r = ScoreRange {
+            min: 1.0,
+            minex: true,
+            max: 5.0,
+            maxex: false,
+        };
         let got: Vec<_> = z.iter_score(&r, false).map(|(m, _)| m.clone()).collect();
         assert_eq!(got, vec![Bytes::from("c")]);
-        let got: Vec<_> = z.iter_score(&ScoreRange { min: 1.0, minex: false, max: 5.0, maxex: true }, true).map(|(m, _)| m.clone()).collect();
+        let got: Vec<_> = z
+            .iter_score(
+                &ScoreRange {
+                    min: 1.0,
+                    minex: false,
+                    max: 5.0,
+                    maxex: true,
+                },
+                true,
+            )
+            .map(|(m, _)| m.clone())
+            .collect();
         assert_eq!(got, vec![Bytes::from("b"), Bytes::from("a")]);
         assert_eq!(z.pop(1, true)[0].0, Bytes::from("c"));
         assert_eq!(z.len(), 2);

@@ -91,12 +91,18 @@ impl Server {
 
     /// A synchronous connection from the `redis` crate.
     pub fn conn(&self) -> redis::Connection {
-        redis::Client::open(self.url()).expect("client").get_connection().expect("connect")
+        redis::Client::open(self.url())
+            .expect("client")
+            .get_connection()
+            .expect("connect")
     }
 
     /// A RESP3 connection from the `redis` crate.
     pub fn conn3(&self) -> redis::Connection {
-        redis::Client::open(format!("{}?protocol=resp3", self.url())).expect("client").get_connection().expect("connect")
+        redis::Client::open(format!("{}?protocol=resp3", self.url()))
+            .expect("client")
+            .get_connection()
+            .expect("connect")
     }
 
     /// A raw socket to speak exact RESP bytes.
@@ -134,7 +140,11 @@ impl Raw {
         loop {
             if let Ok(Some((_, n))) = picket_common::resp::Frame::parse(&buf) {
                 let rest = buf.split_off(n);
-                assert!(rest.is_empty(), "more than one frame arrived: {:?}", String::from_utf8_lossy(&rest));
+                assert!(
+                    rest.is_empty(),
+                    "more than one frame arrived: {:?}",
+                    String::from_utf8_lossy(&rest)
+                );
                 return buf;
             }
             let n = self.s.read(&mut tmp).expect("read");
