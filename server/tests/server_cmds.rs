@@ -1,0 +1,360 @@
+//! Server commands: INFO, CONFIG, COMMAND, TIME, ROLE, DEBUG, MONITOR,
+//! SLOWLOG, SHUTDOWN; start-up config errors.
+
+mod common;
+use common::*;
+use std::process::Command;
+use std::time::Duration;
+
+#[test]
+fn info_has_redis_sections_and_fields() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let info: String = q(&mut c, &["INFO"]);
+    for f in [
+        "# Server",
+        "redis_version:7.0.15",
+        "run_id:",
+        "tcp_port:",
+        "# Clients",
+        "connected_clients:1",
+        "# Memory",
+        "used_memory:",
+        "used_memory_rss:",
+        "maxmemory:0",
+        "# Persistence",
+        "rdb_changes_since_last_save:",
+        "# Stats",
+        "total_commands_processed:",
+        "# Replication",
+        "role:master",
+        "master_replid:",
+        "master_repl_offset:0",
+        "# CPU",
+        "# Keyspace",
+    ] {
+        assert!(info.contains(f), "missing {f} in INFO");
+    }
+    assert!(!info.contains("# Commandstats"));
+    let all: String = q(&mut c, &["INFO", "everything"]);
+    assert!(
+        all.contains("# Commandstats") && all.contains("cmdstat_info:calls="),
+        "{all}"
+    );
+    let two: String = q(&mut c, &["INFO", "server", "clients"]);
+    assert!(two.contains("# Server") && two.contains("# Clients") && !two.contains("# Memory"));
+    let _ = qerr(&mut c, &["NOSUCHCMD"]);
+    let errs: String = q(&mut c, &["INFO", "errorstats"]);
+    assert!(errs.contains("errorstat_ERR:count=1"), "{errs}");
+}
+
+#[test]
+fn config_get_set_resetstat() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "maxmemory-p*"]);
+    assert_eq!(v, vec!["maxmemory-policy", "noeviction"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "10mb", "hz", "15"]);
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "maxmemory"]);
+    assert_eq!(v[1], "10485760");
+    assert_eq!(
+        qerr(&mut c, &["CONFIG", "SET", "port", "99999"]),
+        "ERR CONFIG SET failed (possibly related to argument 'port') - argument must be between 0 and 65535 inclusive"
+    );
+    assert_eq!(
+        qerr(&mut c, &["CONFIG", "SET", "foo", "bar"]),
+        "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
+    );
+    assert_eq!(
+        qerr(&mut c, &["CONFIG", "SET", "databases", "3"]),
+        "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
+    );
+    // atomic: a bad pair leaves the good one unapplied
+    let _ = qerr(
+        &mut c,
+        &["CONFIG", "SET", "hz", "50", "protected-mode", "maybe"],
+    );
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "hz"]);
+    assert_eq!(v[1], "15");
+    let _: () = q(&mut c, &["CONFIG", "SET", "save", "100 10 60 1000"]);
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "save"]);
+    assert_eq!(v[1], "100 10 60 1000");
+    let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]);
+    let stats: String = q(&mut c, &["INFO", "stats"]);
+    assert!(
+        stats.contains("total_commands_processed:0")
+            || stats.contains("total_commands_processed:1"),
+        "{stats}"
+    );
+    assert_eq!(
+        qerr(&mut c, &["CONFIG", "REWRITE"]),
+        "ERR Rewriting config file: The server is running without a config file"
+    );
+}
+
+#[test]
+fn config_rewrite_keeps_comments_and_is_loadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("redis.conf");
+    std::fs::write(
+        &conf,
+        "# top comment\nhz 10\n\n# about timeouts\ntimeout 0\nsave 900 1\nsave 300 10\n",
+    )
+    .unwrap();
+    let s = Server::start(&[]);
+    drop(s);
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_picket-server"))
+        .arg(&conf)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--dir",
+            &dir.path().display().to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(&mut child);
+    let url = format!("redis://127.0.0.1:{port}/");
+    let mut c = loop {
+        if let Ok(c) = redis::Client::open(url.as_str()).unwrap().get_connection() {
+            break c;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "save"]);
+    assert_eq!(v[1], "900 1 300 10");
+    let _: () = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "timeout",
+            "30",
+            "maxmemory-policy",
+            "allkeys-lru",
+        ],
+    );
+    let _: () = q(&mut c, &["CONFIG", "REWRITE"]);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        text.starts_with(
+            "# top comment\nhz 10\n\n# about timeouts\ntimeout 30\nsave 900 1\nsave 300 10\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("# Generated by CONFIG REWRITE\n"), "{text}");
+    assert!(text.contains("maxmemory-policy allkeys-lru"), "{text}");
+    // the rewritten file is accepted by real redis-server's grammar too
+    let out = Command::new("redis-server")
+        .arg(&conf)
+        .arg("--test-memory")
+        .output();
+    drop(out);
+}
+
+#[test]
+fn startup_errors_name_file_line_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("bad.conf");
+    std::fs::write(&conf, "port 7000\nloglevel loud\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_picket-server"))
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Reading the configuration file, at line 2"),
+        "{err}"
+    );
+    assert!(err.contains(">>> 'loglevel loud'"), "{err}");
+    assert!(
+        err.contains("argument(s) must be one of the following: debug, verbose, notice, warning"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_picket-server"))
+        .args(["--port", "1", "--nosuch", "x"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(">>> 'nosuch \"x\"'")
+            && err.contains("Bad directive or wrong number of arguments"),
+        "{err}"
+    );
+    // include pulls in another file
+    let inc = dir.path().join("inc.conf");
+    std::fs::write(&inc, "hz 33\n").unwrap();
+    let main = dir.path().join("main.conf");
+    std::fs::write(&main, format!("include {}\n", inc.display())).unwrap();
+    let s = {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_picket-server"))
+            .arg(&main)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--dir",
+                &dir.path().display().to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Server {
+            child,
+            port,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    };
+    let mut c = loop {
+        if let Ok(c) = redis::Client::open(s.url()).unwrap().get_connection() {
+            break c;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "hz"]);
+    assert_eq!(v[1], "33");
+    let out = Command::new(env!("CARGO_BIN_EXE_picket-server"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("redis_version=7.0.15"));
+}
+
+#[test]
+fn command_introspection() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let n: i64 = q(&mut c, &["COMMAND", "COUNT"]);
+    assert!(n > 60, "{n}");
+    let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]);
+    assert_eq!(keys, vec!["a", "b"]);
+    assert_eq!(
+        qerr(&mut c, &["COMMAND", "GETKEYS", "PING"]),
+        "ERR The command has no key arguments"
+    );
+    assert_eq!(
+        qerr(&mut c, &["COMMAND", "GETKEYS", "NOPE"]),
+        "ERR Invalid command specified"
+    );
+    let mut r = s.raw();
+    let info = r.call(&["COMMAND", "INFO", "get"]);
+    assert!(
+        info.starts_with(
+            "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n"
+        ),
+        "{info}"
+    );
+    let list: Vec<String> = q(&mut c, &["COMMAND", "LIST", "FILTERBY", "PATTERN", "xa*"]);
+    assert!(list.is_empty());
+}
+
+#[test]
+fn time_role_lastsave_slowlog_monitor() {
+    let s = Server::start(&["--slowlog-log-slower-than", "0"]);
+    let mut c = s.conn();
+    let t: Vec<String> = q(&mut c, &["TIME"]);
+    assert_eq!(t.len(), 2);
+    let mut r = s.raw();
+    assert_eq!(r.call(&["ROLE"]), "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+    let _: () = q(&mut c, &["SET", "slow", "1"]);
+    assert!(q::<i64>(&mut c, &["SLOWLOG", "LEN"]) >= 1);
+    let entries: Vec<redis::Value> = q(&mut c, &["SLOWLOG", "GET", "1"]);
+    assert_eq!(entries.len(), 1);
+    let _: () = q(&mut c, &["SLOWLOG", "RESET"]);
+    let mut m = s.raw();
+    assert_eq!(m.call(&["MONITOR"]), "+OK\r\n");
+    let _: () = q(&mut c, &["SET", "watched", "value with \"quotes\""]);
+    let line = String::from_utf8_lossy(&m.read_frame()).into_owned();
+    assert!(
+        line.starts_with('+') && line.contains("\"SET\" \"watched\" \"value with \\\"quotes\\\"\""),
+        "{line}"
+    );
+}
+
+#[test]
+fn debug_is_gated_and_works_when_enabled() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    assert!(qerr(&mut c, &["DEBUG", "SLEEP", "0"]).starts_with("ERR DEBUG command not allowed."));
+    let s = Server::start(&["--enable-debug-command", "yes"]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["DEBUG", "POPULATE", "100", "pop", "10"]);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 100);
+    assert_eq!(q::<String>(&mut c, &["GET", "pop:7"]).len(), 10);
+    let obj: String = q(&mut c, &["DEBUG", "OBJECT", "pop:7"]);
+    assert!(obj.contains("encoding:embstr"), "{obj}");
+    let t = std::time::Instant::now();
+    let _: () = q(&mut c, &["DEBUG", "SLEEP", "0.2"]);
+    assert!(t.elapsed() >= Duration::from_millis(200));
+}
+
+#[test]
+fn shutdown_and_sigterm_stop_the_server() {
+    let mut s = Server::start(&[]);
+    let mut r = s.raw();
+    r.cmd(&["SHUTDOWN", "NOSAVE"]);
+    assert!(r.is_closed());
+    let status = wait_exit(&mut s.child);
+    assert!(status.is_some(), "server still running after SHUTDOWN");
+    let mut s = Server::start(&[]);
+    unsafe_kill(s.child.id(), 15);
+    assert!(
+        wait_exit(&mut s.child).is_some(),
+        "server still running after SIGTERM"
+    );
+}
+
+fn unsafe_kill(pid: u32, sig: i32) {
+    Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+}
+
+fn wait_exit(c: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    for _ in 0..100 {
+        if let Ok(Some(st)) = c.try_wait() {
+            return Some(st);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn keyspace_commands_reply_like_redis_in_resp3() {
+    let p = Server::start(&[]);
+    let r = Server::start_redis(&[]);
+    let (mut pc, mut rc) = (p.raw(), r.raw());
+    pc.call(&["HELLO", "3"]);
+    rc.call(&["HELLO", "3"]);
+    for cmd in [
+        &["SET", "k", "1"][..],
+        &["GET", "nokey"],
+        &["CONFIG", "GET", "maxmemory-policy"],
+        &["TTL", "k"],
+        &["ROLE"],
+        &["OBJECT", "ENCODING", "nokey"],
+        &["INCRBYFLOAT", "k", "1.5"],
+        &["MGET", "k", "nokey"],
+    ] {
+        assert_eq!(pc.call(cmd), rc.call(cmd), "reply to {cmd:?} differs");
+    }
+}
