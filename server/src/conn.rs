@@ -66,7 +66,7 @@ pub fn register(
         kill: kill.clone(),
         killed: false,
         reply_mode: ReplyMode::On,
-        last_cmd: "NULL".into(),
+        last_cmd: "NULL",
         qbuf: 0,
         no_evict: false,
         monitor: false,
@@ -110,21 +110,17 @@ pub async fn serve(
     let mut resp: u8 = 2;
     let mut closing = false;
     let mut protocol_error: Option<String> = None;
+    // Parser limits, refreshed from the config after every batch (we hold
+    // the lock then anyway), so parsing itself never takes the lock.
+    let (mut limits, mut qlimit) = {
+        let st = shared.lock();
+        let authed = st.clients.get(&id).map(|c| c.authenticated).unwrap_or(true);
+        (RequestLimits { max_bulk_len: st.config.proto_max_bulk_len, unauthenticated: !authed }, st.config.client_query_buffer_limit as usize)
+    };
 
     'conn: loop {
         // Parse every complete request in the buffer.
         if protocol_error.is_none() {
-            let (limits, qlimit) = {
-                let st = shared.lock();
-                let authed = st.clients.get(&id).map(|c| c.authenticated).unwrap_or(true);
-                (
-                    RequestLimits {
-                        max_bulk_len: st.config.proto_max_bulk_len,
-                        unauthenticated: !authed,
-                    },
-                    st.config.client_query_buffer_limit as usize,
-                )
-            };
             let mut consumed = 0;
             loop {
                 match parse_request(&inbuf[consumed..], &limits) {
@@ -184,7 +180,8 @@ pub async fn serve(
                 }
             }
             resp = client.resp;
-            st.stats.total_net_input_bytes += 0;
+            limits = RequestLimits { max_bulk_len: st.config.proto_max_bulk_len, unauthenticated: !client.authenticated };
+            qlimit = st.config.client_query_buffer_limit as usize;
             st.clients.insert(id, client);
         }
         if let Some(e) = protocol_error.take() {

@@ -76,13 +76,17 @@ impl Entry {
 /// WRONGTYPE error text.
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
+/// The key-space hasher: aHash with per-process random keys (fast, and
+/// as resistant to hash flooding as Redis's seeded SipHash is meant to be).
+pub type KeyHasher = ahash::RandomState;
+
 /// One logical database.
 #[derive(Debug, Default)]
 pub struct Db {
     /// Key → entry.
-    pub dict: IndexMap<Bytes, Entry>,
+    pub dict: IndexMap<Bytes, Entry, KeyHasher>,
     /// Keys that carry a TTL (for active expiry sampling and `expires=`).
-    pub expires: IndexSet<Bytes>,
+    pub expires: IndexSet<Bytes, KeyHasher>,
     /// Keys deleted by expiry since the caller last drained this queue.
     pub expired: Vec<Bytes>,
     /// Average TTL estimate for INFO keyspace (`avg_ttl`), as Redis keeps it.
@@ -198,8 +202,8 @@ impl Db {
     /// Removes every key.
     pub fn clear(&mut self) -> usize {
         let n = self.dict.len();
-        self.dict = IndexMap::new();
-        self.expires = IndexSet::new();
+        self.dict = IndexMap::default();
+        self.expires = IndexSet::default();
         self.avg_ttl = 0;
         n
     }

@@ -200,7 +200,7 @@ pub struct ClientInfo {
     pub kill: Arc<Notify>,
     pub killed: bool,
     pub reply_mode: ReplyMode,
-    pub last_cmd: String,
+    pub last_cmd: &'static str,
     pub qbuf: usize,
     pub no_evict: bool,
     pub monitor: bool,
@@ -256,7 +256,7 @@ pub struct State {
     /// (db, key) → clients watching it.
     pub watched: HashMap<(usize, Bytes), Vec<u64>>,
     pub stats: Stats,
-    pub command_stats: IndexMap<String, CmdStat>,
+    pub command_stats: IndexMap<String, CmdStat, ahash::RandomState>,
     pub error_stats: IndexMap<String, u64>,
     /// Changes since the last save (INFO rdb_changes_since_last_save).
     pub dirty: u64,
@@ -284,7 +284,7 @@ impl State {
             ready_keys: Vec::new(),
             watched: HashMap::new(),
             stats: Stats::default(),
-            command_stats: IndexMap::new(),
+            command_stats: IndexMap::default(),
             error_stats: IndexMap::new(),
             dirty: 0,
             lastsave: now_ms() / 1000,

@@ -307,7 +307,7 @@ pub fn client_line(c: &ClientInfo, current_cmd: Option<&str>) -> String {
         16384usize.saturating_sub(c.qbuf),
         0,
         16384 + c.qbuf + 1024,
-        current_cmd.unwrap_or(&c.last_cmd),
+        current_cmd.unwrap_or(c.last_cmd),
         c.resp
     )
 }

@@ -158,10 +158,10 @@ macro_rules! cmd {
 }
 
 /// The whole table, built once.
-pub fn table() -> &'static HashMap<&'static str, &'static Cmd> {
-    static T: OnceLock<HashMap<&'static str, &'static Cmd>> = OnceLock::new();
+pub fn table() -> &'static HashMap<&'static str, &'static Cmd, ahash::RandomState> {
+    static T: OnceLock<HashMap<&'static str, &'static Cmd, ahash::RandomState>> = OnceLock::new();
     T.get_or_init(|| {
-        let mut m = HashMap::new();
+        let mut m = HashMap::default();
         for family in [
             connection::COMMANDS,
             keys::COMMANDS,
@@ -480,7 +480,7 @@ pub fn execute(
         reject(st, client, None, Frame::err(msg), out);
         return Flow::Continue;
     };
-    client.last_cmd = cmd.name.to_string();
+    client.last_cmd = cmd.name;
     if (cmd.arity > 0 && args.len() as i32 != cmd.arity) || (args.len() as i32) < -cmd.arity {
         if client.multi.is_some() {
             client.multi_error = true;
@@ -609,7 +609,14 @@ pub fn call(
     } = ctx;
     let usec = start.elapsed().as_micros() as u64;
     st.stats.total_commands_processed += 1;
-    let stat = st.command_stats.entry(stat_name(cmd, args)).or_default();
+    let stat = if cmd.subs.is_empty() {
+        match st.command_stats.get_mut(cmd.name) {
+            Some(s) => s,
+            None => st.command_stats.entry(cmd.name.to_string()).or_default(),
+        }
+    } else {
+        st.command_stats.entry(stat_name(cmd, args)).or_default()
+    };
     stat.calls += 1;
     stat.usec += usec;
     if let Frame::Error(e) = &reply {

@@ -631,7 +631,7 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let (mut i, mut j) = (n, m);
     let mut matches: Vec<Frame> = Vec::new();
     let mut range: Option<(usize, usize, usize, usize)> = None; // (a_start, a_end, b_start, b_end)
-    let mut emit = |r: (usize, usize, usize, usize), matches: &mut Vec<Frame>| {
+    let emit = |r: (usize, usize, usize, usize), matches: &mut Vec<Frame>| {
         let len = r.1 - r.0 + 1;
         if len as i64 >= minlen {
             let mut item = vec![
