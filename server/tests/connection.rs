@@ -189,3 +189,93 @@ fn client_pause_holds_writes_until_unpause() {
     let _: () = q(&mut a, &["CLIENT", "UNPAUSE"]);
     assert_eq!(String::from_utf8_lossy(&w.read_frame()), "+OK\r\n");
 }
+
+/// A local address that is not loopback (the default route's source).
+fn non_loopback_ip() -> std::net::IpAddr {
+    for probe in ["192.0.2.1:9", "10.255.255.255:9", "8.8.8.8:53"] {
+        if let Ok(sock) = std::net::UdpSocket::bind("0.0.0.0:0") {
+            if sock.connect(probe).is_ok() {
+                if let Ok(a) = sock.local_addr() {
+                    if !a.ip().is_loopback() && !a.ip().is_unspecified() {
+                        return a.ip();
+                    }
+                }
+            }
+        }
+    }
+    panic!("this host has no non-loopback IPv4 address to test protected mode with");
+}
+
+#[test]
+fn protected_mode_refuses_non_loopback_clients_without_password() {
+    use std::io::{Read, Write};
+    let ip = non_loopback_ip();
+    let s = Server::start(&["--bind", "0.0.0.0"]);
+    let mut sock = std::net::TcpStream::connect((ip, s.port)).unwrap();
+    sock.write_all(b"PING\r\n").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(3))).unwrap();
+    let mut got = Vec::new();
+    let _ = sock.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("-DENIED Redis is running in protected mode"), "{text}");
+    // loopback clients are still served
+    let mut r = s.raw();
+    assert_eq!(r.call(&["PING"]), "+PONG\r\n");
+    // with a password, remote clients are let in (and must AUTH)
+    let s2 = Server::start(&["--bind", "0.0.0.0", "--requirepass", "pw"]);
+    let mut sock = std::net::TcpStream::connect((ip, s2.port)).unwrap();
+    sock.write_all(b"PING\r\n").unwrap();
+    let mut buf = [0u8; 64];
+    let n = sock.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"-NOAUTH Authentication required.\r\n");
+}
+
+#[test]
+fn daemonize_writes_pidfile_and_logfile() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let pidfile = dir.path().join("p.pid");
+    let logfile = dir.path().join("p.log");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_picket-server"))
+        .args(["--port", &port.to_string(), "--daemonize", "yes", "--save", ""])
+        .args(["--pidfile", &pidfile.display().to_string(), "--logfile", &logfile.display().to_string(), "--dir", &dir.path().display().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "the foreground process exits after forking");
+    let mut pid = String::new();
+    for _ in 0..100 {
+        pid = std::fs::read_to_string(&pidfile).unwrap_or_default();
+        if !pid.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = pid.trim().to_string();
+    assert!(!pid.is_empty(), "no pidfile");
+    struct KillPid(String);
+    impl Drop for KillPid {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill").arg("-9").arg(&self.0).status();
+        }
+    }
+    let _guard = KillPid(pid.clone());
+    let url = format!("redis://127.0.0.1:{port}/");
+    let mut c = loop {
+        if let Ok(c) = redis::Client::open(url.as_str()).unwrap().get_connection() {
+            break c;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let info: String = q(&mut c, &["INFO", "server"]);
+    assert!(info.contains(&format!("process_id:{pid}")), "{info}");
+    let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
+    for _ in 0..100 {
+        if !pidfile.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!pidfile.exists(), "SHUTDOWN removes the pidfile");
+    let log = std::fs::read_to_string(&logfile).unwrap();
+    assert!(log.contains("Ready to accept connections"), "{log}");
+}
