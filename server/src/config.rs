@@ -523,6 +523,8 @@ pub struct Config {
     pub zset_max_listpack_value: i64,
     pub maxmemory: i64,
     pub maxmemory_policy: String,
+    pub lfu_log_factor: i64,
+    pub lfu_decay_time: i64,
     /// A `save` line was read from the file already (later ones add up).
     pub save_from_file: bool,
 }
@@ -727,6 +729,8 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             save_from_file: false,
         };
         c.refresh();
@@ -841,6 +845,8 @@ impl Config {
         self.zset_max_listpack_value = i(self, "zset-max-listpack-value");
         self.maxmemory = i(self, "maxmemory");
         self.maxmemory_policy = g(self, "maxmemory-policy");
+        self.lfu_log_factor = i(self, "lfu-log-factor");
+        self.lfu_decay_time = i(self, "lfu-decay-time");
     }
 }
 

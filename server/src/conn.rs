@@ -115,7 +115,13 @@ pub async fn serve(
     let (mut limits, mut qlimit) = {
         let st = shared.lock();
         let authed = st.clients.get(&id).map(|c| c.authenticated).unwrap_or(true);
-        (RequestLimits { max_bulk_len: st.config.proto_max_bulk_len, unauthenticated: !authed }, st.config.client_query_buffer_limit as usize)
+        (
+            RequestLimits {
+                max_bulk_len: st.config.proto_max_bulk_len,
+                unauthenticated: !authed,
+            },
+            st.config.client_query_buffer_limit as usize,
+        )
     };
 
     'conn: loop {
@@ -180,7 +186,10 @@ pub async fn serve(
                 }
             }
             resp = client.resp;
-            limits = RequestLimits { max_bulk_len: st.config.proto_max_bulk_len, unauthenticated: !client.authenticated };
+            limits = RequestLimits {
+                max_bulk_len: st.config.proto_max_bulk_len,
+                unauthenticated: !client.authenticated,
+            };
             qlimit = st.config.client_query_buffer_limit as usize;
             st.clients.insert(id, client);
         }

@@ -290,6 +290,52 @@ impl Db {
     }
 }
 
+/// Redis's LFU_INIT_VAL: the counter a new key starts with.
+pub const LFU_INIT_VAL: u32 = 5;
+
+fn lfu_minutes(now_ms: i64) -> u32 {
+    ((now_ms / 60_000) & 0xffff) as u32
+}
+
+/// The LFU field of a new key: access time in minutes and the initial counter.
+pub fn lfu_init(now_ms: i64) -> u32 {
+    (lfu_minutes(now_ms) << 8) | LFU_INIT_VAL
+}
+
+/// The counter after decay (Redis's `LFUDecrAndReturn`): one step per
+/// `decay_time` minutes without access.
+pub fn lfu_decayed(field: u32, now_ms: i64, decay_time: i64) -> u32 {
+    let ldt = field >> 8;
+    let counter = field & 0xff;
+    let now = lfu_minutes(now_ms);
+    let elapsed = if now >= ldt {
+        now - ldt
+    } else {
+        65535 - ldt + now
+    };
+    let periods = if decay_time > 0 {
+        elapsed / decay_time as u32
+    } else {
+        0
+    };
+    counter.saturating_sub(periods)
+}
+
+/// An access under an LFU policy: decay, then the logarithmic increment
+/// (Redis's `LFULogIncr` with `lfu-log-factor`).
+pub fn lfu_touch(field: u32, now_ms: i64, log_factor: i64, decay_time: i64) -> u32 {
+    let mut counter = lfu_decayed(field, now_ms, decay_time);
+    if counter < 255 {
+        let r: f64 = rand::thread_rng().gen();
+        let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+        let p = 1.0 / (base * log_factor as f64 + 1.0);
+        if r < p {
+            counter += 1;
+        }
+    }
+    (lfu_minutes(now_ms) << 8) | counter
+}
+
 /// SCAN over anything indexable by position; see [`Db::scan`].
 pub fn scan_indexed<T>(
     len: usize,

@@ -213,11 +213,15 @@ fn protected_mode_refuses_non_loopback_clients_without_password() {
     let s = Server::start(&["--bind", "0.0.0.0"]);
     let mut sock = std::net::TcpStream::connect((ip, s.port)).unwrap();
     sock.write_all(b"PING\r\n").unwrap();
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(3))).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
     let mut got = Vec::new();
     let _ = sock.read_to_end(&mut got);
     let text = String::from_utf8_lossy(&got);
-    assert!(text.starts_with("-DENIED Redis is running in protected mode"), "{text}");
+    assert!(
+        text.starts_with("-DENIED Redis is running in protected mode"),
+        "{text}"
+    );
     // loopback clients are still served
     let mut r = s.raw();
     assert_eq!(r.call(&["PING"]), "+PONG\r\n");
@@ -237,11 +241,28 @@ fn daemonize_writes_pidfile_and_logfile() {
     let pidfile = dir.path().join("p.pid");
     let logfile = dir.path().join("p.log");
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_picket-server"))
-        .args(["--port", &port.to_string(), "--daemonize", "yes", "--save", ""])
-        .args(["--pidfile", &pidfile.display().to_string(), "--logfile", &logfile.display().to_string(), "--dir", &dir.path().display().to_string()])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--daemonize",
+            "yes",
+            "--save",
+            "",
+        ])
+        .args([
+            "--pidfile",
+            &pidfile.display().to_string(),
+            "--logfile",
+            &logfile.display().to_string(),
+            "--dir",
+            &dir.path().display().to_string(),
+        ])
         .status()
         .unwrap();
-    assert!(status.success(), "the foreground process exits after forking");
+    assert!(
+        status.success(),
+        "the foreground process exits after forking"
+    );
     let mut pid = String::new();
     for _ in 0..100 {
         pid = std::fs::read_to_string(&pidfile).unwrap_or_default();
@@ -255,7 +276,10 @@ fn daemonize_writes_pidfile_and_logfile() {
     struct KillPid(String);
     impl Drop for KillPid {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("kill").arg("-9").arg(&self.0).status();
+            let _ = std::process::Command::new("kill")
+                .arg("-9")
+                .arg(&self.0)
+                .status();
         }
     }
     let _guard = KillPid(pid.clone());

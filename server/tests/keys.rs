@@ -257,3 +257,22 @@ fn keyspace_matches_real_redis_through_raw_replies() {
         assert_eq!(pc.call(cmd), rc.call(cmd), "reply to {cmd:?} differs");
     }
 }
+
+#[test]
+fn lfu_policy_tracks_access_frequency() {
+    let s = Server::start(&["--maxmemory-policy", "allkeys-lfu"]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "hot", "1"]);
+    let _: () = q(&mut c, &["SET", "cold", "1"]);
+    assert_eq!(
+        q::<i64>(&mut c, &["OBJECT", "FREQ", "cold"]),
+        5,
+        "new keys start at LFU_INIT_VAL"
+    );
+    for _ in 0..200 {
+        let _: Option<String> = q(&mut c, &["GET", "hot"]);
+    }
+    assert!(q::<i64>(&mut c, &["OBJECT", "FREQ", "hot"]) > 5);
+    assert!(qerr(&mut c, &["OBJECT", "IDLETIME", "hot"])
+        .starts_with("ERR An LFU maxmemory policy is selected"));
+}

@@ -622,8 +622,9 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             if !lfu {
                 return Err(Frame::err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
             }
-            // LFU counters are not kept yet: report the initial counter
-            Ok(Frame::Integer(5))
+            Ok(Frame::Integer(
+                crate::db::lfu_decayed(e.lru, now, ctx.st.config.lfu_decay_time) as i64,
+            ))
         }
     }
 }

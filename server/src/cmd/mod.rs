@@ -301,12 +301,11 @@ impl<'a> Ctx<'a> {
         &mut self.st.dbs[i]
     }
 
-    /// Looks a key up for reading: lazy expiry, LRU touch and
+    /// Looks a key up for reading: lazy expiry, LRU/LFU touch and
     /// keyspace_hits / keyspace_misses like `lookupKeyRead`.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        let (now, lru) = (self.now, self.lru);
+        let found = self.lookup_write(key).is_some();
         let i = self.client.db;
-        let found = self.st.dbs[i].get(key, now, lru).is_some();
         if found {
             self.st.stats.keyspace_hits += 1;
         } else {
@@ -318,11 +317,19 @@ impl<'a> Ctx<'a> {
         self.st.dbs[i].dict.get_mut(key)
     }
 
-    /// Looks a key up for writing (lazy expiry, LRU touch, no stats).
+    /// Looks a key up for writing (lazy expiry, LRU/LFU touch, no stats).
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let (now, lru) = (self.now, self.lru);
         let i = self.client.db;
-        self.st.dbs[i].get(key, now, lru)
+        let lfu = self.st.config.maxmemory_policy.contains("lfu");
+        let (factor, decay) = (self.st.config.lfu_log_factor, self.st.config.lfu_decay_time);
+        let e = self.st.dbs[i].peek(key, now)?;
+        e.lru = if lfu {
+            crate::db::lfu_touch(e.lru, now, factor, decay)
+        } else {
+            lru
+        };
+        Some(e)
     }
 
     /// Sends a keyspace notification for the current db.
@@ -586,12 +593,19 @@ pub fn call(
 ) -> (Frame, Flow, Vec<Frame>, bool) {
     let start = Instant::now();
     let now = crate::state::now_ms();
+    // With an LFU policy the entry's clock field holds Redis's LFU data
+    // (minutes << 8 | log counter); new keys start at LFU_INIT_VAL.
+    let lru = if st.config.maxmemory_policy.contains("lfu") {
+        crate::db::lfu_init(now)
+    } else {
+        shared.lru_clock()
+    };
     let mut ctx = Ctx {
         st,
         shared,
         client,
         now,
-        lru: shared.lru_clock(),
+        lru,
         flow: Flow::Continue,
         extra: Vec::new(),
         no_reply: false,
