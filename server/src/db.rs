@@ -14,6 +14,7 @@ use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
 use rand::Rng;
 
+use crate::types::key::Key;
 use crate::types::zset::ZSet;
 
 /// A stored value. Compound types are boxed so a string key stays small.
@@ -84,9 +85,9 @@ pub type KeyHasher = ahash::RandomState;
 #[derive(Debug, Default)]
 pub struct Db {
     /// Key → entry.
-    pub dict: IndexMap<Bytes, Entry, KeyHasher>,
+    pub dict: IndexMap<Key, Entry, KeyHasher>,
     /// Keys that carry a TTL (for active expiry sampling and `expires=`).
-    pub expires: IndexSet<Bytes, KeyHasher>,
+    pub expires: IndexSet<Key, KeyHasher>,
     /// Keys deleted by expiry since the caller last drained this queue.
     pub expired: Vec<Bytes>,
     /// Average TTL estimate for INFO keyspace (`avg_ttl`), as Redis keeps it.
@@ -139,18 +140,18 @@ impl Db {
 
     /// Inserts or replaces a value; the old TTL is dropped unless `keep_ttl`.
     pub fn set(&mut self, key: Bytes, value: Value, keep_ttl: bool, lru: u32) {
-        match self.dict.get_mut(&key) {
+        match self.dict.get_mut(&key[..]) {
             Some(e) => {
                 e.value = value;
                 e.lru = lru;
                 e.raw = false;
                 if !keep_ttl && e.expire != NO_EXPIRE {
                     e.expire = NO_EXPIRE;
-                    self.expires.swap_remove(&key);
+                    self.expires.swap_remove(&key[..]);
                 }
             }
             None => {
-                self.dict.insert(key, Entry::new(value, lru));
+                self.dict.insert(Key::new(&key), Entry::new(value, lru));
             }
         }
     }
@@ -159,10 +160,11 @@ impl Db {
     /// wants it replaced entirely, TTL included).
     pub fn insert_entry(&mut self, key: Bytes, entry: Entry) {
         let has_ttl = entry.expire != NO_EXPIRE;
+        let key = Key::new(&key);
         if has_ttl {
             self.expires.insert(key.clone());
         } else {
-            self.expires.swap_remove(&key);
+            self.expires.swap_remove(&key[..]);
         }
         self.dict.insert(key, entry);
     }
@@ -223,10 +225,10 @@ impl Db {
                 self.expire_if_needed(&k, now_ms);
                 continue;
             }
-            return Some(k.clone());
+            return Some(k.to_bytes());
         }
         let i = rng.gen_range(0..self.dict.len().max(1));
-        self.dict.get_index(i).map(|(k, _)| k.clone())
+        self.dict.get_index(i).map(|(k, _)| k.to_bytes())
     }
 
     /// One step of a SCAN. The cursor walks indices from the top down, so
@@ -235,7 +237,7 @@ impl Db {
     /// the returned cursor is 0 when done.
     pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<Bytes>) {
         scan_indexed(self.dict.len(), cursor, count, |i| {
-            self.dict.get_index(i).map(|(k, _)| k.clone())
+            self.dict.get_index(i).map(|(k, _)| k.to_bytes())
         })
     }
 
@@ -262,7 +264,7 @@ impl Db {
                 let at = self.dict.get(&k).map(|e| e.expire).unwrap_or(NO_EXPIRE);
                 if at <= now_ms {
                     self.remove(&k);
-                    self.expired.push(k);
+                    self.expired.push(k.to_bytes());
                     dead += 1;
                 } else if at != NO_EXPIRE {
                     ttl_sum += at - now_ms;

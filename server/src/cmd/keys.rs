@@ -258,11 +258,11 @@ fn keys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let mut dead = Vec::new();
     for (k, e) in db.dict.iter() {
         if e.expire != NO_EXPIRE && e.expire <= now {
-            dead.push(k.clone());
+            dead.push(k.to_bytes());
             continue;
         }
         if all || glob_match(pat, k, false) {
-            out.push(k.clone());
+            out.push(k.to_bytes());
         }
     }
     for k in dead {
@@ -335,7 +335,7 @@ fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             }
         }
         if let Some(t) = &o.type_name {
-            match db.dict.get(&k) {
+            match db.dict.get(&k[..]) {
                 Some(e) if e.value.type_name() == t => {}
                 _ => continue,
             }

@@ -1,4 +1,5 @@
 //! Data structures behind the value types that the standard library does
 //! not provide directly.
 
+pub mod key;
 pub mod zset;
