@@ -183,10 +183,17 @@ fn main() {
             tracing::warn!("Failed to write PID file: {e}");
         }
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // io-threads maps to the runtime's worker threads. With 1 (Redis's
+    // default) everything runs on one thread, like Redis's event loop: no
+    // lock contention and no cross-thread wake-ups (see
+    // docs/execution-model.md for the measurement).
+    let io_threads: usize = config.get("io-threads").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let rt = if io_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(io_threads).enable_all().build()
+    };
+    let rt = match rt {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("can't start the runtime: {e}");

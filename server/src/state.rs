@@ -268,6 +268,10 @@ pub struct State {
     pub active_expire_enabled: bool,
     pub shutdown_asap: bool,
     pub connected_clients: usize,
+    /// The clock read once per batch of commands (reading the clock is a
+    /// measurable cost per command): wall-clock ms and the matching instant.
+    pub batch_ms: i64,
+    pub batch_instant: Instant,
 }
 
 impl State {
@@ -295,7 +299,15 @@ impl State {
             active_expire_enabled: true,
             shutdown_asap: false,
             connected_clients: 0,
+            batch_ms: now_ms(),
+            batch_instant: Instant::now(),
         }
+    }
+
+    /// Reads the clock for the batch of commands about to run.
+    pub fn start_batch(&mut self) {
+        self.batch_instant = Instant::now();
+        self.batch_ms = now_ms();
     }
 
     /// Marks every client watching (db, key) as dirty (signalModifiedKey).

@@ -466,7 +466,7 @@ pub fn execute(
     if args.is_empty() {
         return Flow::Continue;
     }
-    client.last_interaction = Instant::now();
+    client.last_interaction = st.batch_instant;
     let Some(cmd) = lookup(&args[0]) else {
         let mut msg = format!(
             "ERR unknown command '{}', with args beginning with: ",
@@ -592,13 +592,14 @@ pub fn call(
     in_exec: bool,
 ) -> (Frame, Flow, Vec<Frame>, bool) {
     let start = Instant::now();
-    let now = crate::state::now_ms();
+    // unix ms derived from the batch's clock reading: one clock read per command
+    let now = st.batch_ms + start.saturating_duration_since(st.batch_instant).as_millis() as i64;
     // With an LFU policy the entry's clock field holds Redis's LFU data
     // (minutes << 8 | log counter); new keys start at LFU_INIT_VAL.
     let lru = if st.config.maxmemory_policy.contains("lfu") {
         crate::db::lfu_init(now)
     } else {
-        shared.lru_clock()
+        start.saturating_duration_since(shared.started).as_secs() as u32
     };
     let mut ctx = Ctx {
         st,
