@@ -236,6 +236,19 @@ fn range(len: usize, start: i64, end: i64) -> Option<(usize, usize)> {
 fn parse_timeout_ms(a: &[u8]) -> Result<Option<Duration>, Frame> {
     let bad = || Frame::err("ERR timeout is not a float or out of range");
     let v = parse_long_double(a).ok_or_else(bad)?;
+    // Whole seconds: a long double holds them exactly where an f64 may
+    // round up past LLONG_MAX near the limit, so compute those in integers.
+    let digits = a.strip_prefix(b"+").unwrap_or(a);
+    if !digits.is_empty() && digits.len() <= 30 && digits.iter().all(u8::is_ascii_digit) {
+        let n: u128 = digits
+            .iter()
+            .fold(0u128, |n, d| n * 10 + u128::from(d - b'0'));
+        return match i64::try_from(n * 1000) {
+            Ok(0) => Ok(None),
+            Ok(ms) => Ok(Some(Duration::from_millis(ms as u64))),
+            Err(_) => Err(Frame::err("ERR timeout is negative")),
+        };
+    }
     let ms = v * 1000.0;
     // C's out-of-range double -> long long conversion yields LLONG_MIN.
     let tval: i64 = if ms.is_finite() && ms >= i64::MIN as f64 && ms < i64::MAX as f64 {
@@ -881,6 +894,11 @@ mod tests {
         assert_eq!(ok("-0.0001"), Some(None));
         assert_eq!(ok("1.5"), Some(Some(Duration::from_millis(1500))));
         assert_eq!(ok("0x10"), Some(Some(Duration::from_secs(16))));
+        assert_eq!(
+            ok("9223372036854775"),
+            Some(Some(Duration::from_millis(9_223_372_036_854_775_000)))
+        );
+        assert_eq!(ok("+2"), Some(Some(Duration::from_secs(2))));
         let err = |s: &str| match parse_timeout_ms(s.as_bytes()) {
             Err(Frame::Error(e)) => e,
             other => panic!("{s}: {other:?}"),
