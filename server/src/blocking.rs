@@ -127,56 +127,92 @@ fn touch_watchers(st: &mut State, db: usize, key: &[u8]) {
 }
 
 /// Serves clients blocked on keys that became ready, FIFO per key, until
-/// no served key has anything left for its waiters.
+/// no served key has anything left for its waiters. Serving may feed
+/// other keys (BLMOVE pushes to its destination), which are served in a
+/// following round, as Redis's `handleClientsBlockedOnKeys` loops.
 pub fn serve_ready_keys(st: &mut State) {
     let mut rounds = 0;
     while !st.ready_keys.is_empty() && rounds < 1_000_000 {
         rounds += 1;
         let ready = std::mem::take(&mut st.ready_keys);
         for (db, key) in ready {
-            loop {
-                let Some(queue) = st.blocking_keys.get(&(db, key.clone())) else {
-                    break;
-                };
-                let Some(&id) = queue.front() else { break };
-                let (is_list, is_zset) = match st.dbs[db].dict.get(&key[..]) {
-                    Some(Entry {
-                        value: Value::List(l),
-                        expire,
-                        ..
-                    }) if !l.is_empty() && *expire > crate::state::now_ms() => (true, false),
-                    Some(Entry {
-                        value: Value::ZSet(z),
-                        expire,
-                        ..
-                    }) if !z.is_empty() && *expire > crate::state::now_ms() => (false, true),
-                    _ => (false, false),
-                };
-                let Some(b) = st.blocked.get(&id) else {
-                    // stale registration
-                    if let Some(q) = st.blocking_keys.get_mut(&(db, key.clone())) {
-                        q.pop_front();
-                    }
-                    continue;
-                };
-                if (b.op.wants_list() && !is_list) || (!b.op.wants_list() && !is_zset) {
-                    // The key holds the wrong type (or nothing) for the
-                    // first waiter: Redis leaves everyone waiting.
+            serve_key(st, db, &key);
+        }
+    }
+}
+
+/// What a ready key holds, as far as waiters care.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Holds {
+    List,
+    ZSet,
+}
+
+fn holds(st: &State, db: usize, key: &[u8]) -> Option<Holds> {
+    let now = crate::state::now_ms();
+    match st.dbs.get(db)?.dict.get(key) {
+        Some(Entry {
+            value: Value::List(l),
+            expire,
+            ..
+        }) if !l.is_empty() && *expire > now => Some(Holds::List),
+        Some(Entry {
+            value: Value::ZSet(z),
+            expire,
+            ..
+        }) if !z.is_empty() && *expire > now => Some(Holds::ZSet),
+        _ => None,
+    }
+}
+
+/// Serves the waiters of one key in arrival order while it has data.
+/// Waiters for another type than the key holds keep waiting (Redis only
+/// serves clients whose blocking type matches the value's type).
+fn serve_key(st: &mut State, db: usize, key: &Bytes) {
+    let slot = (db, key.clone());
+    loop {
+        let Some(kind) = holds(st, db, key) else {
+            return;
+        };
+        let Some(queue) = st.blocking_keys.get(&slot) else {
+            return;
+        };
+        let mut pick = None;
+        let mut stale = Vec::new();
+        for &id in queue {
+            match st.blocked.get(&id) {
+                None => stale.push(id),
+                Some(b) if b.op.wants_list() == (kind == Holds::List) => {
+                    pick = Some(id);
                     break;
                 }
-                let Some(b) = st.unblock(id) else { break };
-                let reply = serve_one(st, db, &key, &b.op);
-                touch_watchers(st, db, &key);
-                if let Some(c) = st.clients.get_mut(&id) {
-                    c.blocked = false;
-                }
-                // The receiver may be gone (client disconnected): Redis would
-                // not have served it, but the pop already happened. Push the
-                // data back to keep nothing lost.
-                if let Err(Frame::Array(_) | Frame::Bulk(_)) = b.tx.send(reply.clone()) {
-                    undo(st, db, &key, &b.op, reply);
+                Some(_) => {}
+            }
+        }
+        if !stale.is_empty() {
+            if let Some(q) = st.blocking_keys.get_mut(&slot) {
+                q.retain(|id| !stale.contains(id));
+                if q.is_empty() {
+                    st.blocking_keys.remove(&slot);
                 }
             }
+        }
+        let Some(id) = pick else { return };
+        let Some(b) = st.unblock(id) else { return };
+        if let Some(c) = st.clients.get_mut(&id) {
+            c.blocked = false;
+        }
+        if b.tx.is_closed() {
+            // The client went away while blocked: Redis would have
+            // forgotten it already, so it must not consume anything.
+            continue;
+        }
+        let reply = serve_one(st, db, key, &b.op);
+        touch_watchers(st, db, key);
+        // The receiver may have gone in the meantime: the pop already
+        // happened, so put the data back to keep nothing lost.
+        if let Err(reply) = b.tx.send(reply) {
+            undo(st, db, key, &b.op, reply);
         }
     }
 }
@@ -199,20 +235,36 @@ fn serve_one(st: &mut State, db: usize, key: &Bytes, op: &BlockOp) -> Frame {
         }
         BlockOp::Move { from, dst, to } => {
             // the destination must be a list or absent, else WRONGTYPE
+            st.dbs[db].expire_if_needed(dst, crate::state::now_ms());
             if let Some(e) = st.dbs[db].dict.get(&dst[..]) {
                 if !matches!(e.value, Value::List(_)) {
                     return Frame::err(crate::db::WRONGTYPE);
                 }
             }
-            let v = list_pop(st, db, key, *from, 1);
-            match v.into_iter().next() {
-                Some(v) => {
-                    list_push(st, db, dst, *to, v.clone(), 0);
-                    touch_watchers(st, db, dst);
-                    Frame::Bulk(v)
-                }
-                None => Frame::Null,
+            let v = match st.dbs[db].dict.get_mut(&key[..]) {
+                Some(Entry {
+                    value: Value::List(l),
+                    ..
+                }) => match from {
+                    End::Left => l.pop_front(),
+                    End::Right => l.pop_back(),
+                },
+                _ => None,
+            };
+            let Some(v) = v else { return Frame::Null };
+            // Redis's order: push (and its event) on the destination, then
+            // the pop event on the source, then `del` if it emptied.
+            list_push(st, db, dst, *to, v.clone(), 0);
+            touch_watchers(st, db, dst);
+            let flags = st.config.notify_flags;
+            let ev = if *from == End::Left { "lpop" } else { "rpop" };
+            notify_keyspace_event(&st.pubsub, flags, notify::LIST, ev, key, db);
+            if matches!(st.dbs[db].dict.get(&key[..]), Some(Entry { value: Value::List(l), .. }) if l.is_empty())
+            {
+                st.dbs[db].remove(key);
+                notify_keyspace_event(&st.pubsub, flags, notify::GENERIC, "del", key, db);
             }
+            Frame::Bulk(v)
         }
         BlockOp::ZPop { max } => {
             let popped = zpop(st, db, key, *max, 1);
@@ -294,7 +346,26 @@ fn undo(st: &mut State, db: usize, key: &Bytes, op: &BlockOp, reply: Frame) {
                 }
             }
         }
-        // moves and zset pops already landed somewhere or are re-added below
+        (BlockOp::Move { from, dst, to }, Frame::Bulk(x)) => {
+            // take it back from the destination, return it to the source
+            let at_end = match st.dbs[db].dict.get(&dst[..]) {
+                Some(Entry {
+                    value: Value::List(l),
+                    ..
+                }) => {
+                    (if *to == End::Left {
+                        l.front()
+                    } else {
+                        l.back()
+                    }) == Some(&x)
+                }
+                _ => false,
+            };
+            if at_end {
+                list_pop(st, db, dst, *to, 1);
+                list_push(st, db, key, *from, x, 0);
+            }
+        }
         (BlockOp::ZPop { .. }, Frame::Array(v)) => {
             let mut it = v.into_iter().skip(1);
             if let (Some(Frame::Bulk(m)), Some(Frame::Double(s))) = (it.next(), it.next()) {
