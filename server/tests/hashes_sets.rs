@@ -920,17 +920,50 @@ fn sort_sorted_sets_when_zadd_is_available() {
     );
 }
 
+/// Runs `script` on `s` with keyspace notifications on and returns the
+/// `event:key` list a pattern subscriber received.
+fn collect_events(s: &Server, script: &[&[&str]]) -> String {
+    let mut sub = s.raw();
+    assert!(sub
+        .call(&["PSUBSCRIBE", "__keyevent@0__:*"])
+        .contains("psubscribe"));
+    let mut c = s.conn();
+    for cmd in script {
+        let _: redis::Value = q(&mut c, cmd);
+    }
+    let _: () = q(&mut c, &["SET", "end", "1"]);
+    let mut buf = Vec::new();
+    while !buf.ends_with(b"\r\nend\r\n") {
+        let got = sub.read_available(std::time::Duration::from_millis(100));
+        assert!(!got.is_empty() || buf.len() < 1 << 20, "no end event");
+        buf.extend_from_slice(&got);
+    }
+    let mut events = Vec::new();
+    let mut rest = &buf[..];
+    while let Ok(Some((frame, n))) = picket_common::resp::Frame::parse(rest) {
+        rest = &rest[n..];
+        if let picket_common::resp::Frame::Array(parts) = frame {
+            if let (
+                Some(picket_common::resp::Frame::Bulk(ch)),
+                Some(picket_common::resp::Frame::Bulk(key)),
+            ) = (parts.get(2), parts.get(3))
+            {
+                let ch = String::from_utf8_lossy(ch)
+                    .trim_start_matches("__keyevent@0__:")
+                    .to_string();
+                events.push(format!("{ch}:{}", String::from_utf8_lossy(key)));
+            }
+        }
+    }
+    events.join(" ")
+}
+
 #[test]
 fn keyspace_events_match_redis() {
     let s = Server::start(&["--notify-keyspace-events", "KEA"]);
     if !has_cmd(&s, "PSUBSCRIBE") {
         return; // pub/sub lands in another branch
     }
-    let mut sub = s.raw();
-    assert!(sub
-        .call(&["PSUBSCRIBE", "__keyevent@0__:*"])
-        .contains("psubscribe"));
-    let mut c = s.conn();
     let script: &[&[&str]] = &[
         &["HSET", "h", "f", "1"],
         &["HSETNX", "h", "f", "2"],
@@ -956,26 +989,14 @@ fn keyspace_events_match_redis() {
         &["SORT", "l", "STORE", "l2"],
         &["SORT", "nokey", "STORE", "l2"],
     ];
-    for cmd in script {
-        let _: redis::Value = q(&mut c, cmd);
-    }
-    let _: () = q(&mut c, &["SET", "end", "1"]);
-    let mut events = Vec::new();
-    loop {
-        let f = String::from_utf8_lossy(&sub.read_frame()).into_owned();
-        let parts: Vec<&str> = f.split("\r\n").collect();
-        let ev = parts[6].trim_start_matches("__keyevent@0__:").to_string();
-        let key = parts[8].to_string();
-        if key == "end" {
-            break;
-        }
-        events.push(format!("{ev}:{key}"));
-    }
+    let ours = collect_events(&s, script);
+    let r = Server::start_redis(&["--notify-keyspace-events", "KEA"]);
+    assert_eq!(ours, collect_events(&r, script));
     assert_eq!(
-        events.join(" "),
+        ours,
         "hset:h hset:h hincrby:h hincrbyfloat:h hset:h hdel:h del:h sadd:a sadd:b srem:a sadd:b srem:a del:a \
-         sinterstore:d sunionstore:d sdiffstore:d del:d srem:b spop:b del:b sadd:p spop:p spop:p del:p \
-         sadd:l sortstore:l2 del:l2"
+         sadd:b sinterstore:d sunionstore:d sdiffstore:d del:d srem:b spop:b sadd:p spop:p spop:p del:p \
+         sadd:l sortstore:l2 del:l2 set:end"
     );
 }
 
@@ -1209,6 +1230,22 @@ fn differential_against_real_redis() {
         &["SORT", "lst2", "BY", "nosort"],
         &["SORT", "w", "BY", "nosort", "STORE", "lst3"],
         &["SORT", "lst3", "BY", "nosort"],
+        &[
+            "SADD", "odd", " 5", "", "0x10", "1e1", "10", "-inf", "3.5", ".5",
+        ],
+        &["SORT", "odd"],
+        &["SORT", "odd", "DESC", "LIMIT", "2", "3"],
+        &["SORT", "odd", "ALPHA"],
+        &["SORT", "odd", "BY", "w_*->"],
+        &["SORT", "odd", "GET", "w_*->", "LIMIT", "0", "2"],
+        &["SADD", "odd2", "7 "],
+        &["SORT", "odd2"],
+        &["HINCRBYFLOAT", "fl", "x", "0.1"],
+        &["HINCRBYFLOAT", "fl", "x", "0.2"],
+        &["HINCRBYFLOAT", "fl", "x", "-5e-1"],
+        &["HINCRBYFLOAT", "fl", "y", "-0"],
+        &["HINCRBYFLOAT", "fl", "z", "3"],
+        &["HGETALL", "fl"],
         &["SADD", "mixed", "1", "a"],
         &["SORT", "mixed"],
         &["SORT", "nokey"],
