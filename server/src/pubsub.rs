@@ -28,7 +28,11 @@ impl PubSub {
     pub fn publish(&self, channel: &[u8], msg: &[u8]) -> i64 {
         let mut n = 0;
         if let Some(subs) = self.channels.get(channel) {
-            let f = Frame::Push(vec![Frame::bulk("message"), Frame::bulk(channel), Frame::bulk(msg)]);
+            let f = Frame::Push(vec![
+                Frame::bulk("message"),
+                Frame::bulk(channel),
+                Frame::bulk(msg),
+            ]);
             for tx in subs.values() {
                 let _ = tx.send(f.clone());
                 n += 1;
@@ -36,7 +40,12 @@ impl PubSub {
         }
         for (pat, subs) in &self.patterns {
             if glob_match(pat, channel, false) {
-                let f = Frame::Push(vec![Frame::bulk("pmessage"), Frame::Bulk(pat.clone()), Frame::bulk(channel), Frame::bulk(msg)]);
+                let f = Frame::Push(vec![
+                    Frame::bulk("pmessage"),
+                    Frame::Bulk(pat.clone()),
+                    Frame::bulk(channel),
+                    Frame::bulk(msg),
+                ]);
                 for tx in subs.values() {
                     let _ = tx.send(f.clone());
                     n += 1;
@@ -50,7 +59,11 @@ impl PubSub {
     pub fn spublish(&self, channel: &[u8], msg: &[u8]) -> i64 {
         let mut n = 0;
         if let Some(subs) = self.shard_channels.get(channel) {
-            let f = Frame::Push(vec![Frame::bulk("smessage"), Frame::bulk(channel), Frame::bulk(msg)]);
+            let f = Frame::Push(vec![
+                Frame::bulk("smessage"),
+                Frame::bulk(channel),
+                Frame::bulk(msg),
+            ]);
             for tx in subs.values() {
                 let _ = tx.send(f.clone());
                 n += 1;
@@ -59,8 +72,90 @@ impl PubSub {
         n
     }
 
+    /// Registers `id` on a channel; returns false when it already was.
+    pub fn subscribe(&mut self, id: u64, channel: &Bytes, tx: &UnboundedSender<Frame>) -> bool {
+        let subs = self.channels.entry(channel.clone()).or_default();
+        if subs.contains_key(&id) {
+            return false;
+        }
+        subs.insert(id, tx.clone());
+        true
+    }
+
+    /// Drops `id` from a channel; returns whether it was subscribed.
+    pub fn unsubscribe(&mut self, id: u64, channel: &[u8]) -> bool {
+        let Some(subs) = self.channels.get_mut(channel) else {
+            return false;
+        };
+        let found = subs.shift_remove(&id).is_some();
+        if subs.is_empty() {
+            self.channels.remove(channel);
+        }
+        found
+    }
+
+    /// Registers `id` on a pattern; returns false when it already was.
+    pub fn psubscribe(&mut self, id: u64, pattern: &Bytes, tx: &UnboundedSender<Frame>) -> bool {
+        let subs = self.patterns.entry(pattern.clone()).or_default();
+        if subs.contains_key(&id) {
+            return false;
+        }
+        subs.insert(id, tx.clone());
+        true
+    }
+
+    /// Drops `id` from a pattern; returns whether it was subscribed.
+    pub fn punsubscribe(&mut self, id: u64, pattern: &[u8]) -> bool {
+        let Some(subs) = self.patterns.get_mut(pattern) else {
+            return false;
+        };
+        let found = subs.shift_remove(&id).is_some();
+        if subs.is_empty() {
+            self.patterns.shift_remove(pattern);
+        }
+        found
+    }
+
+    /// Registers `id` on a shard channel; returns false when it already was.
+    pub fn ssubscribe(&mut self, id: u64, channel: &Bytes, tx: &UnboundedSender<Frame>) -> bool {
+        let subs = self.shard_channels.entry(channel.clone()).or_default();
+        if subs.contains_key(&id) {
+            return false;
+        }
+        subs.insert(id, tx.clone());
+        true
+    }
+
+    /// Drops `id` from a shard channel; returns whether it was subscribed.
+    pub fn sunsubscribe(&mut self, id: u64, channel: &[u8]) -> bool {
+        let Some(subs) = self.shard_channels.get_mut(channel) else {
+            return false;
+        };
+        let found = subs.shift_remove(&id).is_some();
+        if subs.is_empty() {
+            self.shard_channels.remove(channel);
+        }
+        found
+    }
+
+    /// Number of subscribers of a channel (PUBSUB NUMSUB).
+    pub fn numsub(&self, channel: &[u8]) -> usize {
+        self.channels.get(channel).map_or(0, |m| m.len())
+    }
+
+    /// Number of subscribers of a shard channel (PUBSUB SHARDNUMSUB).
+    pub fn shard_numsub(&self, channel: &[u8]) -> usize {
+        self.shard_channels.get(channel).map_or(0, |m| m.len())
+    }
+
     /// Removes every subscription of a client (on disconnect / RESET).
-    pub fn remove_client(&mut self, id: u64, channels: &[Bytes], patterns: &[Bytes], shard: &[Bytes]) {
+    pub fn remove_client(
+        &mut self,
+        id: u64,
+        channels: &[Bytes],
+        patterns: &[Bytes],
+        shard: &[Bytes],
+    ) {
         for c in channels {
             if let Some(m) = self.channels.get_mut(c) {
                 m.shift_remove(&id);
@@ -89,7 +184,14 @@ impl PubSub {
 }
 
 /// Sends a keyspace notification if `class` is enabled (notifyKeyspaceEvent).
-pub fn notify_keyspace_event(ps: &PubSub, flags: u32, class: u32, event: &str, key: &[u8], db: usize) {
+pub fn notify_keyspace_event(
+    ps: &PubSub,
+    flags: u32,
+    class: u32,
+    event: &str,
+    key: &[u8],
+    db: usize,
+) {
     if flags & class == 0 {
         return;
     }
