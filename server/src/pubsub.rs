@@ -72,6 +72,82 @@ impl PubSub {
         n
     }
 
+    /// Registers `id` on a channel; returns false when it already was.
+    pub fn subscribe(&mut self, id: u64, channel: &Bytes, tx: &UnboundedSender<Frame>) -> bool {
+        let subs = self.channels.entry(channel.clone()).or_default();
+        if subs.contains_key(&id) {
+            return false;
+        }
+        subs.insert(id, tx.clone());
+        true
+    }
+
+    /// Drops `id` from a channel; returns whether it was subscribed.
+    pub fn unsubscribe(&mut self, id: u64, channel: &[u8]) -> bool {
+        let Some(subs) = self.channels.get_mut(channel) else {
+            return false;
+        };
+        let found = subs.shift_remove(&id).is_some();
+        if subs.is_empty() {
+            self.channels.remove(channel);
+        }
+        found
+    }
+
+    /// Registers `id` on a pattern; returns false when it already was.
+    pub fn psubscribe(&mut self, id: u64, pattern: &Bytes, tx: &UnboundedSender<Frame>) -> bool {
+        let subs = self.patterns.entry(pattern.clone()).or_default();
+        if subs.contains_key(&id) {
+            return false;
+        }
+        subs.insert(id, tx.clone());
+        true
+    }
+
+    /// Drops `id` from a pattern; returns whether it was subscribed.
+    pub fn punsubscribe(&mut self, id: u64, pattern: &[u8]) -> bool {
+        let Some(subs) = self.patterns.get_mut(pattern) else {
+            return false;
+        };
+        let found = subs.shift_remove(&id).is_some();
+        if subs.is_empty() {
+            self.patterns.shift_remove(pattern);
+        }
+        found
+    }
+
+    /// Registers `id` on a shard channel; returns false when it already was.
+    pub fn ssubscribe(&mut self, id: u64, channel: &Bytes, tx: &UnboundedSender<Frame>) -> bool {
+        let subs = self.shard_channels.entry(channel.clone()).or_default();
+        if subs.contains_key(&id) {
+            return false;
+        }
+        subs.insert(id, tx.clone());
+        true
+    }
+
+    /// Drops `id` from a shard channel; returns whether it was subscribed.
+    pub fn sunsubscribe(&mut self, id: u64, channel: &[u8]) -> bool {
+        let Some(subs) = self.shard_channels.get_mut(channel) else {
+            return false;
+        };
+        let found = subs.shift_remove(&id).is_some();
+        if subs.is_empty() {
+            self.shard_channels.remove(channel);
+        }
+        found
+    }
+
+    /// Number of subscribers of a channel (PUBSUB NUMSUB).
+    pub fn numsub(&self, channel: &[u8]) -> usize {
+        self.channels.get(channel).map_or(0, |m| m.len())
+    }
+
+    /// Number of subscribers of a shard channel (PUBSUB SHARDNUMSUB).
+    pub fn shard_numsub(&self, channel: &[u8]) -> usize {
+        self.shard_channels.get(channel).map_or(0, |m| m.len())
+    }
+
     /// Removes every subscription of a client (on disconnect / RESET).
     pub fn remove_client(
         &mut self,
