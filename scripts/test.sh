@@ -2,7 +2,8 @@
 # The test command: installs what the tests need when it is missing
 # (Debian's redis-server, redis-tools, python3-redis; the tests compare
 # picket with the real redis-server 7.0.15), then runs every test of the
-# workspace. Extra arguments go to `cargo test` (e.g. `-p picket-server`).
+# workspace (all of them, even after a failure; the exit status is non-zero
+# if any failed). Extra arguments go to `cargo test` (e.g. `-p picket-server`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,4 +30,4 @@ for b in redis-server redis-cli redis-benchmark; do
     command -v "$b" >/dev/null || { echo "test.sh: $b not on PATH after install" >&2; exit 1; }
 done
 
-exec cargo test --workspace "$@"
+exec cargo test --workspace --no-fail-fast "$@"
