@@ -261,12 +261,16 @@ fn normalize(blocks: &mut Blocks, script: &Script) {
 }
 
 /// Longest-common-subsequence line diff, for when block structure differs.
+/// Lines are aligned on their text without redis-cli's `N) ` numbering,
+/// so one inserted array element does not mark every later line changed.
 fn line_diff(a: &[String], b: &[String]) -> String {
     let (n, m) = (a.len(), b.len());
+    let ka: Vec<&str> = a.iter().map(|l| unnumbered(l)).collect();
+    let kb: Vec<&str> = b.iter().map(|l| unnumbered(l)).collect();
     let mut dp = vec![vec![0usize; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            dp[i][j] = if a[i] == b[j] {
+            dp[i][j] = if ka[i] == kb[j] {
                 dp[i + 1][j + 1] + 1
             } else {
                 dp[i + 1][j].max(dp[i][j + 1])
@@ -276,7 +280,7 @@ fn line_diff(a: &[String], b: &[String]) -> String {
     let (mut i, mut j) = (0, 0);
     let mut out = String::new();
     while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
+        if i < n && j < m && ka[i] == kb[j] {
             out.push_str(&format!("    {}\n", a[i]));
             i += 1;
             j += 1;
@@ -286,6 +290,37 @@ fn line_diff(a: &[String], b: &[String]) -> String {
         } else {
             out.push_str(&format!("  - {}\n", a[i]));
             i += 1;
+        }
+    }
+    out
+}
+
+/// A redis-cli output line without its leading `N) ` element number.
+fn unnumbered(l: &str) -> &str {
+    let t = l.trim_start();
+    let digits = t.bytes().take_while(|b| b.is_ascii_digit()).count();
+    if digits > 0 && t[digits..].starts_with(") ") {
+        &t[digits + 2..]
+    } else {
+        l
+    }
+}
+
+/// Keeps the changed lines of a `line_diff` and `ctx` lines around them.
+fn trim_context(diff: &str, ctx: usize) -> String {
+    let lines: Vec<&str> = diff.lines().collect();
+    let changed: Vec<bool> = lines.iter().map(|l| !l.starts_with("    ")).collect();
+    let mut out = String::new();
+    let mut skipped = false;
+    for (i, l) in lines.iter().enumerate() {
+        let near = (i.saturating_sub(ctx)..=(i + ctx).min(lines.len() - 1)).any(|j| changed[j]);
+        if near {
+            out.push_str(l);
+            out.push('\n');
+            skipped = false;
+        } else if !skipped {
+            out.push_str("    ...\n");
+            skipped = true;
         }
     }
     out
@@ -323,13 +358,19 @@ fn compare(script: &Script, resp: u8, expected: &str, got: &str) -> Option<Strin
                 .find(|(ln, _)| ln == n)
                 .map(|(_, c)| c.as_str())
                 .unwrap_or("<start>");
-            rep.push_str(&format!("--- line {n}: {cmd}\n  redis:\n"));
-            for l in el {
-                rep.push_str(&format!("    {l}\n"));
-            }
-            rep.push_str("  picket:\n");
-            for l in gl {
-                rep.push_str(&format!("    {l}\n"));
+            if el.len() <= 8 && gl.len() <= 8 {
+                rep.push_str(&format!("--- line {n}: {cmd}\n  redis:\n"));
+                for l in el {
+                    rep.push_str(&format!("    {l}\n"));
+                }
+                rep.push_str("  picket:\n");
+                for l in gl {
+                    rep.push_str(&format!("    {l}\n"));
+                }
+            } else {
+                // long replies: only what differs, with a line of context
+                rep.push_str(&format!("--- line {n}: {cmd} ('-' redis, '+' picket)\n"));
+                rep.push_str(&trim_context(&line_diff(el, gl), 1));
             }
         }
     } else {
