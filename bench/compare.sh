@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: picket-server (release build) against Debian's
+# redis-server on the same machine in the same run, same settings
+# (--save "" --appendonly no, loopback, free ports, temp dirs).
+#
+# 1. Throughput/latency: redis-benchmark -c C -n N --csv for each test at
+#    each pipeline depth, R repetitions (picket and redis alternate within
+#    each repetition), median of the R runs.
+# 2. Memory: fresh servers, exactly KEYS distinct keys with VALSIZE-byte
+#    values loaded through `redis-cli --pipe` (the same bytes for both);
+#    RSS from /proc/<pid>/status (VmRSS) before and after, for both, so the
+#    methodology is identical; INFO used_memory when the server has it.
+#
+# Environment: N (requests per run, default 100000), R (repetitions, 3),
+# C (clients, 50), PIPELINES ("1 16"), TESTS (set,get,incr,lpush,lpop,sadd,hset,zadd,mset),
+# KEYS (1000000), VALSIZE (100), SKIP_MEMORY=1, SKIP_BUILD=1.
+# Output: a Markdown report on stdout; raw numbers in bench/out/.
+set -euo pipefail
+
+N=${N:-100000}
+R=${R:-3}
+C=${C:-50}
+PIPELINES=${PIPELINES:-"1 16"}
+TESTS=${TESTS:-set,get,incr,lpush,lpop,sadd,hset,zadd,mset}
+KEYS=${KEYS:-1000000}
+VALSIZE=${VALSIZE:-100}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+for b in redis-server redis-cli redis-benchmark python3; do
+    command -v "$b" >/dev/null || { echo "compare.sh: $b not found (apt-get install -y redis-server redis-tools python3)" >&2; exit 1; }
+done
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+    cargo build --release -p picket-server >&2
+fi
+PICKET="$ROOT/target/release/picket-server"
+[ -x "$PICKET" ] || { echo "compare.sh: $PICKET missing" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_server NAME BIN -> sets ${NAME}_PORT and ${NAME}_PID
+start_server() {
+    local name=$1 bin=$2 port pid dir i
+    for _try in 1 2 3 4 5; do
+        port=$(free_port)
+        dir="$WORK/$name-$port"
+        mkdir -p "$dir"
+        "$bin" --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+            --daemonize no >"$dir/log" 2>&1 &
+        pid=$!
+        PIDS+=("$pid")
+        for i in $(seq 100); do
+            if redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
+                printf -v "${name}_PORT" '%s' "$port"
+                printf -v "${name}_PID" '%s' "$pid"
+                return 0
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    echo "compare.sh: $name did not start; log:" >&2
+    cat "$dir/log" >&2 || true
+    exit 1
+}
+
+stop_server() {
+    local pid=$1
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+rss_kb() {
+    awk '/^VmRSS:/{print $2}' "/proc/$1/status"
+}
+
+# used_memory from INFO memory, or "n/a" when the server has no INFO yet
+used_memory() {
+    local v
+    v=$(redis-cli -h 127.0.0.1 -p "$1" info memory 2>/dev/null | tr -d '\r' | awk -F: '$1=="used_memory"{print $2}')
+    echo "${v:-n/a}"
+}
+
+mkdir -p "$ROOT/bench/out"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RAW="$ROOT/bench/out/compare-$STAMP.csv"
+echo "server,test,pipeline,rep,rps,p50_ms,p99_ms,error" >"$RAW"
+
+start_server picket "$PICKET"
+start_server redis redis-server
+
+echo "compare.sh: picket on :$picket_PORT (pid $picket_PID), redis on :$redis_PORT (pid $redis_PID); N=$N R=$R C=$C" >&2
+
+# run_bench SERVER PORT TEST PIPELINE REP
+run_bench() {
+    local server=$1 port=$2 t=$3 p=$4 rep=$5 out err line
+    out="$WORK/bench.out"
+    err="$WORK/bench.err"
+    if redis-benchmark -h 127.0.0.1 -p "$port" -c "$C" -n "$N" -P "$p" -t "$t" --csv >"$out" 2>"$err" \
+        && line=$(awk -F, 'NR==2' "$out") && [ -n "$line" ]; then
+        # "test","rps","avg","min","p50","p95","p99","max"
+        python3 - "$line" "$server" "$t" "$p" "$rep" >>"$RAW" <<'PY'
+import csv, sys
+row = next(csv.reader([sys.argv[1]]))
+print(",".join([sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], row[1], row[4], row[6], ""]))
+PY
+    else
+        local msg
+        msg=$(cat "$err" "$out" 2>/dev/null | grep -v -e '^WARNING' -e '^"test"' | tr -d '\r",' | tr '\n' ' ' | cut -c1-120 || true)
+        echo "$server,$t,$p,$rep,,,,${msg:-failed}" >>"$RAW"
+        echo "compare.sh: $server $t -P $p: ${msg:-failed}" >&2
+    fi
+}
+
+IFS=, read -r -a TEST_LIST <<<"$TESTS"
+for rep in $(seq "$R"); do
+    for t in "${TEST_LIST[@]}"; do
+        for p in $PIPELINES; do
+            # alternate who goes first, so neither always runs on a warmer machine
+            if ((rep % 2)); then order="picket redis"; else order="redis picket"; fi
+            for s in $order; do
+                port_var="${s}_PORT"
+                run_bench "$s" "${!port_var}" "$t" "$p" "$rep"
+            done
+        done
+    done
+    echo "compare.sh: repetition $rep/$R done" >&2
+done
+
+# ---- memory ----
+MEM="$WORK/mem.txt"
+if [ -z "${SKIP_MEMORY:-}" ]; then
+    stop_server "$picket_PID"
+    stop_server "$redis_PID"
+    LOAD="$WORK/load.resp"
+    python3 - "$KEYS" "$VALSIZE" >"$LOAD" <<'PY'
+import sys
+n, size = int(sys.argv[1]), int(sys.argv[2])
+out = sys.stdout.buffer
+val = (b"x" * size)
+chunk = []
+for i in range(n):
+    k = b"key:%d" % i
+    chunk.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, size, val))
+    if len(chunk) == 10000:
+        out.write(b"".join(chunk)); chunk = []
+out.write(b"".join(chunk))
+PY
+    : >"$MEM"
+    for s in picket redis; do
+        if [ "$s" = picket ]; then start_server picket "$PICKET"; else start_server redis redis-server; fi
+        port_var="${s}_PORT"; pid_var="${s}_PID"
+        port=${!port_var}; pid=${!pid_var}
+        before=$(rss_kb "$pid")
+        um_before=$(used_memory "$port")
+        pipe_out=$(redis-cli -h 127.0.0.1 -p "$port" --pipe <"$LOAD" 2>&1 | tr -d '\r')
+        if ! grep -q "errors: 0, replies: $KEYS" <<<"$pipe_out"; then
+            echo "compare.sh: loading $s failed: $pipe_out" >&2
+            exit 1
+        fi
+        sleep 1
+        after=$(rss_kb "$pid")
+        um_after=$(used_memory "$port")
+        dbsize=$(redis-cli -h 127.0.0.1 -p "$port" dbsize 2>&1 | tr -d '\r')
+        if [[ "$dbsize" =~ ^[0-9]+$ ]]; then
+            [ "$dbsize" -eq "$KEYS" ] || { echo "compare.sh: $s DBSIZE $dbsize != $KEYS" >&2; exit 1; }
+        else
+            dbsize="n/a"
+        fi
+        # spot-check first and last key in any case
+        for k in 0 $((KEYS - 1)); do
+            got=$(redis-cli -h 127.0.0.1 -p "$port" strlen "key:$k" | tr -d '\r')
+            [ "$got" = "$VALSIZE" ] || { echo "compare.sh: $s key:$k has length '$got'" >&2; exit 1; }
+        done
+        echo "$s $before $after $um_before $um_after $dbsize" >>"$MEM"
+        stop_server "$pid"
+    done
+fi
+
+cp "$RAW" "$ROOT/bench/out/latest.csv"
+
+python3 - "$RAW" "$MEM" "$N" "$R" "$C" "$KEYS" "$VALSIZE" "$TESTS" "$PIPELINES" <<'PY'
+import csv, os, statistics, sys, platform, subprocess
+raw, mem, N, R, C, KEYS, VALSIZE, TESTS, PIPES = sys.argv[1:10]
+rows = list(csv.DictReader(open(raw)))
+def cpu():
+    try:
+        for l in open("/proc/cpuinfo"):
+            if l.startswith("model name"):
+                return l.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+def ver(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+print("## picket-server vs redis-server\n")
+print(f"- machine: {cpu()}, {os.cpu_count()} cores; client redis-benchmark on the same machine")
+print(f"- {ver(['redis-server', '--version'])}")
+print(f"- redis-benchmark -c {C} -n {N} -t <test> -P <pipeline> --csv; median of {R} runs; "
+      "both servers with --save \"\" --appendonly no")
+print("- ratio = picket / redis (rps: higher is better for picket; p99 ratio: lower is better)\n")
+print("| test | pipeline | picket rps | redis rps | ratio | picket p50 ms | redis p50 ms | picket p99 ms | redis p99 ms | p99 ratio |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+def med(server, t, p, field):
+    vals = [float(r[field]) for r in rows if r["server"] == server and r["test"] == t and r["pipeline"] == p and r[field]]
+    return statistics.median(vals) if vals else None
+def err(server, t, p):
+    e = [r["error"] for r in rows if r["server"] == server and r["test"] == t and r["pipeline"] == p and r["error"]]
+    return e[0] if e else None
+def f(v, nd=0):
+    return "n/a" if v is None else (f"{v:,.{nd}f}")
+def ratio(a, b):
+    return "n/a" if a is None or b is None or b == 0 else f"{a / b:.2f}"
+notes = []
+for t in TESTS.split(","):
+    for p in PIPES.split():
+        pr, rr = med("picket", t, p, "rps"), med("redis", t, p, "rps")
+        p50p, p50r = med("picket", t, p, "p50_ms"), med("redis", t, p, "p50_ms")
+        p99p, p99r = med("picket", t, p, "p99_ms"), med("redis", t, p, "p99_ms")
+        for s in ("picket", "redis"):
+            e = err(s, t, p)
+            if e:
+                notes.append(f"{s} {t.upper()} -P {p}: {e}")
+        name = "MSET (10 keys)" if t == "mset" else t.upper()
+        print(f"| {name} | {p} | {f(pr)} | {f(rr)} | {ratio(pr, rr)} | {f(p50p, 3)} | {f(p50r, 3)} | {f(p99p, 3)} | {f(p99r, 3)} | {ratio(p99p, p99r)} |")
+if notes:
+    print("\nFailed runs (n/a above):\n")
+    for n in sorted(set(notes)):
+        print(f"- {n}")
+if os.path.exists(mem) and os.path.getsize(mem):
+    m = {}
+    for l in open(mem):
+        s, b, a, ub, ua, db = l.split()
+        m[s] = (int(b), int(a), ub, ua, db)
+    keys = int(KEYS)
+    print(f"\n### Memory: {keys:,} distinct keys, {VALSIZE}-byte values (SET via redis-cli --pipe)\n")
+    print("RSS from /proc/<pid>/status VmRSS for both; used_memory from INFO memory when available.\n")
+    print("| server | RSS before | RSS after | RSS bytes/key | used_memory after | used_memory bytes/key | DBSIZE |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    per = {}
+    for s in ("picket", "redis"):
+        if s not in m:
+            continue
+        b, a, ub, ua, db = m[s]
+        per[s] = (a - b) * 1024 / keys
+        um = "n/a"
+        if ub != "n/a" and ua != "n/a":
+            um = f"{(int(ua) - int(ub)) / keys:.1f}"
+        uas = "n/a" if ua == "n/a" else f"{int(ua) / 1048576:.1f} MiB"
+        print(f"| {s} | {b / 1024:.1f} MiB | {a / 1024:.1f} MiB | {per[s]:.1f} | {uas} | {um} | {db} |")
+    if "picket" in per and "redis" in per and per["redis"] > 0:
+        print(f"\nRSS per key ratio (picket / redis): {per['picket'] / per['redis']:.2f}")
+print(f"\nRaw runs: {raw}")
+PY
