@@ -17,6 +17,7 @@ pub mod config;
 pub mod conn;
 pub mod db;
 pub mod info;
+pub mod longdouble;
 pub mod pubsub;
 pub mod server;
 pub mod state;

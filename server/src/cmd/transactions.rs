@@ -65,7 +65,7 @@ fn watched_key_expired(ctx: &Ctx) -> bool {
         ctx.st
             .dbs
             .get(*db)
-            .and_then(|d| d.dict.get(key))
+            .and_then(|d| d.dict.get(&key[..]))
             .is_some_and(|e| e.expire != NO_EXPIRE && e.expire <= ctx.now)
     })
 }
