@@ -40,6 +40,9 @@ pub struct ZSet {
     pub dict: IndexMap<Bytes, f64>,
     /// (score, member) in Redis's order.
     pub tree: BTreeSet<(Score, Bytes)>,
+    /// Whether Redis would hold this set as a skiplist rather than a
+    /// listpack (OBJECT ENCODING, ZSCAN's one-shot reply for small sets).
+    pub skiplist: bool,
 }
 
 /// A score range bound as ZRANGEBYSCORE parses it (`(1.5`, `-inf`).
@@ -199,24 +202,44 @@ impl ZSet {
         r: &ScoreRange,
         rev: bool,
     ) -> Box<dyn Iterator<Item = (&'a Bytes, f64)> + 'a> {
-        let r = *r;
-        let lo = Bound::Included((Score(r.min), Bytes::new()));
-        let inner = self.tree.range((lo, Bound::Unbounded));
-        if rev {
-            let hi = self.tree.iter().rev();
-            Box::new(
-                hi.skip_while(move |(s, _)| !(if r.maxex { s.0 < r.max } else { s.0 <= r.max }))
-                    .take_while(move |(s, _)| if r.minex { s.0 > r.min } else { s.0 >= r.min })
-                    .map(|(s, m)| (m, s.0)),
-            )
-        } else {
-            Box::new(
-                inner
-                    .skip_while(move |(s, _)| r.minex && s.0 <= r.min)
-                    .take_while(move |(s, _)| if r.maxex { s.0 < r.max } else { s.0 <= r.max })
-                    .map(|(s, m)| (m, s.0)),
-            )
+        if r.is_empty() {
+            return Box::new(std::iter::empty());
         }
+        // Lower bound: the smallest key whose score passes `min`.
+        let lo = if r.minex {
+            match next_up(r.min) {
+                Some(v) => Bound::Included((Score(v), Bytes::new())),
+                None => return Box::new(std::iter::empty()),
+            }
+        } else if r.min == f64::NEG_INFINITY {
+            Bound::Unbounded
+        } else {
+            Bound::Included((Score(r.min), Bytes::new()))
+        };
+        // Upper bound: the smallest key whose score fails `max`.
+        let hi = if r.maxex {
+            Bound::Excluded((Score(r.max), Bytes::new()))
+        } else {
+            match next_up(r.max) {
+                Some(v) => Bound::Excluded((Score(v), Bytes::new())),
+                None => Bound::Unbounded,
+            }
+        };
+        if let (Bound::Included(a), Bound::Excluded(b)) = (&lo, &hi) {
+            if a > b {
+                return Box::new(std::iter::empty());
+            }
+        }
+        let it = self.tree.range((lo, hi));
+        if rev {
+            Box::new(it.rev().map(|(s, m)| (m, s.0)))
+        } else {
+            Box::new(it.map(|(s, m)| (m, s.0)))
+        }
+    }
+    /// Number of members whose score is in `r`.
+    pub fn count_score(&self, r: &ScoreRange) -> usize {
+        self.iter_score(r, false).count()
     }
     /// Iterates members inside a lex range (meaningful when all scores are
     /// equal, as in Redis).
@@ -226,6 +249,39 @@ impl ZSet {
         max: &LexBound,
         rev: bool,
     ) -> Box<dyn Iterator<Item = (&'a Bytes, f64)> + 'a> {
+        if lex_range_empty(min, max) {
+            return Box::new(std::iter::empty());
+        }
+        // Redis first checks the extremes: the last member must pass the
+        // minimum and the first member the maximum.
+        match (self.tree.first(), self.tree.last()) {
+            (Some(first), Some(last)) if min.gte_min(&last.1) && max.lte_max(&first.1) => {}
+            _ => return Box::new(std::iter::empty()),
+        }
+        if let (Some(first), Some(last)) = (self.tree.first(), self.tree.last()) {
+            if first.0 == last.0 {
+                // One score everywhere: a tree range on (score, member).
+                let s = first.0;
+                let lo = match min {
+                    LexBound::NegInf => Bound::Unbounded,
+                    LexBound::Incl(x) => Bound::Included((s, x.clone())),
+                    LexBound::Excl(x) => Bound::Excluded((s, x.clone())),
+                    LexBound::PosInf => return Box::new(std::iter::empty()),
+                };
+                let hi = match max {
+                    LexBound::PosInf => Bound::Unbounded,
+                    LexBound::Incl(x) => Bound::Included((s, x.clone())),
+                    LexBound::Excl(x) => Bound::Excluded((s, x.clone())),
+                    LexBound::NegInf => return Box::new(std::iter::empty()),
+                };
+                let it = self.tree.range((lo, hi));
+                return if rev {
+                    Box::new(it.rev().map(|(s, m)| (m, s.0)))
+                } else {
+                    Box::new(it.map(|(s, m)| (m, s.0)))
+                };
+            }
+        }
         let (min, max) = (min.clone(), max.clone());
         if rev {
             Box::new(
@@ -252,18 +308,38 @@ impl ZSet {
             )
         }
     }
+    /// Members in rank order from the low end (or the high end with `rev`).
+    pub fn iter_all(&self, rev: bool) -> Box<dyn Iterator<Item = (&Bytes, f64)> + '_> {
+        if rev {
+            Box::new(self.tree.iter().rev().map(|(s, m)| (m, s.0)))
+        } else {
+            Box::new(self.tree.iter().map(|(s, m)| (m, s.0)))
+        }
+    }
+    /// The encoding name OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        if self.skiplist {
+            "skiplist"
+        } else {
+            "listpack"
+        }
+    }
+    /// Whether a set of this size whose longest member is `max_member`
+    /// bytes fits a listpack under the given limits.
+    pub fn fits_listpack(len: usize, max_member: usize, max_entries: i64, max_value: i64) -> bool {
+        (len as i64) <= max_entries && (max_member as i64) <= max_value
+    }
     /// Removes and returns up to `n` members from the low (or high) end.
     pub fn pop(&mut self, n: usize, max: bool) -> Vec<(Bytes, f64)> {
         let mut out = Vec::new();
-        for _ in 0..n {
+        while out.len() < n {
             let first = if max {
-                self.tree.iter().next_back().cloned()
+                self.tree.pop_last()
             } else {
-                self.tree.iter().next().cloned()
+                self.tree.pop_first()
             };
             match first {
                 Some((s, m)) => {
-                    self.tree.remove(&(s, m.clone()));
                     self.dict.swap_remove(&m);
                     out.push((m, s.0));
                 }
@@ -271,6 +347,30 @@ impl ZSet {
             }
         }
         out
+    }
+}
+
+/// The next representable double above `x` (None for +inf).
+fn next_up(x: f64) -> Option<f64> {
+    if x == f64::INFINITY {
+        None
+    } else if x == 0.0 {
+        Some(f64::from_bits(1))
+    } else if x > 0.0 {
+        Some(f64::from_bits(x.to_bits() + 1))
+    } else {
+        Some(f64::from_bits(x.to_bits() - 1))
+    }
+}
+
+/// Whether a lex range can hold nothing (Redis's `zslIsInLexRange` test
+/// on the bounds alone).
+pub fn lex_range_empty(min: &LexBound, max: &LexBound) -> bool {
+    match (min, max) {
+        (LexBound::PosInf, _) | (_, LexBound::NegInf) => true,
+        (LexBound::NegInf, _) | (_, LexBound::PosInf) => false,
+        (LexBound::Incl(a), LexBound::Incl(b)) => a > b,
+        (LexBound::Incl(a) | LexBound::Excl(a), LexBound::Incl(b) | LexBound::Excl(b)) => a >= b,
     }
 }
 
