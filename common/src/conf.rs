@@ -31,7 +31,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
         while i < n && is_space(line[i]) {
             i += 1;
         }
-        if i >= n {
+        if i >= n || line[i] == 0 {
             return Ok(out);
         }
         let mut cur = Vec::new();
@@ -39,7 +39,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
         let mut insq = false;
         loop {
             if inq {
-                if i >= n {
+                if i >= n || line[i] == 0 {
                     return Err(UnbalancedQuotes);
                 }
                 let c = line[i];
@@ -76,7 +76,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
                 }
                 i += 1;
             } else if insq {
-                if i >= n {
+                if i >= n || line[i] == 0 {
                     return Err(UnbalancedQuotes);
                 }
                 let c = line[i];
@@ -98,7 +98,11 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
                     break;
                 }
                 let c = line[i];
-                if is_space(c) || c == 0 {
+                if c == 0 {
+                    // C strings end at NUL: nothing after it is seen
+                    out.push(cur);
+                    return Ok(out);
+                } else if is_space(c) {
                     break;
                 } else if c == b'"' {
                     inq = true;
@@ -165,6 +169,7 @@ mod tests {
         assert!(split_args(b"\"abc\"def").is_err());
         assert!(split_args(b"'abc").is_err());
         assert_eq!(split_args(b"").unwrap(), Vec::<Vec<u8>>::new());
+        assert_eq!(split_args(b"a b\0c d").unwrap(), s(&["a", "b"]));
     }
 
     #[test]

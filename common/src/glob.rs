@@ -151,7 +151,9 @@ mod tests {
         assert!(!glob_match(b"a\\*b", b"axb", false));
         assert!(glob_match(b"MAX*", b"maxclients", true));
         assert!(!glob_match(b"a", b"", false));
-        assert!(glob_match(b"*", b"", false));
+        // as Redis 7.0: the loop never runs for an empty string, so "*"
+        // does not match "" (KEYS * has its own all-keys shortcut)
+        assert!(!glob_match(b"*", b"", false));
         assert!(glob_match(b"user:*:name", b"user:1:name", false));
         assert!(!glob_match(b"a*b*c", b"aXbY", false));
     }

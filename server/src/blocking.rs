@@ -117,6 +117,8 @@ pub fn list_push(st: &mut State, db: usize, key: &Bytes, end: End, v: Bytes, lru
 }
 
 fn touch_watchers(st: &mut State, db: usize, key: &[u8]) {
+    // the running client is not in st.clients: after_command checks these
+    st.served_keys.push((db, Bytes::copy_from_slice(key)));
     if let Some(ids) = st.watched.get(&(db, Bytes::copy_from_slice(key))).cloned() {
         for id in ids {
             if let Some(c) = st.clients.get_mut(&id) {

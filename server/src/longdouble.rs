@@ -7,7 +7,15 @@ use std::time::Duration;
 use picket_common::resp::Frame;
 
 extern "C" {
-    fn picket_ld_incr(cur: *const u8, curlen: usize, incr: *const u8, incrlen: usize, out: *mut u8, outcap: usize, outlen: *mut usize) -> i32;
+    fn picket_ld_incr(
+        cur: *const u8,
+        curlen: usize,
+        incr: *const u8,
+        incrlen: usize,
+        out: *mut u8,
+        outcap: usize,
+        outlen: *mut usize,
+    ) -> i32;
     fn picket_is_ld(s: *const u8, len: usize) -> i32;
     fn picket_timeout_ms(s: *const u8, len: usize, ms: *mut i64) -> i32;
 }
@@ -33,7 +41,17 @@ pub fn incr(cur: Option<&[u8]>, incr: &[u8]) -> Result<Vec<u8>, IncrError> {
     };
     // SAFETY: the C function reads exactly the given lengths and writes at
     // most `out.len()` bytes into `out`.
-    let rc = unsafe { picket_ld_incr(cp, cl, incr.as_ptr(), incr.len(), out.as_mut_ptr(), out.len(), &mut n) };
+    let rc = unsafe {
+        picket_ld_incr(
+            cp,
+            cl,
+            incr.as_ptr(),
+            incr.len(),
+            out.as_mut_ptr(),
+            out.len(),
+            &mut n,
+        )
+    };
     match rc {
         0 => {
             out.truncate(n);
@@ -62,7 +80,11 @@ pub fn parse_timeout(a: &[u8]) -> Result<Option<Duration>, Frame> {
     if ms < 0 {
         return Err(Frame::err("ERR timeout is negative"));
     }
-    Ok(if ms == 0 { None } else { Some(Duration::from_millis(ms as u64)) })
+    Ok(if ms == 0 {
+        None
+    } else {
+        Some(Duration::from_millis(ms as u64))
+    })
 }
 
 #[cfg(test)]
@@ -72,21 +94,33 @@ mod tests {
     #[test]
     fn increments_like_redis_long_double() {
         assert_eq!(incr(Some(b"10.5"), b"0.1").unwrap(), b"10.6");
-        assert_eq!(incr(Some(b"5.6"), b"5000").unwrap(), b"5005.60000000000000009");
+        assert_eq!(
+            incr(Some(b"5.6"), b"5000").unwrap(),
+            b"5005.60000000000000009"
+        );
         assert_eq!(incr(None, b"3.0e3").unwrap(), b"3000");
         assert_eq!(incr(Some(b"1"), b"-1").unwrap(), b"0");
         assert_eq!(incr(Some(b"abc"), b"1"), Err(IncrError::BadCurrent));
         assert_eq!(incr(Some(b"1"), b" 1"), Err(IncrError::BadIncrement));
         assert_eq!(incr(Some(b"1"), b"nan"), Err(IncrError::BadIncrement));
-        assert!(incr(Some(b"1e308"), b"1e308").is_ok(), "long double does not overflow here");
+        assert!(
+            incr(Some(b"1e308"), b"1e308").is_ok(),
+            "long double does not overflow here"
+        );
     }
 
     #[test]
     fn timeouts_like_redis() {
         assert_eq!(parse_timeout(b"0").unwrap(), None);
         assert_eq!(parse_timeout(b"0.0001").unwrap(), None);
-        assert_eq!(parse_timeout(b"1.5").unwrap(), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_timeout(b"0x10").unwrap(), Some(Duration::from_secs(16)));
+        assert_eq!(
+            parse_timeout(b"1.5").unwrap(),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            parse_timeout(b"0x10").unwrap(),
+            Some(Duration::from_secs(16))
+        );
         assert!(parse_timeout(b"-1").is_err());
         assert!(parse_timeout(b"abc").is_err());
     }

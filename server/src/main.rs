@@ -187,11 +187,19 @@ fn main() {
     // default) everything runs on one thread, like Redis's event loop: no
     // lock contention and no cross-thread wake-ups (see
     // docs/execution-model.md for the measurement).
-    let io_threads: usize = config.get("io-threads").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let io_threads: usize = config
+        .get("io-threads")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let rt = if io_threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(io_threads).enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(io_threads)
+            .enable_all()
+            .build()
     };
     let rt = match rt {
         Ok(rt) => rt,

@@ -289,7 +289,7 @@ async fn cron(shared: Arc<Shared>) {
                 let perc = expired as f64 / sampled as f64;
                 st.stats.expired_stale_perc = perc * 0.05 + st.stats.expired_stale_perc * 0.95;
             }
-            crate::cmd::after_command(&mut st);
+            crate::cmd::after_command(&mut st, None);
         }
         // Idle timeout (blocked, pub/sub and MONITOR clients are exempt, as in Redis).
         let timeout = st.config.timeout;

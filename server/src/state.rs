@@ -272,6 +272,8 @@ pub struct State {
     /// measurable cost per command): wall-clock ms and the matching instant.
     pub batch_ms: i64,
     pub batch_instant: Instant,
+    /// Keys written while serving blocked clients (for WATCH of the running client).
+    pub served_keys: Vec<(usize, Bytes)>,
 }
 
 impl State {
@@ -301,6 +303,7 @@ impl State {
             connected_clients: 0,
             batch_ms: now_ms(),
             batch_instant: Instant::now(),
+            served_keys: Vec::new(),
         }
     }
 

@@ -179,7 +179,7 @@ fn rename_move_copy_swapdb() {
     assert_eq!(q::<Option<String>>(&mut c, &["GET", "c"]), Some("3".into()));
     assert_eq!(
         qerr(&mut c, &["SWAPDB", "x", "1"]),
-        "ERR invalid first DB index."
+        "ERR invalid first DB index"
     );
     assert_eq!(
         qerr(&mut c, &["SWAPDB", "0", "77"]),

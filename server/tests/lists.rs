@@ -1074,7 +1074,6 @@ fn blocked_clients_wait_in_their_own_database_on(s: &Server) {
 // blocked on a key pushed inside EXEC are served after EXEC. Enable once
 // MULTI exists here.
 #[test]
-#[ignore = "MULTI/EXEC is implemented on another branch"]
 fn blocking_commands_inside_multi_do_not_block_and_exec_pushes_wake_waiters() {
     let s = Server::start(&[]);
     let mut r = s.raw();
@@ -1281,7 +1280,6 @@ fn notifications(s: &Server, script: &[&[&str]]) -> String {
 }
 
 #[test]
-#[ignore = "PSUBSCRIBE is implemented on the pubsub branch"]
 fn differential_keyspace_events_match_real_redis() {
     let script: &[&[&str]] = &[
         &["RPUSH", "l", "a", "b", "c", "d"],

@@ -852,7 +852,6 @@ fn watched_key_that_expires_before_exec_fails_it() {
 /// Needs `cmd::after_command` to see the running client (see the report):
 /// a key expired lazily by the watching client's own read must flag it.
 #[test]
-#[ignore = "needs after_command to flag the current client's WATCH on lazy expiry"]
 fn watched_key_expired_by_own_read_fails_exec() {
     let s = start(&[]);
     let mut r = s.raw();

@@ -10,7 +10,7 @@
 use bytes::Bytes;
 use indexmap::IndexMap;
 use picket_common::glob::glob_match;
-use picket_common::num::{fmt_human_float, parse_f64, parse_i64};
+use picket_common::num::parse_i64;
 use picket_common::resp::Frame;
 use rand::Rng;
 
@@ -280,21 +280,31 @@ fn hincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn hincrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let by = parse_f64(&a[3]).ok_or_else(not_float)?;
-    if by.is_infinite() {
+    // Computed in long double like Redis (see crate::longdouble).
+    use crate::longdouble::{incr, is_long_double, IncrError};
+    if !is_long_double(&a[3]) {
+        return Err(not_float());
+    }
+    if incr(None, &a[3]) == Err(IncrError::NanOrInf) {
         return Err(Frame::err("ERR value is NaN or Infinity"));
     }
     let h = write_or_create(ctx, &a[1])?;
-    let cur = match h.get(&a[2]) {
-        Some(v) => parse_f64(v).ok_or_else(|| Frame::err("ERR hash value is not a float"))?,
-        None => 0.0,
+    let cur = h.get(&a[2]).cloned();
+    let text = match incr(cur.as_deref(), &a[3]) {
+        Ok(t) => Bytes::from(t),
+        Err(IncrError::BadCurrent) => {
+            drop_if_empty(ctx, &a[1]);
+            return Err(Frame::err("ERR hash value is not a float"));
+        }
+        Err(IncrError::BadIncrement) => {
+            drop_if_empty(ctx, &a[1]);
+            return Err(not_float());
+        }
+        Err(IncrError::NanOrInf) => {
+            drop_if_empty(ctx, &a[1]);
+            return Err(Frame::err("ERR increment would produce NaN or Infinity"));
+        }
     };
-    let new = cur + by;
-    if new.is_nan() || new.is_infinite() {
-        drop_if_empty(ctx, &a[1]);
-        return Err(Frame::err("ERR increment would produce NaN or Infinity"));
-    }
-    let text = Bytes::from(fmt_human_float(new));
     h.insert(a[2].clone(), text.clone());
     ctx.modified(&a[1], notify::HASH, "hincrbyfloat");
     Ok(Frame::Bulk(text))

@@ -496,8 +496,8 @@ fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let x = parse_i64(&a[1]).ok_or_else(|| Frame::err("ERR invalid first DB index."))?;
-    let y = parse_i64(&a[2]).ok_or_else(|| Frame::err("ERR invalid second DB index."))?;
+    let x = parse_i64(&a[1]).ok_or_else(|| Frame::err("ERR invalid first DB index"))?;
+    let y = parse_i64(&a[2]).ok_or_else(|| Frame::err("ERR invalid second DB index"))?;
     let n = ctx.st.dbs.len() as i64;
     if x < 0 || x >= n || y < 0 || y >= n {
         return Err(Frame::err("ERR DB index is out of range"));

@@ -416,6 +416,8 @@ impl<'a> Ctx<'a> {
             },
         );
         self.client.blocked = true;
+        // the reply comes when the client is served or times out
+        self.no_reply = true;
         self.flow = Flow::Block {
             rx,
             deadline: timeout.map(|t| Instant::now() + t),
@@ -424,19 +426,11 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Parses a blocking timeout in seconds (decimals allowed), Redis's texts.
+/// Parses a blocking timeout in seconds exactly like Redis (long double
+/// seconds × 1000 truncated to ms; "ERR timeout is negative", "ERR timeout
+/// is not a float or out of range").
 pub fn parse_timeout(a: &[u8]) -> Result<Option<Duration>, Frame> {
-    let v = picket_common::num::parse_f64(a)
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| Frame::err("ERR timeout is not a float or out of range"))?;
-    if v < 0.0 {
-        return Err(Frame::err("ERR timeout is negative"));
-    }
-    if v == 0.0 {
-        Ok(None)
-    } else {
-        Ok(Some(Duration::from_micros((v * 1_000_000.0) as u64)))
-    }
+    crate::longdouble::parse_timeout(a)
 }
 
 fn client_allowed_in_subscribed_resp2(name: &str) -> bool {
@@ -578,7 +572,7 @@ pub fn execute(
     if !no_reply {
         emit(client, reply, out);
     }
-    after_command(st);
+    after_command(st, Some(client));
     flow
 }
 
@@ -593,7 +587,10 @@ pub fn call(
 ) -> (Frame, Flow, Vec<Frame>, bool) {
     let start = Instant::now();
     // unix ms derived from the batch's clock reading: one clock read per command
-    let now = st.batch_ms + start.saturating_duration_since(st.batch_instant).as_millis() as i64;
+    let now = st.batch_ms
+        + start
+            .saturating_duration_since(st.batch_instant)
+            .as_millis() as i64;
     // With an LFU policy the entry's clock field holds Redis's LFU data
     // (minutes << 8 | log counter); new keys start at LFU_INIT_VAL.
     let lru = if st.config.maxmemory_policy.contains("lfu") {
@@ -694,9 +691,15 @@ pub fn emit(client: &mut ClientInfo, f: Frame, out: &mut BytesMut) {
 
 /// Work Redis does after every command: serve clients blocked on keys
 /// that received data, and account for keys that expired while it ran.
-pub fn after_command(st: &mut State) {
+pub fn after_command(st: &mut State, mut current: Option<&mut ClientInfo>) {
     if !st.ready_keys.is_empty() {
         crate::blocking::serve_ready_keys(st);
+        let served = std::mem::take(&mut st.served_keys);
+        if let Some(c) = current.as_deref_mut() {
+            if served.iter().any(|k| c.watched.contains(k)) {
+                c.dirty_cas = true;
+            }
+        }
     }
     for i in 0..st.dbs.len() {
         if st.dbs[i].expired.is_empty() {
@@ -716,8 +719,14 @@ pub fn after_command(st: &mut State) {
             );
             if let Some(ids) = st.watched.get(&(i, k.clone())) {
                 for id in ids.clone() {
-                    if let Some(c) = st.clients.get_mut(&id) {
-                        c.dirty_cas = true;
+                    match current.as_deref_mut() {
+                        // the running client is out of the table while it runs
+                        Some(c) if c.id == id => c.dirty_cas = true,
+                        _ => {
+                            if let Some(c) = st.clients.get_mut(&id) {
+                                c.dirty_cas = true;
+                            }
+                        }
                     }
                 }
             }

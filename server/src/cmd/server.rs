@@ -294,9 +294,10 @@ fn acl_categories(c: &Cmd) -> Vec<Frame> {
 }
 
 fn flag_frames(flags: u32) -> Vec<Frame> {
+    // Redis keeps may_replicate and sentinel internal: COMMAND INFO never shows them
     crate::cmd::flags::NAMES
         .iter()
-        .filter(|(b, _)| flags & b != 0)
+        .filter(|(b, _)| flags & b != 0 && *b != MAY_REPLICATE && *b != SENTINEL)
         .map(|(_, n)| Frame::Simple((*n).into()))
         .collect()
 }

@@ -1,7 +1,7 @@
 //! String commands.
 
 use bytes::Bytes;
-use picket_common::num::{fmt_human_float, parse_f64, parse_i64};
+use picket_common::num::parse_i64;
 use picket_common::resp::Frame;
 
 use super::flags::*;
@@ -454,21 +454,25 @@ fn decrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    // Redis computes in long double and prints %.17Lf without trailing
+    // zeros; crate::longdouble does exactly that in C.
+    use crate::longdouble::IncrError;
     let key = &a[1];
-    let by = parse_f64(&a[2]).ok_or_else(|| Frame::err("ERR value is not a valid float"))?;
-    let cur = match ctx.lookup_write(key) {
+    let cur: Option<Vec<u8>> = match ctx.lookup_write(key) {
         Some(Entry {
             value: Value::Str(s),
             ..
-        }) => parse_f64(s).ok_or_else(|| Frame::err("ERR value is not a valid float"))?,
+        }) => Some(s.clone()),
         Some(_) => return Err(wrongtype()),
-        None => 0.0,
+        None => None,
     };
-    let new = cur + by;
-    if new.is_nan() || new.is_infinite() {
-        return Err(Frame::err("ERR increment would produce NaN or Infinity"));
-    }
-    let text = fmt_human_float(new).into_bytes();
+    let text = match crate::longdouble::incr(cur.as_deref(), &a[2]) {
+        Ok(t) => t,
+        Err(IncrError::NanOrInf) => {
+            return Err(Frame::err("ERR increment would produce NaN or Infinity"))
+        }
+        Err(_) => return Err(Frame::err("ERR value is not a valid float")),
+    };
     match ctx.lookup_write(key) {
         Some(e) => {
             e.value = Value::Str(text.clone());

@@ -135,8 +135,15 @@ fn watch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             continue;
         }
         // Reclaim a key that is already logically expired (module doc).
+        // Account for it here, before this client watches it, so the
+        // reclaim does not count as a change of a key it watches.
         let now = ctx.now;
-        ctx.st.dbs[db].expire_if_needed(key, now);
+        if ctx.st.dbs[db].expire_if_needed(key, now) {
+            ctx.st.dbs[db].expired.pop();
+            ctx.st.stats.expired_keys += 1;
+            ctx.notify(crate::config::notify::EXPIRED, "expired", key);
+            ctx.st.touch_watched(db, key, ctx.client);
+        }
         ctx.st
             .watched
             .entry((db, key.clone()))
