@@ -502,12 +502,11 @@ fn parse_any(buf: &[u8], pos: &mut usize, depth: usize) -> Result<Option<Frame>,
                     b'>' => Frame::Push(v),
                     b'|' => {
                         // attributes precede the real reply: skip them
-                        return parse_any(buf, pos, depth + 1).map(|o| {
-                            if o.is_none() {
-                                *pos = start;
-                            }
-                            o
-                        });
+                        let inner = parse_any(buf, pos, depth + 1)?;
+                        if inner.is_none() {
+                            *pos = start;
+                        }
+                        return Ok(inner);
                     }
                     _ => {
                         let mut pairs = Vec::with_capacity(v.len() / 2);

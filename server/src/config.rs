@@ -588,7 +588,7 @@ fn special(name: &str, args: &[String]) -> Result<String, ConfigError> {
             if joined.is_empty() {
                 return Ok(String::new());
             }
-            if joined.len() % 2 != 0
+            if !joined.len().is_multiple_of(2)
                 || joined
                     .iter()
                     .any(|x| x.parse::<i64>().map(|v| v < 0).unwrap_or(true))
@@ -636,7 +636,7 @@ fn special(name: &str, args: &[String]) -> Result<String, ConfigError> {
         }
         "client-output-buffer-limit" => {
             let v: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-            if v.is_empty() || v.len() % 4 != 0 {
+            if v.is_empty() || !v.len().is_multiple_of(4) {
                 return err("Wrong number of arguments in buffer limit configuration.");
             }
             let mut cur: IndexMap<&str, [i64; 3]> = IndexMap::new();
@@ -1099,8 +1099,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("redis.conf");
         std::fs::write(&path, "# my comment\nport 7000\n\n# keep me\nhz 10\n").unwrap();
-        let mut c = Config::default();
-        c.config_file = Some(path.clone());
+        let mut c = Config {
+            config_file: Some(path.clone()),
+            ..Default::default()
+        };
         c.load_string(&std::fs::read_to_string(&path).unwrap(), None, 0)
             .unwrap();
         c.set("hz", &["20".into()], false).unwrap();

@@ -334,7 +334,7 @@ impl State {
         let ids: Vec<u64> = self
             .watched
             .iter()
-            .filter(|((d, _), _)| db.map_or(true, |x| x == *d))
+            .filter(|((d, _), _)| db.is_none_or(|x| x == *d))
             .flat_map(|(_, v)| v.iter().copied())
             .collect();
         for id in ids {

@@ -631,7 +631,7 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         return Err(Frame::err("ERR No such client"));
     }
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(syntax_err());
     }
     let mut id: Option<u64> = None;
@@ -677,11 +677,11 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         i += 2;
     }
     let matches = |c: &ClientInfo| {
-        id.map_or(true, |x| c.id == x)
-            && addr.as_ref().map_or(true, |x| &c.addr == x)
-            && laddr.as_ref().map_or(true, |x| &c.laddr == x)
-            && ty.as_ref().map_or(true, |t| kind_matches(c, t))
-            && user.as_ref().map_or(true, |u| &u[..] == b"default")
+        id.is_none_or(|x| c.id == x)
+            && addr.as_ref().is_none_or(|x| &c.addr == x)
+            && laddr.as_ref().is_none_or(|x| &c.laddr == x)
+            && ty.as_ref().is_none_or(|t| kind_matches(c, t))
+            && user.as_ref().is_none_or(|u| &u[..] == b"default")
     };
     let mut n = 0;
     for c in ctx.st.clients.values_mut() {

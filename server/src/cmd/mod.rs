@@ -77,6 +77,11 @@ pub mod flags {
     ];
 }
 
+/// A subcommand row: (name, arity, flags).
+pub type SubCmd = (&'static str, i32, u32);
+/// Finds the key positions of a command line with movable keys.
+pub type GetKeys = fn(&[Bytes]) -> Vec<usize>;
+
 /// One row of the command table.
 #[derive(Debug)]
 pub struct Cmd {
@@ -97,9 +102,9 @@ pub struct Cmd {
     /// The implementation.
     pub handler: Handler,
     /// Subcommands (name, arity, flags) for COMMAND INFO / DOCS.
-    pub subs: &'static [(&'static str, i32, u32)],
+    pub subs: &'static [SubCmd],
     /// Key positions for commands whose keys move (numkeys arguments).
-    pub getkeys: Option<fn(&[Bytes]) -> Vec<usize>>,
+    pub getkeys: Option<GetKeys>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {

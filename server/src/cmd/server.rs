@@ -189,7 +189,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             Ok(Frame::Map(pairs))
         }
         "set" => {
-            if a.len() % 2 != 0 {
+            if !a.len().is_multiple_of(2) {
                 return Err(wrong_arity("config|set"));
             }
             // validate everything first, then apply: CONFIG SET is atomic in 7.0

@@ -427,7 +427,8 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, by: i64) -> CmdResult {
     ctx.modified(
         key,
         notify::STRING,
-        if by >= 0 { "incrby" } else { "incrby" },
+        // Redis sends "incrby" for INCR, DECR, INCRBY and DECRBY alike
+        "incrby",
     );
     Ok(Frame::Integer(new))
 }
