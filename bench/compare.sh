@@ -13,7 +13,8 @@
 #
 # Environment: N (requests per run, default 100000), R (repetitions, 3),
 # C (clients, 50), PIPELINES ("1 16"), TESTS (set,get,incr,lpush,lpop,sadd,hset,zadd,mset),
-# KEYS (1000000), VALSIZE (100), SKIP_MEMORY=1, SKIP_BUILD=1.
+# KEYS (1000000), VALSIZE (100), SKIP_MEMORY=1, SKIP_BUILD=1,
+# PICKET_ARGS (extra picket-server options, e.g. "--io-threads 2").
 # Output: a Markdown report on stdout; raw numbers in bench/out/.
 set -euo pipefail
 
@@ -63,8 +64,10 @@ start_server() {
         port=$(free_port)
         dir="$WORK/$name-$port"
         mkdir -p "$dir"
+        local extra=()
+        if [ "$name" = picket ] && [ -n "${PICKET_ARGS:-}" ]; then read -r -a extra <<<"$PICKET_ARGS"; fi
         "$bin" --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
-            --daemonize no >"$dir/log" 2>&1 &
+            --daemonize no "${extra[@]}" >"$dir/log" 2>&1 &
         pid=$!
         PIDS+=("$pid")
         for i in $(seq 100); do

@@ -523,6 +523,8 @@ pub struct Config {
     pub zset_max_listpack_value: i64,
     pub maxmemory: i64,
     pub maxmemory_policy: String,
+    /// maxmemory-policy is one of the LFU policies.
+    pub lfu: bool,
     pub lfu_log_factor: i64,
     pub lfu_decay_time: i64,
     /// A `save` line was read from the file already (later ones add up).
@@ -729,6 +731,7 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
+            lfu: false,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             save_from_file: false,
@@ -845,6 +848,7 @@ impl Config {
         self.zset_max_listpack_value = i(self, "zset-max-listpack-value");
         self.maxmemory = i(self, "maxmemory");
         self.maxmemory_policy = g(self, "maxmemory-policy");
+        self.lfu = self.maxmemory_policy.contains("lfu");
         self.lfu_log_factor = i(self, "lfu-log-factor");
         self.lfu_decay_time = i(self, "lfu-decay-time");
     }

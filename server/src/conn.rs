@@ -158,7 +158,7 @@ pub async fn serve(
             let Some(mut client) = st.clients.remove(&id) else {
                 break 'conn;
             };
-            st.start_batch();
+            st.start_batch(shared.started);
             client.qbuf = inbuf.len();
             while let Some(args) = pending.pop_front() {
                 let quit = args.len() == 1 && args[0].eq_ignore_ascii_case(b"quit");

@@ -267,7 +267,7 @@ async fn cron(shared: Arc<Shared>) {
             _ = shutdown_rx.changed() => return,
         }
         let mut st = shared.lock();
-        st.start_batch();
+        st.start_batch(shared.started);
         // Active expiry: a slice of at most 25% of the cron period
         // (ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC), spread over the dbs.
         if st.active_expire_enabled {

@@ -272,6 +272,12 @@ pub struct State {
     /// measurable cost per command): wall-clock ms and the matching instant.
     pub batch_ms: i64,
     pub batch_instant: Instant,
+    /// The cheap cycle counter (TSC where invariant) for per-command timing.
+    pub clock: quanta::Clock,
+    /// `clock.raw()` at the batch's start.
+    pub batch_raw: u64,
+    /// LRU clock (seconds since start) of the batch.
+    pub batch_lru: u32,
     /// Keys written while serving blocked clients (for WATCH of the running client).
     pub served_keys: Vec<(usize, Bytes)>,
 }
@@ -303,14 +309,22 @@ impl State {
             connected_clients: 0,
             batch_ms: now_ms(),
             batch_instant: Instant::now(),
+            clock: quanta::Clock::new(),
+            batch_raw: 0,
+            batch_lru: 0,
             served_keys: Vec::new(),
         }
     }
 
     /// Reads the clock for the batch of commands about to run.
-    pub fn start_batch(&mut self) {
+    pub fn start_batch(&mut self, started: Instant) {
         self.batch_instant = Instant::now();
         self.batch_ms = now_ms();
+        self.batch_raw = self.clock.raw();
+        self.batch_lru = self
+            .batch_instant
+            .saturating_duration_since(started)
+            .as_secs() as u32;
     }
 
     /// Marks every client watching (db, key) as dirty (signalModifiedKey).

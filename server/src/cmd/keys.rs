@@ -599,7 +599,7 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if !["encoding", "refcount", "idletime", "freq"].contains(&sub.as_str()) {
         return Err(unknown_sub("object", &a[1]));
     }
-    let lfu = ctx.st.config.maxmemory_policy.contains("lfu");
+    let lfu = ctx.st.config.lfu;
     let now = ctx.now;
     let lru_now = ctx.lru;
     let Some(e) = ctx.db().peek(&a[2], now).map(|e| e.clone()) else {
