@@ -129,8 +129,15 @@ impl Db {
     /// Looks a key up without touching the LRU clock (OBJECT, TYPE-like
     /// introspection that Redis does with LOOKUP_NOTOUCH).
     pub fn peek(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
-        self.expire_if_needed(key, now_ms);
-        self.dict.get_mut(key)
+        // one hash lookup on the hot path; the index stays valid until we remove
+        let idx = self.dict.get_index_of(key)?;
+        let expire = self.dict.get_index(idx).map(|(_, e)| e.expire).unwrap_or(NO_EXPIRE);
+        if expire != NO_EXPIRE && expire <= now_ms {
+            self.remove(key);
+            self.expired.push(Bytes::copy_from_slice(key));
+            return None;
+        }
+        self.dict.get_index_mut(idx).map(|(_, e)| e)
     }
 
     /// Whether a live key exists.
@@ -139,19 +146,28 @@ impl Db {
     }
 
     /// Inserts or replaces a value; the old TTL is dropped unless `keep_ttl`.
-    pub fn set(&mut self, key: Bytes, value: Value, keep_ttl: bool, lru: u32) {
-        match self.dict.get_mut(&key[..]) {
-            Some(e) => {
+    pub fn set(&mut self, key: Bytes, value: Value, keep_ttl: bool, lru: u32, now_ms: i64) {
+        // one hash lookup: short keys are built inline, so making the owned
+        // key up front costs no allocation
+        match self.dict.entry(Key::new(&key)) {
+            indexmap::map::Entry::Occupied(mut o) => {
+                let e = o.get_mut();
+                let was_expired = e.expire != NO_EXPIRE && e.expire <= now_ms;
                 e.value = value;
                 e.lru = lru;
                 e.raw = false;
-                if !keep_ttl && e.expire != NO_EXPIRE {
+                if was_expired {
+                    // the old key died before this write: it expired (event,
+                    // stats) and its TTL is not kept
+                    self.expired.push(key.clone());
+                }
+                if (!keep_ttl || was_expired) && e.expire != NO_EXPIRE {
                     e.expire = NO_EXPIRE;
                     self.expires.swap_remove(&key[..]);
                 }
             }
-            None => {
-                self.dict.insert(Key::new(&key), Entry::new(value, lru));
+            indexmap::map::Entry::Vacant(v) => {
+                v.insert(Entry::new(value, lru));
             }
         }
     }
@@ -370,7 +386,7 @@ mod tests {
     fn scan_returns_keys_present_throughout_despite_deletes() {
         let mut db = Db::default();
         for i in 0..1000 {
-            db.set(Bytes::from(format!("k{i}")), Value::Str(vec![]), false, 0);
+            db.set(Bytes::from(format!("k{i}")), Value::Str(vec![]), false, 0, 0);
         }
         let mut seen = std::collections::HashSet::new();
         let mut cursor = 0;
@@ -396,10 +412,10 @@ mod tests {
         let mut db = Db::default();
         for i in 0..500 {
             let k = Bytes::from(format!("k{i}"));
-            db.set(k.clone(), Value::Str(vec![1]), false, 0);
+            db.set(k.clone(), Value::Str(vec![1]), false, 0, 0);
             db.set_expire(&k, 10);
         }
-        db.set(Bytes::from("live"), Value::Str(vec![1]), false, 0);
+        db.set(Bytes::from("live"), Value::Str(vec![1]), false, 0, 0);
         let far = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while db.len() > 1 {
             db.active_expire(100, far);

@@ -303,3 +303,24 @@ fn daemonize_writes_pidfile_and_logfile() {
     let log = std::fs::read_to_string(&logfile).unwrap();
     assert!(log.contains("Ready to accept connections"), "{log}");
 }
+
+#[test]
+fn query_buffer_limit_closes_only_the_offending_client() {
+    let s = Server::start(&["--client-query-buffer-limit", "1mb"]);
+    let mut good = s.raw();
+    assert_eq!(good.call(&["SET", "k", "v"]), "+OK\r\n");
+    let mut big = s.raw();
+    // a 2 MB argument that is still arriving exceeds the 1 MB query buffer
+    big.send(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$2000000\r\n");
+    let chunk = vec![b'a'; 64 * 1024];
+    let mut closed = false;
+    for _ in 0..24 {
+        if std::io::Write::write_all(&mut big.s, &chunk).is_err() {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed || big.is_closed(), "the client over the limit is closed");
+    assert_eq!(good.call(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(good.call(&["EXISTS", "x"]), ":0\r\n");
+}

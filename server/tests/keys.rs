@@ -276,3 +276,16 @@ fn lfu_policy_tracks_access_frequency() {
     assert!(qerr(&mut c, &["OBJECT", "IDLETIME", "hot"])
         .starts_with("ERR An LFU maxmemory policy is selected"));
 }
+
+#[test]
+fn overwriting_an_expired_key_counts_it_expired_and_drops_its_ttl() {
+    let s = Server::start(&["--enable-debug-command", "yes"]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    let _: () = q(&mut c, &["SET", "k", "v", "PX", "30"]);
+    std::thread::sleep(Duration::from_millis(80));
+    let _: () = q(&mut c, &["SET", "k", "new", "KEEPTTL"]);
+    assert_eq!(q::<i64>(&mut c, &["TTL", "k"]), -1, "an expired key's TTL is not kept");
+    let stats: String = q(&mut c, &["INFO", "stats"]);
+    assert!(stats.contains("expired_keys:1\r\n"), "{stats}");
+}

@@ -309,16 +309,16 @@ impl<'a> Ctx<'a> {
     /// Looks a key up for reading: lazy expiry, LRU/LFU touch and
     /// keyspace_hits / keyspace_misses like `lookupKeyRead`.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        let found = self.lookup_write(key).is_some();
-        let i = self.client.db;
-        if found {
-            self.st.stats.keyspace_hits += 1;
-        } else {
+        if self.lookup_write(key).is_none() {
             self.st.stats.keyspace_misses += 1;
             if self.st.config.notify_flags & crate::config::notify::KEY_MISS != 0 {
                 self.notify(crate::config::notify::KEY_MISS, "keymiss", key);
             }
+            return None;
         }
+        self.st.stats.keyspace_hits += 1;
+        // found and live: a plain lookup, no expiry check needed again
+        let i = self.client.db;
         self.st.dbs[i].dict.get_mut(key)
     }
 

@@ -678,7 +678,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 if let Some(sz) = size {
                     v.resize(sz, 0);
                 }
-                db.set(Bytes::from(k), Value::Str(v), false, lru);
+                db.set(Bytes::from(k), Value::Str(v), false, lru, now);
             }
             Ok(Frame::ok())
         }

@@ -141,8 +141,7 @@ fn store(ctx: &mut Ctx, key: &Bytes, val: Vec<u8>, keep_ttl: bool, at: Option<i6
     let lru = ctx.lru;
     let now = ctx.now;
     let db = ctx.db();
-    db.expire_if_needed(key, now);
-    db.set(key.clone(), Value::Str(val), keep_ttl, lru);
+    db.set(key.clone(), Value::Str(val), keep_ttl, lru, now);
     if let Some(at) = at {
         db.set_expire(key, at);
     }
