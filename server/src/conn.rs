@@ -141,7 +141,7 @@ pub async fn serve(
                     }
                 }
             }
-            let _ = inbuf.split_to(consumed);
+            bytes::Buf::advance(&mut inbuf, consumed);
             if inbuf.len() > qlimit {
                 tracing::warn!(
                     client = id,
