@@ -131,7 +131,11 @@ impl Db {
     pub fn peek(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
         // one hash lookup on the hot path; the index stays valid until we remove
         let idx = self.dict.get_index_of(key)?;
-        let expire = self.dict.get_index(idx).map(|(_, e)| e.expire).unwrap_or(NO_EXPIRE);
+        let expire = self
+            .dict
+            .get_index(idx)
+            .map(|(_, e)| e.expire)
+            .unwrap_or(NO_EXPIRE);
         if expire != NO_EXPIRE && expire <= now_ms {
             self.remove(key);
             self.expired.push(Bytes::copy_from_slice(key));
@@ -386,7 +390,13 @@ mod tests {
     fn scan_returns_keys_present_throughout_despite_deletes() {
         let mut db = Db::default();
         for i in 0..1000 {
-            db.set(Bytes::from(format!("k{i}")), Value::Str(vec![]), false, 0, 0);
+            db.set(
+                Bytes::from(format!("k{i}")),
+                Value::Str(vec![]),
+                false,
+                0,
+                0,
+            );
         }
         let mut seen = std::collections::HashSet::new();
         let mut cursor = 0;

@@ -17,6 +17,27 @@ pub const PROTECTED_MODE_MSG: &str = "-DENIED Redis is running in protected mode
 /// Binds every address of `bind` (Redis's `* -::*` default: IPv4 any and,
 /// optionally, IPv6 any; a leading `-` means "ignore if unavailable").
 pub fn bind_all(bind: &[String], port: u16, backlog: u32) -> anyhow::Result<Vec<TcpListener>> {
+    let out: Vec<TcpListener> = bind_all_std_backlog(bind, port, backlog)?
+        .into_iter()
+        .map(TcpListener::from_std)
+        .collect::<std::io::Result<_>>()?;
+    if out.is_empty() {
+        anyhow::bail!("Failed listening on port {port} (tcp), aborting.");
+    }
+    Ok(out)
+}
+
+/// Binds listeners synchronously (CONFIG SET port/bind must fail at once
+/// when the port is taken, as in Redis).
+pub fn bind_all_std(bind: &[String], port: u16) -> anyhow::Result<Vec<std::net::TcpListener>> {
+    bind_all_std_backlog(bind, port, 511)
+}
+
+fn bind_all_std_backlog(
+    bind: &[String],
+    port: u16,
+    backlog: u32,
+) -> anyhow::Result<Vec<std::net::TcpListener>> {
     let mut out = Vec::new();
     let addrs: Vec<String> = if bind.is_empty() {
         vec!["*".into(), "-::*".into()]
@@ -36,62 +57,6 @@ pub fn bind_all(bind: &[String], port: u16, backlog: u32) -> anyhow::Result<Vec<
                 Err(_) if optional => continue,
                 Err(e) => anyhow::bail!("Invalid bind address '{other}': {e}"),
             },
-        };
-        let addr = SocketAddr::new(ip, port);
-        let sock = if ip.is_ipv4() {
-            TcpSocket::new_v4()
-        } else {
-            TcpSocket::new_v6()
-        };
-        let res = sock.and_then(|s| {
-            s.set_reuseaddr(true)?;
-            if ip.is_ipv6() {
-                // like Redis: the IPv6 socket is v6-only so both can bind
-                let raw = std::os::fd::AsRawFd::as_raw_fd(&s);
-                let one: libc::c_int = 1;
-                unsafe {
-                    libc::setsockopt(
-                        raw,
-                        libc::IPPROTO_IPV6,
-                        libc::IPV6_V6ONLY,
-                        &one as *const _ as *const libc::c_void,
-                        std::mem::size_of::<libc::c_int>() as u32,
-                    );
-                }
-            }
-            s.bind(addr)?;
-            s.listen(backlog)
-        });
-        match res {
-            Ok(l) => out.push(l),
-            Err(e) if optional => tracing::debug!("skipping optional bind {addr}: {e}"),
-            Err(e) => anyhow::bail!("Could not create server TCP listening socket {addr}: {e}"),
-        }
-    }
-    if out.is_empty() {
-        anyhow::bail!("Failed listening on port {port} (tcp), aborting.");
-    }
-    Ok(out)
-}
-
-/// Binds listeners synchronously (CONFIG SET port/bind must fail at once
-/// when the port is taken, as in Redis).
-pub fn bind_all_std(bind: &[String], port: u16) -> anyhow::Result<Vec<std::net::TcpListener>> {
-    let mut out = Vec::new();
-    let addrs: Vec<String> = if bind.is_empty() {
-        vec!["*".into(), "-::*".into()]
-    } else {
-        bind.to_vec()
-    };
-    for a in addrs {
-        let (optional, a) = match a.strip_prefix('-') {
-            Some(r) => (true, r.to_string()),
-            None => (false, a),
-        };
-        let ip: IpAddr = match a.as_str() {
-            "*" | "0.0.0.0" => "0.0.0.0".parse()?,
-            "::*" | "::" => "::".parse()?,
-            other => other.parse()?,
         };
         let sock = if ip.is_ipv4() {
             TcpSocket::new_v4()
@@ -115,13 +80,15 @@ pub fn bind_all_std(bind: &[String], port: u16) -> anyhow::Result<Vec<std::net::
                 }
             }
             s.bind(SocketAddr::new(ip, port))?;
-            let l = s.listen(511)?;
+            let l = s.listen(backlog)?;
             l.into_std()
         });
         match res {
             Ok(l) => out.push(l),
-            Err(_) if optional => {}
-            Err(e) => return Err(e.into()),
+            Err(e) if optional => tracing::debug!("skipping optional bind {ip}:{port}: {e}"),
+            Err(e) => {
+                anyhow::bail!("Could not create server TCP listening socket {ip}:{port}: {e}")
+            }
         }
     }
     Ok(out)

@@ -320,7 +320,10 @@ fn query_buffer_limit_closes_only_the_offending_client() {
             break;
         }
     }
-    assert!(closed || big.is_closed(), "the client over the limit is closed");
+    assert!(
+        closed || big.is_closed(),
+        "the client over the limit is closed"
+    );
     assert_eq!(good.call(&["GET", "k"]), "$1\r\nv\r\n");
     assert_eq!(good.call(&["EXISTS", "x"]), ":0\r\n");
 }

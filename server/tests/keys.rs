@@ -285,7 +285,11 @@ fn overwriting_an_expired_key_counts_it_expired_and_drops_its_ttl() {
     let _: () = q(&mut c, &["SET", "k", "v", "PX", "30"]);
     std::thread::sleep(Duration::from_millis(80));
     let _: () = q(&mut c, &["SET", "k", "new", "KEEPTTL"]);
-    assert_eq!(q::<i64>(&mut c, &["TTL", "k"]), -1, "an expired key's TTL is not kept");
+    assert_eq!(
+        q::<i64>(&mut c, &["TTL", "k"]),
+        -1,
+        "an expired key's TTL is not kept"
+    );
     let stats: String = q(&mut c, &["INFO", "stats"]);
     assert!(stats.contains("expired_keys:1\r\n"), "{stats}");
 }

@@ -358,3 +358,25 @@ fn keyspace_commands_reply_like_redis_in_resp3() {
         assert_eq!(pc.call(cmd), rc.call(cmd), "reply to {cmd:?} differs");
     }
 }
+
+#[test]
+fn config_set_port_rebinds_the_listener() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let new_port = free_port();
+    let _: () = q(&mut c, &["CONFIG", "SET", "port", &new_port.to_string()]);
+    let mut moved = redis::Client::open(format!("redis://127.0.0.1:{new_port}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    assert_eq!(q::<String>(&mut moved, &["PING"]), "PONG");
+    // the existing connection keeps working
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+    // a port in use is refused and nothing changes
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().port().to_string();
+    let err = qerr(&mut moved, &["CONFIG", "SET", "port", &busy]);
+    assert!(err.starts_with("ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port"), "{err}");
+    let v: Vec<String> = q(&mut moved, &["CONFIG", "GET", "port"]);
+    assert_eq!(v[1], new_port.to_string());
+}
