@@ -77,7 +77,11 @@ impl Server {
                 return false;
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return true;
+                // Another test's server could hold the same port if ours
+                // failed to bind: ours would then exit at once, so make
+                // sure it is still alive before trusting the connection.
+                std::thread::sleep(Duration::from_millis(50));
+                return matches!(self.child.try_wait(), Ok(None));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
