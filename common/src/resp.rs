@@ -234,6 +234,11 @@ fn put_bulk(out: &mut BytesMut, b: &[u8]) {
     out.put_slice(b"\r\n");
 }
 
+/// Appends a bulk string (`$len\r\n...\r\n`), the same in RESP2 and RESP3.
+pub fn put_bulk_into(out: &mut BytesMut, b: &[u8]) {
+    put_bulk(out, b);
+}
+
 /// A protocol violation. The text is what Redis sends after `-ERR `.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{0}")]

@@ -129,7 +129,13 @@ impl Db {
     /// Looks a key up without touching the LRU clock (OBJECT, TYPE-like
     /// introspection that Redis does with LOOKUP_NOTOUCH).
     pub fn peek(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
-        // one hash lookup on the hot path; the index stays valid until we remove
+        let idx = self.live_index(key, now_ms)?;
+        self.dict.get_index_mut(idx).map(|(_, e)| e)
+    }
+
+    /// The position of a live key (one hash lookup), expiring it if its
+    /// deadline passed. Positions stay valid until a key is removed.
+    pub fn live_index(&mut self, key: &[u8], now_ms: i64) -> Option<usize> {
         let idx = self.dict.get_index_of(key)?;
         let expire = self
             .dict
@@ -141,7 +147,7 @@ impl Db {
             self.expired.push(Bytes::copy_from_slice(key));
             return None;
         }
-        self.dict.get_index_mut(idx).map(|(_, e)| e)
+        Some(idx)
     }
 
     /// Whether a live key exists.

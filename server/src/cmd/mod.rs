@@ -246,6 +246,10 @@ pub struct Ctx<'a> {
     pub no_reply: bool,
     /// Inside EXEC: blocking commands do not block.
     pub in_exec: bool,
+    /// The connection's output buffer, when a hot command may write its
+    /// reply there directly (not inside EXEC, replies on): saves building
+    /// and copying a `Frame` for large values (GET).
+    pub direct: Option<&'a mut BytesMut>,
 }
 
 /// `-ERR syntax error`
@@ -309,32 +313,52 @@ impl<'a> Ctx<'a> {
     /// Looks a key up for reading: lazy expiry, LRU/LFU touch and
     /// keyspace_hits / keyspace_misses like `lookupKeyRead`.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        if self.lookup_write(key).is_none() {
-            self.st.stats.keyspace_misses += 1;
-            if self.st.config.notify_flags & crate::config::notify::KEY_MISS != 0 {
-                self.notify(crate::config::notify::KEY_MISS, "keymiss", key);
-            }
-            return None;
-        }
-        self.st.stats.keyspace_hits += 1;
-        // found and live: a plain lookup, no expiry check needed again
+        let idx = self.index_read(key)?;
         let i = self.client.db;
-        self.st.dbs[i].dict.get_mut(key)
+        self.st.dbs[i].dict.get_index_mut(idx).map(|(_, e)| e)
+    }
+
+    /// [`Ctx::lookup_read`] returning the key's position in the current db
+    /// (so callers can borrow the entry and other `Ctx` fields at once).
+    pub fn index_read(&mut self, key: &[u8]) -> Option<usize> {
+        match self.index_write(key) {
+            Some(idx) => {
+                self.st.stats.keyspace_hits += 1;
+                Some(idx)
+            }
+            None => {
+                self.st.stats.keyspace_misses += 1;
+                if self.st.config.notify_flags & crate::config::notify::KEY_MISS != 0 {
+                    self.notify(crate::config::notify::KEY_MISS, "keymiss", key);
+                }
+                None
+            }
+        }
     }
 
     /// Looks a key up for writing (lazy expiry, LRU/LFU touch, no stats).
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let idx = self.index_write(key)?;
+        let i = self.client.db;
+        self.st.dbs[i].dict.get_index_mut(idx).map(|(_, e)| e)
+    }
+
+    /// [`Ctx::lookup_write`] returning the key's position in the current db.
+    pub fn index_write(&mut self, key: &[u8]) -> Option<usize> {
         let (now, lru) = (self.now, self.lru);
         let i = self.client.db;
-        let lfu = self.st.config.lfu;
-        let (factor, decay) = (self.st.config.lfu_log_factor, self.st.config.lfu_decay_time);
-        let e = self.st.dbs[i].peek(key, now)?;
-        e.lru = if lfu {
-            crate::db::lfu_touch(e.lru, now, factor, decay)
-        } else {
-            lru
-        };
-        Some(e)
+        let c = &self.st.config;
+        let (lfu, factor, decay) = (c.lfu, c.lfu_log_factor, c.lfu_decay_time);
+        let db = &mut self.st.dbs[i];
+        let idx = db.live_index(key, now)?;
+        if let Some((_, e)) = db.dict.get_index_mut(idx) {
+            e.lru = if lfu {
+                crate::db::lfu_touch(e.lru, now, factor, decay)
+            } else {
+                lru
+            };
+        }
+        Some(idx)
     }
 
     /// Sends a keyspace notification for the current db.
@@ -570,7 +594,12 @@ pub fn execute(
             return Flow::Paused(args);
         }
     }
-    let (reply, flow, extra, no_reply) = call(shared, st, client, cmd, &args, false);
+    let direct = if client.reply_mode == ReplyMode::On {
+        Some(&mut *out)
+    } else {
+        None
+    };
+    let (reply, flow, extra, no_reply) = call_with(shared, st, client, cmd, &args, false, direct);
     for f in extra {
         emit(client, f, out);
     }
@@ -589,6 +618,20 @@ pub fn call(
     cmd: &'static Cmd,
     args: &[Bytes],
     in_exec: bool,
+) -> (Frame, Flow, Vec<Frame>, bool) {
+    call_with(shared, st, client, cmd, args, in_exec, None)
+}
+
+/// [`call`] with the output buffer for commands that write their reply
+/// directly (see [`Ctx::direct`]).
+pub fn call_with(
+    shared: &Shared,
+    st: &mut State,
+    client: &mut ClientInfo,
+    cmd: &'static Cmd,
+    args: &[Bytes],
+    in_exec: bool,
+    direct: Option<&mut BytesMut>,
 ) -> (Frame, Flow, Vec<Frame>, bool) {
     // Time: the wall clock is read once per batch; per command only the
     // cycle counter is read (clock_gettime per command was ~8% of a
@@ -612,6 +655,7 @@ pub fn call(
         extra: Vec::new(),
         no_reply: false,
         in_exec,
+        direct,
     };
     let reply = match (cmd.handler)(&mut ctx, args) {
         Ok(f) => f,

@@ -82,10 +82,24 @@ pub static COMMANDS: &[Cmd] = &[
 ];
 
 fn get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    Ok(match ctx.get_str(&a[1])? {
-        Some(v) => Frame::bulk(&v[..]),
-        None => Frame::Null,
-    })
+    let Some(idx) = ctx.index_read(&a[1]) else {
+        return Ok(Frame::Null);
+    };
+    let db = ctx.client.db;
+    let Some((_, e)) = ctx.st.dbs[db].dict.get_index(idx) else {
+        return Ok(Frame::Null);
+    };
+    let Value::Str(v) = &e.value else {
+        return Err(wrongtype());
+    };
+    // GET is the hottest read: write the value straight into the reply
+    // buffer instead of copying it into a Frame first.
+    if let Some(out) = ctx.direct.as_deref_mut() {
+        picket_common::resp::put_bulk_into(out, v);
+        ctx.no_reply = true;
+        return Ok(Frame::Null);
+    }
+    Ok(Frame::bulk(&v[..]))
 }
 
 /// Expire option of SET / GETEX.
