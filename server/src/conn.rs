@@ -20,9 +20,14 @@ use crate::state::{ClientInfo, ClientKind, ReplyMode, Shared};
 pub fn register(
     shared: &Shared,
     socket: &TcpStream,
-) -> Option<(u64, mpsc::UnboundedReceiver<Frame>, Arc<Notify>)> {
-    let (tx, rx) = mpsc::unbounded_channel();
+) -> Option<(
+    u64,
+    mpsc::UnboundedReceiver<Frame>,
+    Arc<Notify>,
+    Arc<crate::push::Budget>,
+)> {
     let kill = Arc::new(Notify::new());
+    let (tx, rx, budget) = crate::push::PushSink::new(kill.clone());
     let mut st = shared.lock();
     st.stats.total_connections_received += 1;
     if st.clients.len() as i64 >= st.config.maxclients {
@@ -76,7 +81,7 @@ pub fn register(
     };
     st.clients.insert(id, info);
     st.connected_clients = st.clients.len();
-    Some((id, rx, kill))
+    Some((id, rx, kill, budget))
 }
 
 /// Removes every trace of a client (subscriptions, blocking, watches).
@@ -94,12 +99,23 @@ pub fn unregister(shared: &Shared, id: u64) {
     st.connected_clients = st.clients.len();
 }
 
+/// Writes the output buffer; false when the socket failed or the client
+/// was killed meanwhile (a client that never reads must still be closable,
+/// e.g. by the pub/sub output buffer limit or CLIENT KILL).
+async fn write_out(wr: &mut tokio::net::tcp::OwnedWriteHalf, out: &[u8], kill: &Notify) -> bool {
+    tokio::select! {
+        r = wr.write_all(out) => r.is_ok(),
+        _ = kill.notified() => false,
+    }
+}
+
 /// Serves one connection until it closes.
 pub async fn serve(
     shared: Arc<Shared>,
     socket: TcpStream,
     id: u64,
     mut push_rx: mpsc::UnboundedReceiver<Frame>,
+    budget: Arc<crate::push::Budget>,
     kill: Arc<Notify>,
 ) {
     let _ = socket.set_nodelay(true);
@@ -173,6 +189,7 @@ pub async fn serve(
                     let mut tmp = BytesMut::new();
                     flow = execute(&shared, &mut st, &mut client, args, &mut tmp);
                     while let Ok(f) = push_rx.try_recv() {
+                        budget.consumed(&f);
                         f.encode(client.resp, &mut out);
                     }
                     out.extend_from_slice(&tmp);
@@ -201,7 +218,7 @@ pub async fn serve(
             break 'conn;
         }
         if !out.is_empty() {
-            if wr.write_all(&out).await.is_err() {
+            if !write_out(&mut wr, &out, &kill).await {
                 break 'conn;
             }
             out.clear();
@@ -283,7 +300,7 @@ pub async fn serve(
                         crate::cmd::emit(c, reply, &mut out);
                     }
                 }
-                if wr.write_all(&out).await.is_err() {
+                if !write_out(&mut wr, &out, &kill).await {
                     break 'conn;
                 }
                 out.clear();
@@ -301,13 +318,16 @@ pub async fn serve(
             }
             f = push_rx.recv() => {
                 if let Some(f) = f {
+                    let mut drained = crate::push::frame_size(&f);
                     f.encode(resp, &mut out);
                     while let Ok(f) = push_rx.try_recv() {
+                        drained += crate::push::frame_size(&f);
                         f.encode(resp, &mut out);
                     }
-                    if wr.write_all(&out).await.is_err() {
+                    if !write_out(&mut wr, &out, &kill).await {
                         break 'conn;
                     }
+                    budget.consumed_bytes(drained);
                     out.clear();
                 }
             }

@@ -9,6 +9,7 @@
 //! - [`types`]: data structures for the value types (sorted set).
 //! - [`blocking`]: serving clients blocked in BLPOP & co.
 //! - [`info`]: the INFO sections and fields.
+//! - [`push`]: a client's out-of-band queue and the pub/sub output buffer limit.
 //! - [`pubsub`]: subscriptions, PUBLISH and keyspace notifications.
 
 pub mod blocking;
@@ -19,6 +20,7 @@ pub mod db;
 pub mod info;
 pub mod longdouble;
 pub mod pubsub;
+pub mod push;
 pub mod server;
 pub mod state;
 pub mod types;

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
+use crate::push::{Limits, PushSink};
 use bytes::Bytes;
 use indexmap::IndexMap;
 use picket_common::glob::glob_match;
 use picket_common::resp::Frame;
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::notify;
 
@@ -16,11 +16,13 @@ use crate::config::notify;
 #[derive(Default)]
 pub struct PubSub {
     /// channel → (client id → sink)
-    pub channels: HashMap<Bytes, IndexMap<u64, UnboundedSender<Frame>>>,
+    pub channels: HashMap<Bytes, IndexMap<u64, PushSink>>,
     /// pattern → (client id → sink)
-    pub patterns: IndexMap<Bytes, IndexMap<u64, UnboundedSender<Frame>>>,
+    pub patterns: IndexMap<Bytes, IndexMap<u64, PushSink>>,
     /// shard channel → (client id → sink)
-    pub shard_channels: HashMap<Bytes, IndexMap<u64, UnboundedSender<Frame>>>,
+    pub shard_channels: HashMap<Bytes, IndexMap<u64, PushSink>>,
+    /// `client-output-buffer-limit pubsub` as configured.
+    pub limits: Limits,
 }
 
 impl PubSub {
@@ -34,7 +36,7 @@ impl PubSub {
                 Frame::bulk(msg),
             ]);
             for tx in subs.values() {
-                let _ = tx.send(f.clone());
+                let _ = tx.send_limited(f.clone(), self.limits, crate::state::now_ms());
                 n += 1;
             }
         }
@@ -47,7 +49,7 @@ impl PubSub {
                     Frame::bulk(msg),
                 ]);
                 for tx in subs.values() {
-                    let _ = tx.send(f.clone());
+                    let _ = tx.send_limited(f.clone(), self.limits, crate::state::now_ms());
                     n += 1;
                 }
             }
@@ -65,7 +67,7 @@ impl PubSub {
                 Frame::bulk(msg),
             ]);
             for tx in subs.values() {
-                let _ = tx.send(f.clone());
+                let _ = tx.send_limited(f.clone(), self.limits, crate::state::now_ms());
                 n += 1;
             }
         }
@@ -73,7 +75,7 @@ impl PubSub {
     }
 
     /// Registers `id` on a channel; returns false when it already was.
-    pub fn subscribe(&mut self, id: u64, channel: &Bytes, tx: &UnboundedSender<Frame>) -> bool {
+    pub fn subscribe(&mut self, id: u64, channel: &Bytes, tx: &PushSink) -> bool {
         let subs = self.channels.entry(channel.clone()).or_default();
         if subs.contains_key(&id) {
             return false;
@@ -95,7 +97,7 @@ impl PubSub {
     }
 
     /// Registers `id` on a pattern; returns false when it already was.
-    pub fn psubscribe(&mut self, id: u64, pattern: &Bytes, tx: &UnboundedSender<Frame>) -> bool {
+    pub fn psubscribe(&mut self, id: u64, pattern: &Bytes, tx: &PushSink) -> bool {
         let subs = self.patterns.entry(pattern.clone()).or_default();
         if subs.contains_key(&id) {
             return false;
@@ -117,7 +119,7 @@ impl PubSub {
     }
 
     /// Registers `id` on a shard channel; returns false when it already was.
-    pub fn ssubscribe(&mut self, id: u64, channel: &Bytes, tx: &UnboundedSender<Frame>) -> bool {
+    pub fn ssubscribe(&mut self, id: u64, channel: &Bytes, tx: &PushSink) -> bool {
         let subs = self.shard_channels.entry(channel.clone()).or_default();
         if subs.contains_key(&id) {
             return false;

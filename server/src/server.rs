@@ -169,9 +169,9 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             set_keepalive(&socket, keepalive as u32);
         }
         match crate::conn::register(&shared, &socket) {
-            Some((id, rx, kill)) => {
+            Some((id, rx, kill, budget)) => {
                 let shared = shared.clone();
-                tokio::spawn(crate::conn::serve(shared, socket, id, rx, kill));
+                tokio::spawn(crate::conn::serve(shared, socket, id, rx, budget, kill));
             }
             None => {
                 tokio::spawn(async move {

@@ -195,7 +195,7 @@ pub struct ClientInfo {
     pub patterns: HashSet<Bytes>,
     pub shard_channels: HashSet<Bytes>,
     /// Out-of-band frames (pub/sub messages, MONITOR lines, blocked replies).
-    pub push_tx: mpsc::UnboundedSender<Frame>,
+    pub push_tx: crate::push::PushSink,
     /// Notified to close the connection (CLIENT KILL, timeouts).
     pub kill: Arc<Notify>,
     pub killed: bool,
@@ -262,7 +262,7 @@ pub struct State {
     pub dirty: u64,
     pub lastsave: i64,
     pub pause: Option<Pause>,
-    pub monitors: IndexMap<u64, mpsc::UnboundedSender<Frame>>,
+    pub monitors: IndexMap<u64, crate::push::PushSink>,
     pub slowlog: VecDeque<SlowlogEntry>,
     pub slowlog_next_id: u64,
     pub active_expire_enabled: bool,
@@ -284,13 +284,19 @@ pub struct State {
 
 impl State {
     fn new(config: Config) -> State {
+        let limits = crate::push::Limits::pubsub_from_config(
+            config.get("client-output-buffer-limit").unwrap_or(""),
+        );
         let n = config.databases.max(1) as usize;
         State {
             dbs: (0..n).map(|_| Db::default()).collect(),
             config,
             clients: HashMap::new(),
             next_client_id: 1,
-            pubsub: Default::default(),
+            pubsub: crate::pubsub::PubSub {
+                limits,
+                ..Default::default()
+            },
             blocking_keys: HashMap::new(),
             blocked: HashMap::new(),
             ready_keys: Vec::new(),

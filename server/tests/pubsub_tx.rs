@@ -1061,3 +1061,30 @@ fn differential_against_real_redis() {
     }
     assert_eq!(got.len(), want.len());
 }
+
+#[test]
+fn subscriber_that_never_reads_is_disconnected_by_the_pubsub_output_limit() {
+    let s = start(&["--client-output-buffer-limit", "pubsub 1mb 256kb 1"]);
+    let mut sub = s.raw();
+    sub.cmd(&["SUBSCRIBE", "news"]);
+    let _ = sub.read_frame();
+    // from here on the subscriber reads nothing
+    let mut publisher = s.conn();
+    let msg = "x".repeat(10_000);
+    for _ in 0..3000 {
+        let _: i64 = q(&mut publisher, &["PUBLISH", "news", &msg]);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let n: Vec<redis::Value> = q(&mut publisher, &["PUBSUB", "NUMSUB", "news"]);
+        if n.get(1) == Some(&redis::Value::Int(0)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "slow subscriber still connected: {n:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(q::<String>(&mut publisher, &["PING"]), "PONG");
+}

@@ -810,5 +810,5 @@ fn feed_monitors(st: &mut State, client: &ClientInfo, args: &[Bytes]) {
         line.push('"');
     }
     let f = Frame::Simple(line);
-    st.monitors.retain(|_, tx| tx.send(f.clone()).is_ok());
+    st.monitors.retain(|_, tx| tx.send(f.clone()));
 }

@@ -237,6 +237,12 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 let _ = ctx.shared.rebind_tx.send(ls);
             }
             ctx.st.config = staged;
+            ctx.st.pubsub.limits = crate::push::Limits::pubsub_from_config(
+                ctx.st
+                    .config
+                    .get("client-output-buffer-limit")
+                    .unwrap_or(""),
+            );
             Ok(Frame::ok())
         }
         "resetstat" => {
