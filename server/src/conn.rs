@@ -16,16 +16,17 @@ use tokio::sync::{mpsc, Notify};
 use crate::cmd::{execute, Flow};
 use crate::state::{ClientInfo, ClientKind, ReplyMode, Shared};
 
-/// Registers a new client; returns None (after replying) when maxclients is reached.
-pub fn register(
-    shared: &Shared,
-    socket: &TcpStream,
-) -> Option<(
+/// What a registered connection needs: its client id, the receiving end of
+/// its out-of-band queue, its kill signal and the queue's byte budget.
+pub type Registration = (
     u64,
     mpsc::UnboundedReceiver<Frame>,
     Arc<Notify>,
     Arc<crate::push::Budget>,
-)> {
+);
+
+/// Registers a new client; returns None (after replying) when maxclients is reached.
+pub fn register(shared: &Shared, socket: &TcpStream) -> Option<Registration> {
     let kill = Arc::new(Notify::new());
     let (tx, rx, budget) = crate::push::PushSink::new(kill.clone());
     let mut st = shared.lock();
