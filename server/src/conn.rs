@@ -80,7 +80,7 @@ pub fn register(shared: &Shared, socket: &TcpStream) -> Option<Registration> {
         close_after_reply: false,
         kind: ClientKind::Normal,
     };
-    st.clients.insert(id, info);
+    st.clients.insert(id, Box::new(info));
     st.connected_clients = st.clients.len();
     Some((id, rx, kill, budget))
 }

@@ -245,7 +245,9 @@ pub struct Blocked {
 pub struct State {
     pub config: Config,
     pub dbs: Vec<Db>,
-    pub clients: HashMap<u64, ClientInfo>,
+    /// Boxed so taking the running client out of the table and back (every
+    /// batch) moves a pointer, not the whole record.
+    pub clients: HashMap<u64, Box<ClientInfo>, ahash::RandomState>,
     pub next_client_id: u64,
     pub pubsub: crate::pubsub::PubSub,
     /// (db, key) → clients blocked on it, in arrival order.
@@ -291,7 +293,7 @@ impl State {
         State {
             dbs: (0..n).map(|_| Db::default()).collect(),
             config,
-            clients: HashMap::new(),
+            clients: HashMap::default(),
             next_client_id: 1,
             pubsub: crate::pubsub::PubSub {
                 limits,

@@ -464,7 +464,7 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             } else if a.len() != 2 {
                 return Err(syntax_err());
             }
-            let mut all: Vec<&ClientInfo> = ctx.st.clients.values().collect();
+            let mut all: Vec<&ClientInfo> = ctx.st.clients.values().map(|c| &**c).collect();
             all.push(ctx.client);
             all.sort_by_key(|c| c.id);
             let mut s = String::new();
