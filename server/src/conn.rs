@@ -104,6 +104,9 @@ pub fn unregister(shared: &Shared, id: u64) {
 /// was killed meanwhile (a client that never reads must still be closable,
 /// e.g. by the pub/sub output buffer limit or CLIENT KILL).
 async fn write_out(wr: &mut tokio::net::tcp::OwnedWriteHalf, out: &[u8], kill: &Notify) -> bool {
+    if out.is_empty() {
+        return true;
+    }
     tokio::select! {
         r = wr.write_all(out) => r.is_ok(),
         _ = kill.notified() => false,
@@ -127,6 +130,7 @@ pub async fn serve(
     let mut resp: u8 = 2;
     let mut closing = false;
     let mut protocol_error: Option<String> = None;
+    let (mut net_in, mut net_out, mut reads, mut writes) = (0u64, 0u64, 0u64, 0u64);
     // Parser limits, refreshed from the config after every batch (we hold
     // the lock then anyway), so parsing itself never takes the lock.
     let (mut limits, mut qlimit) = {
@@ -176,6 +180,12 @@ pub async fn serve(
                 break 'conn;
             };
             st.start_batch(shared.started);
+            // traffic counters are kept locally and folded in here, under
+            // the lock we hold anyway (INFO stats)
+            st.stats.total_net_input_bytes += std::mem::take(&mut net_in);
+            st.stats.total_net_output_bytes += std::mem::take(&mut net_out);
+            st.stats.total_reads_processed += std::mem::take(&mut reads);
+            st.stats.total_writes_processed += std::mem::take(&mut writes);
             client.qbuf = inbuf.len();
             while let Some(args) = pending.pop_front() {
                 let quit = args.len() == 1 && args[0].eq_ignore_ascii_case(b"quit");
@@ -219,6 +229,8 @@ pub async fn serve(
             break 'conn;
         }
         if !out.is_empty() {
+            net_out += out.len() as u64;
+            writes += 1;
             if !write_out(&mut wr, &out, &kill).await {
                 break 'conn;
             }
@@ -277,7 +289,11 @@ pub async fn serve(
                         n = rd.read_buf(&mut inbuf) => {
                             match n {
                                 Ok(0) | Err(_) => break 'conn,
-                                Ok(_) => continue,
+                                Ok(n) => {
+                                    net_in += n as u64;
+                                    reads += 1;
+                                    continue;
+                                }
                             }
                         }
                     }
@@ -301,6 +317,8 @@ pub async fn serve(
                         crate::cmd::emit(c, reply, &mut out);
                     }
                 }
+                net_out += out.len() as u64;
+                writes += 1;
                 if !write_out(&mut wr, &out, &kill).await {
                     break 'conn;
                 }
@@ -314,7 +332,10 @@ pub async fn serve(
             n = rd.read_buf(&mut inbuf) => {
                 match n {
                     Ok(0) | Err(_) => break 'conn,
-                    Ok(_) => {}
+                    Ok(n) => {
+                        net_in += n as u64;
+                        reads += 1;
+                    }
                 }
             }
             f = push_rx.recv() => {
@@ -325,7 +346,9 @@ pub async fn serve(
                         drained += crate::push::frame_size(&f);
                         f.encode(resp, &mut out);
                     }
-                    if !write_out(&mut wr, &out, &kill).await {
+                    net_out += out.len() as u64;
+            writes += 1;
+            if !write_out(&mut wr, &out, &kill).await {
                         break 'conn;
                     }
                     budget.consumed_bytes(drained);

@@ -44,6 +44,17 @@ fn info_has_redis_sections_and_fields() {
     let two: String = q(&mut c, &["INFO", "server", "clients"]);
     assert!(two.contains("# Server") && two.contains("# Clients") && !two.contains("# Memory"));
     let _ = qerr(&mut c, &["NOSUCHCMD"]);
+    let stats: String = q(&mut c, &["INFO", "stats"]);
+    let field = |name: &str| -> u64 {
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(field("total_net_input_bytes:") > 20, "{stats}");
+    assert!(field("total_net_output_bytes:") > 20, "{stats}");
+    assert!(field("total_reads_processed:") >= 3, "{stats}");
     let errs: String = q(&mut c, &["INFO", "errorstats"]);
     assert!(errs.contains("errorstat_ERR:count=1"), "{errs}");
 }
