@@ -272,11 +272,15 @@ impl Default for RequestLimits {
 /// Redis's PROTO_INLINE_MAX_SIZE: the longest inline request or length line.
 pub const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
 
+/// A request's arguments: up to 4 (most commands) without a heap
+/// allocation for the list itself.
+pub type Args = smallvec::SmallVec<[Bytes; 4]>;
+
 /// One parsed request: its arguments, and whether it came inline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     /// Arguments, command name first. Empty for a blank line or `*0`.
-    pub args: Vec<Bytes>,
+    pub args: Args,
     /// Whether it was an inline command (telnet style).
     pub inline: bool,
 }
@@ -333,14 +337,14 @@ pub fn parse_request(
     if count <= 0 {
         return Ok(Some((
             Request {
-                args: Vec::new(),
+                args: Args::new(),
                 inline: false,
             },
             pos,
         )));
     }
     // Reserve conservatively: a hostile count must not allocate up front.
-    let mut args = Vec::with_capacity((count as usize).min(1024));
+    let mut args = Args::with_capacity((count as usize).min(1024));
     for _ in 0..count {
         if pos >= buf.len() {
             return Ok(None);
@@ -555,7 +559,7 @@ mod tests {
     fn parses_multibulk_and_inline() {
         let (r, n) = req(b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n").unwrap().unwrap();
         assert_eq!(n, 20);
-        assert_eq!(r.args, vec![Bytes::from("GET"), Bytes::from("a")]);
+        assert_eq!(r.args.to_vec(), vec![Bytes::from("GET"), Bytes::from("a")]);
         let (r, n) = req(b"set a \"b c\"\r\nGET").unwrap().unwrap();
         assert_eq!(n, 13);
         assert!(r.inline);

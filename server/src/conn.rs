@@ -126,7 +126,7 @@ pub async fn serve(
     let (mut rd, mut wr) = socket.into_split();
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
-    let mut pending: VecDeque<Vec<Bytes>> = VecDeque::new();
+    let mut pending: VecDeque<picket_common::resp::Args> = VecDeque::new();
     let mut resp: u8 = 2;
     let mut closing = false;
     let mut protocol_error: Option<String> = None;

@@ -278,6 +278,9 @@ pub struct State {
     pub clock: quanta::Clock,
     /// `clock.raw()` at the batch's start.
     pub batch_raw: u64,
+    /// `clock.raw()` when the previous command of the batch ended: the
+    /// next command's start, so each command reads the counter once.
+    pub last_raw: u64,
     /// LRU clock (seconds since start) of the batch.
     pub batch_lru: u32,
     /// Keys written while serving blocked clients (for WATCH of the running client).
@@ -319,6 +322,7 @@ impl State {
             batch_instant: Instant::now(),
             clock: quanta::Clock::new(),
             batch_raw: 0,
+            last_raw: 0,
             batch_lru: 0,
             served_keys: Vec::new(),
         }
@@ -329,6 +333,7 @@ impl State {
         self.batch_instant = Instant::now();
         self.batch_ms = now_ms();
         self.batch_raw = self.clock.raw();
+        self.last_raw = self.batch_raw;
         self.batch_lru = self
             .batch_instant
             .saturating_duration_since(started)

@@ -219,7 +219,7 @@ pub enum Flow {
     /// Sleep without holding the lock (DEBUG SLEEP), then go on.
     Sleep(Duration),
     /// The command must wait for CLIENT UNPAUSE; run it (these args) again afterwards.
-    Paused(Vec<Bytes>),
+    Paused(picket_common::resp::Args),
     /// Stop the server (SHUTDOWN).
     Shutdown,
 }
@@ -483,7 +483,7 @@ pub fn execute(
     shared: &Shared,
     st: &mut State,
     client: &mut ClientInfo,
-    args: Vec<Bytes>,
+    args: picket_common::resp::Args,
     out: &mut BytesMut,
 ) -> Flow {
     if args.is_empty() {
@@ -567,7 +567,10 @@ pub fn execute(
             return Flow::Continue;
         }
         if let Some(q) = client.multi.as_mut() {
-            q.push(crate::state::Queued { cmd, args });
+            q.push(crate::state::Queued {
+                cmd,
+                args: args.into_vec(),
+            });
         }
         emit(client, Frame::Simple("QUEUED".into()), out);
         return Flow::Continue;
@@ -636,7 +639,7 @@ pub fn call_with(
     // Time: the wall clock is read once per batch; per command only the
     // cycle counter is read (clock_gettime per command was ~8% of a
     // pipelined GET profile).
-    let start = st.clock.raw();
+    let start = st.last_raw;
     let now = st.batch_ms + (st.clock.delta_as_nanos(st.batch_raw, start) / 1_000_000) as i64;
     // With an LFU policy the entry's clock field holds Redis's LFU data
     // (minutes << 8 | log counter); new keys start at LFU_INIT_VAL.
@@ -667,7 +670,9 @@ pub fn call_with(
         no_reply,
         ..
     } = ctx;
-    let usec = st.clock.delta_as_nanos(start, st.clock.raw()) / 1000;
+    let end = st.clock.raw();
+    st.last_raw = end;
+    let usec = st.clock.delta_as_nanos(start, end) / 1000;
     st.stats.total_commands_processed += 1;
     let stat = if cmd.subs.is_empty() {
         match st.command_stats.get_mut(cmd.name) {
