@@ -172,7 +172,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("hash-max-listpack-entries", U, "512"),
     d!("hash-max-listpack-value", U, "64"),
     d!("hll-sparse-max-bytes", M, "3000"),
-    d!("hz", I, "10"),
+    d!("hz", Kind::Int(0, i32::MAX as i64), "10"),
     d!("ignore-warnings", S, ""),
     d!("io-threads", Kind::Int(1, 128), "1", immutable),
     d!("io-threads-do-reads", YESNO, "no", immutable),
@@ -793,6 +793,10 @@ impl Config {
                 self.values.insert("save", v);
             }
             self.save_from_file = true;
+        } else if d.name == "hz" {
+            // Redis clamps hz to 1..=500 and reports the clamped value
+            let hz = v.parse::<i64>().unwrap_or(10).clamp(1, 500);
+            self.values.insert(d.name, hz.to_string());
         } else {
             self.values.insert(d.name, v);
         }
