@@ -19,6 +19,7 @@ pub mod conn;
 pub mod db;
 pub mod info;
 pub mod longdouble;
+pub mod persistence;
 pub mod pubsub;
 pub mod push;
 pub mod server;

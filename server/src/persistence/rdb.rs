@@ -1,0 +1,1 @@
+//! RDB version 10 (being written).
