@@ -46,7 +46,7 @@ const T_ZSET_LISTPACK: u8 = 17;
 const T_LIST_QUICKLIST_2: u8 = 18;
 
 /// Redis 7.0 defaults used to pick compact encodings when writing.
-const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 const HASH_MAX_LISTPACK_VALUE: usize = 64;
 const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
 const ZSET_MAX_LISTPACK_VALUE: usize = 64;
@@ -981,7 +981,7 @@ fn parse_intset(b: &[u8], at: usize) -> Result<Vec<i64>, RdbError> {
     if !matches!(w, 2 | 4 | 8) {
         return bad("bad encoding");
     }
-    if n == 0 || (b.len() - 8) / w != n || (b.len() - 8) % w != 0 {
+    if n == 0 || (b.len() - 8) / w != n || !(b.len() - 8).is_multiple_of(w) {
         return bad("size mismatch");
     }
     let mut out = Vec::with_capacity(n);
@@ -1091,7 +1091,7 @@ fn pairs<T>(
     at: usize,
     f: impl Fn(Bytes) -> Result<T, RdbError>,
 ) -> Result<Vec<(Bytes, T)>, RdbError> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return corrupt(at, "odd number of elements");
     }
     let mut out = Vec::with_capacity(items.len() / 2);
@@ -1362,7 +1362,7 @@ mod tests {
             let mut v = Vec::with_capacity(len);
             for i in 0..len {
                 rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1);
-                v.push(if (rng >> 40) % 4 == 0 {
+                v.push(if (rng >> 40).is_multiple_of(4) {
                     (rng >> 33) as u8
                 } else {
                     (i % 7) as u8 + b'a'
