@@ -1570,4 +1570,201 @@ mod tests {
             Err(RdbError::BadVersion(_))
         ));
     }
+
+    /// A ziplist built by hand from the format description.
+    fn ziplist(items: &[&[u8]]) -> Vec<u8> {
+        let mut body = Vec::new();
+        let mut prev = 0usize;
+        for it in items {
+            let start = body.len();
+            if prev < 254 {
+                body.push(prev as u8);
+            } else {
+                body.push(0xFE);
+                body.extend_from_slice(&(prev as u32).to_le_bytes());
+            }
+            match std::str::from_utf8(it)
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok())
+            {
+                Some(v) if (0..=12).contains(&v) => body.push(0xF1 + v as u8),
+                Some(v) if i8::try_from(v).is_ok() => {
+                    body.push(0xFE);
+                    body.push(v as i8 as u8);
+                }
+                Some(v) if i16::try_from(v).is_ok() => {
+                    body.push(0xC0);
+                    body.extend_from_slice(&(v as i16).to_le_bytes());
+                }
+                Some(v) if (-(1 << 23)..(1 << 23)).contains(&v) => {
+                    body.push(0xF0);
+                    body.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
+                }
+                Some(v) if i32::try_from(v).is_ok() => {
+                    body.push(0xD0);
+                    body.extend_from_slice(&(v as i32).to_le_bytes());
+                }
+                Some(v) => {
+                    body.push(0xE0);
+                    body.extend_from_slice(&v.to_le_bytes());
+                }
+                None if it.len() < 64 => {
+                    body.push(it.len() as u8);
+                    body.extend_from_slice(it);
+                }
+                None if it.len() < 16384 => {
+                    body.push(0x40 | (it.len() >> 8) as u8);
+                    body.push(it.len() as u8);
+                    body.extend_from_slice(it);
+                }
+                None => {
+                    body.push(0x80);
+                    body.extend_from_slice(&(it.len() as u32).to_be_bytes());
+                    body.extend_from_slice(it);
+                }
+            }
+            prev = body.len() - start;
+        }
+        let mut out = Vec::new();
+        out.extend_from_slice(&((body.len() + 11) as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(items.len() as u16).to_le_bytes());
+        out.extend_from_slice(&body);
+        out.push(0xFF);
+        out
+    }
+
+    fn strs(v: &Value) -> Vec<String> {
+        canon(v)
+            .into_iter()
+            .map(|x| String::from_utf8_lossy(&x).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn legacy_encodings_load() {
+        let long = "L".repeat(20_000);
+        let mid = "m".repeat(100);
+        let list_items: Vec<&[u8]> = vec![
+            b"a",
+            b"0",
+            b"12",
+            b"13",
+            b"-100",
+            b"1000",
+            b"-70000",
+            b"100000000",
+            b"-9000000000",
+            mid.as_bytes(),
+            long.as_bytes(),
+            b"end",
+        ];
+        let mut f = b"REDIS0009".to_vec();
+        f.push(OP_AUX);
+        put_string(&mut f, b"redis-ver", false);
+        put_string(&mut f, b"6.2.0", false);
+        f.push(OP_FUNCTION2);
+        put_string(&mut f, b"#!lua name=lib\nreturn 1", false);
+        f.push(OP_SELECTDB);
+        put_len(&mut f, 2);
+        f.push(OP_RESIZEDB);
+        put_len(&mut f, 8);
+        put_len(&mut f, 1);
+        f.push(T_LIST_ZIPLIST);
+        put_string(&mut f, b"zl", false);
+        put_string(&mut f, &ziplist(&list_items), true);
+        f.push(OP_EXPIRETIME);
+        f.extend_from_slice(&2_000_000_000i32.to_le_bytes());
+        f.push(OP_IDLE);
+        put_len(&mut f, 1000);
+        f.push(T_HASH_ZIPLIST);
+        put_string(&mut f, b"zh", false);
+        put_string(&mut f, &ziplist(&[b"f1", b"v1", b"n", b"-5"]), false);
+        f.push(OP_FREQ);
+        f.push(7);
+        f.push(T_ZSET_ZIPLIST);
+        put_string(&mut f, b"zz", false);
+        put_string(
+            &mut f,
+            &ziplist(&[b"a", b"-3", b"b", b"1.5", b"c", b"inf"]),
+            false,
+        );
+        f.push(T_LIST_QUICKLIST);
+        put_string(&mut f, b"ql", false);
+        put_len(&mut f, 2);
+        put_string(&mut f, &ziplist(&[b"x", b"1"]), false);
+        put_string(&mut f, &ziplist(&[b"y", b"2"]), false);
+        f.push(T_HASH_ZIPMAP);
+        put_string(&mut f, b"zm", false);
+        put_string(&mut f, b"\x02\x01k\x01\x02vXX\x02kk\x00\x00\xff", false);
+        f.push(T_ZSET);
+        put_string(&mut f, b"z3", false);
+        put_len(&mut f, 3);
+        put_string(&mut f, b"p", false);
+        f.extend_from_slice(b"\x032.5");
+        put_string(&mut f, b"q", false);
+        f.push(255);
+        put_string(&mut f, b"r", false);
+        f.push(254);
+        f.push(T_LIST);
+        put_string(&mut f, b"l1", false);
+        put_len(&mut f, 2);
+        put_string(&mut f, b"300", false);
+        put_string(&mut f, b"x", false);
+        f.push(T_SET);
+        put_string(&mut f, b"s", false);
+        put_len(&mut f, 0); // empty: skipped
+        f.push(OP_EOF);
+        let crc = crc64(0, &f);
+        f.extend_from_slice(&crc.to_le_bytes());
+        let r = read_rdb(&f).unwrap();
+        assert_eq!(r.version, 9);
+        assert_eq!(r.functions.len(), 1);
+        let keys = &r.dbs[&2];
+        let get = |k: &str| keys.iter().find(|x| &x.key[..] == k.as_bytes()).unwrap();
+        let want: Vec<String> = list_items
+            .iter()
+            .map(|x| String::from_utf8_lossy(x).into_owned())
+            .collect();
+        assert_eq!(strs(&get("zl").value), want);
+        assert_eq!(get("zl").expire, None);
+        assert_eq!(get("zh").expire, Some(2_000_000_000_000));
+        assert_eq!(strs(&get("zh").value), ["f1=v1", "n=-5"]);
+        let Value::ZSet(z) = &get("zz").value else {
+            panic!()
+        };
+        let v: Vec<_> = z.iter_all(false).map(|(m, s)| (m.clone(), s)).collect();
+        assert_eq!(v, [(b("a"), -3.0), (b("b"), 1.5), (b("c"), f64::INFINITY)]);
+        assert_eq!(strs(&get("ql").value), ["x", "1", "y", "2"]);
+        assert_eq!(strs(&get("zm").value), ["k=v", "kk="]);
+        let Value::ZSet(z) = &get("z3").value else {
+            panic!()
+        };
+        let v: Vec<_> = z.iter_all(false).map(|(m, s)| (m.clone(), s)).collect();
+        assert_eq!(
+            v,
+            [
+                (b("q"), f64::NEG_INFINITY),
+                (b("p"), 2.5),
+                (b("r"), f64::INFINITY)
+            ]
+        );
+        assert_eq!(strs(&get("l1").value), ["300", "x"]);
+        assert!(keys.iter().all(|k| &k.key[..] != b"s"));
+        // Every prefix fails; duplicate keys are refused.
+        for cut in 0..f.len() {
+            assert!(read_rdb(&f[..cut]).is_err());
+        }
+        let mut d = b"REDIS0010\xfe\x00\x00\x01k\x01v\x00\x01k\x01w\xff".to_vec();
+        d.extend_from_slice(&[0; 8]);
+        let e = read_rdb(&d).unwrap_err().to_string();
+        assert!(e.contains("duplicated key 'k'"), "{e}");
+        // Streams and modules are refused with their offset.
+        let mut g = b"REDIS0010\xfe\x00\x13\x01x".to_vec();
+        g.extend_from_slice(&[0; 20]);
+        assert_eq!(
+            read_rdb(&g).unwrap_err().to_string(),
+            "unsupported stream value at offset 11"
+        );
+    }
 }
