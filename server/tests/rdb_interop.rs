@@ -495,7 +495,14 @@ fn picket_written_rdb_loads_in_real_redis() {
             String::from_utf8_lossy(&check.stdout)
         );
         let dirs = dir.path().display().to_string();
-        let s = Server::start_redis(&["--dir", &dirs, "--dbfilename", "dump.rdb"]);
+        let s = Server::start_redis(&[
+            "--dir",
+            &dirs,
+            "--dbfilename",
+            "dump.rdb",
+            "--sanitize-dump-payload",
+            "yes",
+        ]);
         let mut c = s.conn();
         let live = fetch(&mut c, &[0, 1, 2, 3]);
         assert_same(&live, &expect);
