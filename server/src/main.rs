@@ -224,6 +224,29 @@ fn main() {
             }
         };
         let shared: Arc<Shared> = Shared::new(config);
+        {
+            // load dir/dbfilename before accepting clients; a corrupt file
+            // stops start-up with its position rather than load part of it
+            let mut st = shared.lock();
+            let t = std::time::Instant::now();
+            match picket_server::persistence::load(&mut st) {
+                Ok(Some(stats)) => {
+                    st.rdb_last_load = stats;
+                    tracing::info!(
+                        "DB loaded from disk: {} keys ({} expired skipped) in {:?}",
+                        stats.loaded,
+                        stats.expired,
+                        t.elapsed()
+                    );
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("{e}");
+                    return 1;
+                }
+            }
+        }
         tracing::info!(
             pid = std::process::id(),
             port,

@@ -135,7 +135,14 @@ pub async fn run(shared: Arc<Shared>, listeners: Vec<TcpListener>) -> anyhow::Re
 
 /// What SHUTDOWN does before exiting (Redis's `prepareForShutdown`).
 pub fn prepare_for_shutdown(shared: &Shared) {
-    let st = shared.lock();
+    let mut st = shared.lock();
+    // SIGTERM/SIGINT: save like SHUTDOWN without arguments would
+    if !st.shutdown_asap && !st.config.save_params.is_empty() {
+        tracing::warn!("Saving the final RDB snapshot before exiting.");
+        if let Err(e) = crate::persistence::save(shared, &mut st) {
+            tracing::warn!("Error trying to save the DB: {e}");
+        }
+    }
     let pidfile = st.config.get("pidfile").unwrap_or("").to_string();
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);

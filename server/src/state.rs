@@ -263,6 +263,12 @@ pub struct State {
     /// Changes since the last save (INFO rdb_changes_since_last_save).
     pub dirty: u64,
     pub lastsave: i64,
+    /// Successful saves since start (INFO rdb_saves).
+    pub rdb_saves: u64,
+    /// Whether the last save succeeded (INFO rdb_last_bgsave_status).
+    pub rdb_last_save_ok: bool,
+    /// Keys loaded / skipped as expired by the start-up load.
+    pub rdb_last_load: crate::persistence::LoadStats,
     pub pause: Option<Pause>,
     pub monitors: IndexMap<u64, crate::push::PushSink>,
     pub slowlog: VecDeque<SlowlogEntry>,
@@ -311,6 +317,9 @@ impl State {
             error_stats: IndexMap::new(),
             dirty: 0,
             lastsave: now_ms() / 1000,
+            rdb_saves: 0,
+            rdb_last_save_ok: true,
+            rdb_last_load: Default::default(),
             pause: None,
             monitors: IndexMap::new(),
             slowlog: VecDeque::new(),

@@ -146,6 +146,16 @@ pub static COMMANDS: &[Cmd] = &[
         "server",
         lastsave
     ),
+    cmd!(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        0,
+        0,
+        0,
+        "server",
+        save
+    ),
 ];
 
 fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -576,6 +586,12 @@ fn role(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     ]))
 }
 
+fn save(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    crate::persistence::save(ctx.shared, ctx.st)
+        .map(|_| Frame::ok())
+        .map_err(|_| Frame::err("ERR"))
+}
+
 fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(ctx.st.lastsave))
 }
@@ -688,12 +704,28 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             }
             Ok(Frame::ok())
         }
-        "reload" | "digest" | "digest-value" | "change-repl-id" | "jmap" => {
-            Err(Frame::err(format!(
-                "ERR DEBUG {} is not available yet in this server",
-                sub.to_ascii_uppercase()
-            )))
+        "reload" => {
+            // DEBUG RELOAD [NOSAVE]: save (unless NOSAVE), empty, load back
+            let nosave = a[2..].iter().any(|o| is(o, "nosave"));
+            if !nosave {
+                crate::persistence::save(ctx.shared, ctx.st)
+                    .map_err(|e| Frame::err(format!("ERR Error trying to save the DB: {e}")))?;
+            }
+            super::keys::flush_all(ctx);
+            match crate::persistence::load(ctx.st) {
+                Ok(_) => {
+                    tracing::info!("DB reloaded by DEBUG RELOAD");
+                    Ok(Frame::ok())
+                }
+                Err(e) => Err(Frame::err(format!(
+                    "ERR Error trying to load the RDB dump: {e}"
+                ))),
+            }
         }
+        "digest" | "digest-value" | "change-repl-id" | "jmap" => Err(Frame::err(format!(
+            "ERR DEBUG {} is not available yet in this server",
+            sub.to_ascii_uppercase()
+        ))),
         _ => Err(Frame::err(format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(&a[1])
@@ -795,18 +827,39 @@ fn latency(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let mut abort = false;
+    let (mut nosave, mut save, mut force) = (false, false, false);
     for o in &a[1..] {
-        if is(o, "nosave") || is(o, "save") || is(o, "now") || is(o, "force") {
+        if is(o, "nosave") {
+            nosave = true;
+        } else if is(o, "save") {
+            save = true;
+        } else if is(o, "force") {
+            force = true;
+        } else if is(o, "now") {
         } else if is(o, "abort") {
             abort = true;
         } else {
             return Err(syntax_err());
         }
     }
+    if nosave && save {
+        return Err(syntax_err());
+    }
     if abort {
         return Err(Frame::err("ERR No shutdown in progress."));
     }
     tracing::warn!("User requested shutdown...");
+    // Redis saves when asked to, or when save points are configured
+    if save || (!nosave && !ctx.st.config.save_params.is_empty()) {
+        tracing::warn!("Saving the final RDB snapshot before exiting.");
+        if let Err(e) = crate::persistence::save(ctx.shared, ctx.st) {
+            if !force {
+                tracing::warn!("Error trying to save the DB, can't exit: {e}");
+                return Err(Frame::err("ERR Errors trying to SHUTDOWN. Check logs."));
+            }
+        }
+    }
+    ctx.st.shutdown_asap = true;
     ctx.flow = Flow::Shutdown;
     ctx.no_reply = true;
     Ok(Frame::ok())

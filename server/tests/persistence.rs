@@ -1,0 +1,194 @@
+//! SAVE, loading dump.rdb at start-up, SHUTDOWN SAVE/NOSAVE, DEBUG RELOAD,
+//! and refusing a corrupt file — with Redis 7.0.15 reading our file.
+
+mod common;
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn fill(c: &mut redis::Connection) {
+    let _: () = q(c, &["SET", "s", "value"]);
+    let _: () = q(c, &["SET", "ttl", "x", "EX", "1000"]);
+    let _: i64 = q(c, &["RPUSH", "l", "a", "b", "c"]);
+    let _: i64 = q(c, &["HSET", "h", "f", "1", "g", "2"]);
+    let _: i64 = q(c, &["SADD", "st", "1", "2", "x"]);
+    let _: i64 = q(c, &["ZADD", "z", "1.5", "a", "2", "b"]);
+    let _: () = q(c, &["SELECT", "3"]);
+    let _: () = q(c, &["SET", "in3", "yes"]);
+    let _: () = q(c, &["SELECT", "0"]);
+}
+
+fn check(c: &mut redis::Connection) {
+    assert_eq!(q::<String>(c, &["GET", "s"]), "value");
+    let ttl: i64 = q(c, &["TTL", "ttl"]);
+    assert!(ttl > 900 && ttl <= 1000, "{ttl}");
+    assert_eq!(
+        q::<Vec<String>>(c, &["LRANGE", "l", "0", "-1"]),
+        vec!["a", "b", "c"]
+    );
+    assert_eq!(
+        q::<Vec<String>>(c, &["HMGET", "h", "f", "g"]),
+        vec!["1", "2"]
+    );
+    assert_eq!(q::<i64>(c, &["SCARD", "st"]), 3);
+    assert_eq!(q::<String>(c, &["ZSCORE", "z", "a"]), "1.5");
+    let _: () = q(c, &["SELECT", "3"]);
+    assert_eq!(q::<String>(c, &["GET", "in3"]), "yes");
+    let _: () = q(c, &["SELECT", "0"]);
+}
+
+/// Starts `bin` on a free port with `dir` as its data directory.
+fn start_in(bin: &str, dir: &std::path::Path, extra: &[&str]) -> Server {
+    for _ in 0..5 {
+        let port = free_port();
+        let child = Command::new(bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                &dir.display().to_string(),
+            ])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let s = Server {
+            child,
+            port,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("{bin} did not start");
+}
+
+#[test]
+fn save_then_restart_loads_every_type_and_ttl() {
+    let dir = tempfile::tempdir().unwrap();
+    let pk = env!("CARGO_BIN_EXE_picket-server");
+    {
+        let s = start_in(pk, dir.path(), &["--save", ""]);
+        let mut c = s.conn();
+        fill(&mut c);
+        assert!(q::<i64>(&mut c, &["LASTSAVE"]) > 0);
+        let _: () = q(&mut c, &["SAVE"]);
+        let info: String = q(&mut c, &["INFO", "persistence"]);
+        assert!(
+            info.contains("rdb_changes_since_last_save:0") && info.contains("rdb_saves:1"),
+            "{info}"
+        );
+    }
+    assert!(dir.path().join("dump.rdb").exists());
+    let s = start_in(pk, dir.path(), &["--save", ""]);
+    let mut c = s.conn();
+    check(&mut c);
+    let info: String = q(&mut c, &["INFO", "persistence"]);
+    assert!(info.contains("rdb_last_load_keys_loaded:7"), "{info}");
+    // and Debian's redis-server reads the same file
+    drop(c);
+    drop(s);
+    let r = start_in("redis-server", dir.path(), &["--save", ""]);
+    let mut c = r.conn();
+    check(&mut c);
+}
+
+#[test]
+fn redis_dump_loads_into_picket() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let r = start_in("redis-server", dir.path(), &["--save", ""]);
+        let mut c = r.conn();
+        fill(&mut c);
+        let _: () = q(&mut c, &["SAVE"]);
+    }
+    let s = start_in(
+        env!("CARGO_BIN_EXE_picket-server"),
+        dir.path(),
+        &["--save", ""],
+    );
+    let mut c = s.conn();
+    check(&mut c);
+}
+
+#[test]
+fn shutdown_saves_unless_nosave_and_sigterm_saves_with_save_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let pk = env!("CARGO_BIN_EXE_picket-server");
+    let mut s = start_in(pk, dir.path(), &["--save", ""]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "k", "1"]);
+    let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
+    let _ = s.child.wait();
+    assert!(
+        !dir.path().join("dump.rdb").exists(),
+        "NOSAVE must not save"
+    );
+    let mut s = start_in(pk, dir.path(), &["--save", ""]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "k", "2"]);
+    let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut c);
+    let _ = s.child.wait();
+    assert!(dir.path().join("dump.rdb").exists(), "SHUTDOWN SAVE saves");
+    // save points configured: SIGTERM saves too
+    let mut s = start_in(pk, dir.path(), &["--save", "3600 1"]);
+    let mut c = s.conn();
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "2");
+    let _: () = q(&mut c, &["SET", "k", "3"]);
+    Command::new("kill")
+        .arg(s.child.id().to_string())
+        .status()
+        .unwrap();
+    let _ = s.child.wait();
+    let s = start_in(pk, dir.path(), &["--save", ""]);
+    let mut c = s.conn();
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "3");
+}
+
+#[test]
+fn debug_reload_keeps_the_data() {
+    let s = Server::start(&["--enable-debug-command", "yes"]);
+    let mut c = s.conn();
+    fill(&mut c);
+    let _: () = q(&mut c, &["DEBUG", "RELOAD"]);
+    check(&mut c);
+}
+
+#[test]
+fn corrupt_dump_stops_startup_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let pk = env!("CARGO_BIN_EXE_picket-server");
+    {
+        let s = start_in(pk, dir.path(), &["--save", ""]);
+        let mut c = s.conn();
+        fill(&mut c);
+        let _: () = q(&mut c, &["SAVE"]);
+    }
+    let path = dir.path().join("dump.rdb");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let cut = bytes.len() - 20;
+    bytes.truncate(cut);
+    std::fs::write(&path, &bytes).unwrap();
+    let out = Command::new(pk)
+        .args([
+            "--port",
+            &free_port().to_string(),
+            "--dir",
+            &dir.path().display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a truncated dump must not be loaded");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Fatal error loading the DB") && err.contains("offset"),
+        "{err}"
+    );
+}
