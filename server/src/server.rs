@@ -136,6 +136,7 @@ pub async fn run(shared: Arc<Shared>, listeners: Vec<TcpListener>) -> anyhow::Re
 /// What SHUTDOWN does before exiting (Redis's `prepareForShutdown`).
 pub fn prepare_for_shutdown(shared: &Shared) {
     let mut st = shared.lock();
+    crate::persistence::bgsave_kill(&mut st);
     // SIGTERM/SIGINT: save like SHUTDOWN without arguments would
     if !st.shutdown_asap && !st.config.save_params.is_empty() {
         tracing::warn!("Saving the final RDB snapshot before exiting.");
@@ -242,6 +243,8 @@ async fn cron(shared: Arc<Shared>) {
         }
         let mut st = shared.lock();
         st.start_batch(shared.started);
+        crate::persistence::bgsave_poll(&mut st);
+        crate::persistence::save_points_check(&shared, &mut st);
         // Active expiry: a slice of at most 25% of the cron period
         // (ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC), spread over the dbs.
         if st.active_expire_enabled {

@@ -267,6 +267,16 @@ pub struct State {
     pub rdb_saves: u64,
     /// Whether the last save succeeded (INFO rdb_last_bgsave_status).
     pub rdb_last_save_ok: bool,
+    /// The background save running now, if any.
+    pub bgsave: Option<crate::persistence::BgSave>,
+    /// Duration of the last BGSAVE, seconds (-1 = none yet).
+    pub rdb_last_bgsave_time_sec: i64,
+    /// When the last failed save was tried (retry delay), unix ms.
+    pub rdb_last_try_ms: i64,
+    /// How long the last fork took (INFO latest_fork_usec).
+    pub latest_fork_usec: u64,
+    /// Forks so far (INFO total_forks).
+    pub total_forks: u64,
     /// Keys loaded / skipped as expired by the start-up load.
     pub rdb_last_load: crate::persistence::LoadStats,
     pub pause: Option<Pause>,
@@ -320,6 +330,11 @@ impl State {
             rdb_saves: 0,
             rdb_last_save_ok: true,
             rdb_last_load: Default::default(),
+            bgsave: None,
+            rdb_last_bgsave_time_sec: -1,
+            rdb_last_try_ms: 0,
+            latest_fork_usec: 0,
+            total_forks: 0,
             pause: None,
             monitors: IndexMap::new(),
             slowlog: VecDeque::new(),

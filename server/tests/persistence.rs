@@ -192,3 +192,107 @@ fn corrupt_dump_stops_startup_with_its_position() {
         "{err}"
     );
 }
+
+fn wait_bgsave_done(c: &mut redis::Connection) -> String {
+    for _ in 0..500 {
+        let info: String = q(c, &["INFO", "persistence"]);
+        if info.contains("rdb_bgsave_in_progress:0") {
+            return info;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("BGSAVE did not finish");
+}
+
+#[test]
+fn bgsave_forks_and_the_snapshot_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let pk = env!("CARGO_BIN_EXE_picket-server");
+    {
+        let s = start_in(
+            pk,
+            dir.path(),
+            &["--save", "", "--enable-debug-command", "yes"],
+        );
+        let mut c = s.conn();
+        fill(&mut c);
+        let _: () = q(&mut c, &["DEBUG", "POPULATE", "50000"]);
+        assert_eq!(
+            q::<String>(&mut c, &["BGSAVE"]),
+            "Background saving started"
+        );
+        // the server keeps serving while the child writes
+        assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+        let info = wait_bgsave_done(&mut c);
+        assert!(
+            info.contains("rdb_last_bgsave_status:ok") && info.contains("rdb_saves:1"),
+            "{info}"
+        );
+        assert!(info.contains("rdb_changes_since_last_save:0"), "{info}");
+        let stats: String = q(&mut c, &["INFO", "stats"]);
+        assert!(stats.contains("total_forks:1"), "{stats}");
+    }
+    let s = start_in(pk, dir.path(), &["--save", ""]);
+    let mut c = s.conn();
+    check(&mut c);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 50006);
+}
+
+#[test]
+fn save_points_trigger_background_saves() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_in(
+        env!("CARGO_BIN_EXE_picket-server"),
+        dir.path(),
+        &["--save", "1 1"],
+    );
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    let mut saved = false;
+    for _ in 0..300 {
+        let info: String = q(&mut c, &["INFO", "persistence"]);
+        if info.contains("rdb_saves:1") && info.contains("rdb_bgsave_in_progress:0") {
+            saved = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(saved, "the save point did not fire");
+    assert!(dir.path().join("dump.rdb").exists());
+}
+
+#[test]
+fn failed_background_save_refuses_writes_with_misconf() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_in(
+        env!("CARGO_BIN_EXE_picket-server"),
+        dir.path(),
+        &["--save", "1 1"],
+    );
+    let mut c = s.conn();
+    // make the target unwritable: dbfilename points into a missing directory
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "dbfilename", "missing-dir/dump.rdb"],
+    );
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    let mut misconf = String::new();
+    for _ in 0..300 {
+        match redis::cmd("SET").arg("k").arg("w").query::<()>(&mut c) {
+            Ok(()) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                misconf = format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""));
+                break;
+            }
+        }
+    }
+    assert!(
+        misconf.starts_with("MISCONF Redis is configured to save RDB snapshots"),
+        "{misconf}"
+    );
+    // reads still work
+    let v: String = q(&mut c, &["GET", "k"]);
+    assert!(v == "v" || v == "w", "{v}");
+    let info: String = q(&mut c, &["INFO", "persistence"]);
+    assert!(info.contains("rdb_last_bgsave_status:err"), "{info}");
+}

@@ -490,6 +490,12 @@ pub fn flush_all(ctx: &mut Ctx) -> usize {
 fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     flush_opt(a)?;
     let n = flush_all(ctx);
+    // With save points, Redis 7.0 writes the (now empty) snapshot at once
+    // so an old dump cannot bring the data back after a restart.
+    if !ctx.st.config.save_params.is_empty() {
+        crate::persistence::bgsave_kill(ctx.st);
+        let _ = crate::persistence::save(ctx.shared, ctx.st);
+    }
     // Redis counts FLUSHALL as one change beyond the keys it removed
     ctx.st.dirty += n as u64 + 1;
     Ok(Frame::ok())

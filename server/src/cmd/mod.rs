@@ -252,6 +252,9 @@ pub struct Ctx<'a> {
     pub direct: Option<&'a mut BytesMut>,
 }
 
+/// The reply to writes after a failed background save (stop-writes-on-bgsave-error).
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
 /// `-ERR syntax error`
 pub fn syntax_err() -> Frame {
     Frame::err("ERR syntax error")
@@ -586,6 +589,14 @@ pub fn execute(
             )),
             out,
         );
+        return Flow::Continue;
+    }
+    if !st.rdb_last_save_ok
+        && (cmd.flags & flags::WRITE != 0 || cmd.name == "ping")
+        && !st.config.save_params.is_empty()
+        && st.config.get("stop-writes-on-bgsave-error") == Some("yes")
+    {
+        reject(st, client, Some(cmd), Frame::err(MISCONF), out);
         return Flow::Continue;
     }
     if let Some(p) = st.pause {

@@ -156,6 +156,7 @@ pub static COMMANDS: &[Cmd] = &[
         "server",
         save
     ),
+    cmd!("bgsave", -1, ADMIN | NOSCRIPT, 0, 0, 0, "server", bgsave),
 ];
 
 fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -587,9 +588,26 @@ fn role(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
 }
 
 fn save(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    if ctx.st.bgsave.is_some() {
+        return Err(Frame::err("ERR Background save already in progress"));
+    }
     crate::persistence::save(ctx.shared, ctx.st)
         .map(|_| Frame::ok())
         .map_err(|_| Frame::err("ERR"))
+}
+
+fn bgsave(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    match a.len() {
+        1 => {}
+        2 if is(&a[1], "schedule") => {}
+        _ => return Err(syntax_err()),
+    }
+    if ctx.st.bgsave.is_some() {
+        return Err(Frame::err("ERR Background save already in progress"));
+    }
+    crate::persistence::bgsave_start(ctx.shared, ctx.st)
+        .map_err(|e| Frame::err(format!("ERR {e}")))?;
+    Ok(Frame::Simple("Background saving started".into()))
 }
 
 fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
@@ -849,6 +867,7 @@ fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Err(Frame::err("ERR No shutdown in progress."));
     }
     tracing::warn!("User requested shutdown...");
+    crate::persistence::bgsave_kill(ctx.st);
     // Redis saves when asked to, or when save points are configured
     if save || (!nosave && !ctx.st.config.save_params.is_empty()) {
         tracing::warn!("Saving the final RDB snapshot before exiting.");

@@ -129,3 +129,159 @@ pub fn load(st: &mut State) -> Result<Option<LoadStats>, String> {
     }
     Ok(Some(stats))
 }
+
+/// A background save in progress (a forked child writing the snapshot).
+#[derive(Debug, Clone, Copy)]
+pub struct BgSave {
+    /// The child's pid.
+    pub pid: i32,
+    /// When it started.
+    pub started: std::time::Instant,
+    /// Changes counted when it started (they are in the snapshot).
+    pub dirty_at_start: u64,
+}
+
+/// Whether this process has only one thread: fork() is then safe (no
+/// other thread can hold the allocator's or any other lock).
+fn single_threaded() -> bool {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count() == 1)
+        .unwrap_or(false)
+}
+
+/// BGSAVE: forks; the child writes the snapshot from its copy-on-write
+/// image of memory while the parent keeps serving (Redis's mechanism).
+/// With io-threads > 1 the process has several threads and fork is not
+/// safe, so the snapshot is written synchronously instead (stated in the
+/// reply's log line).
+pub fn bgsave_start(shared: &Shared, st: &mut State) -> Result<(), String> {
+    if st.bgsave.is_some() {
+        return Err("Background save already in progress".into());
+    }
+    if !single_threaded() {
+        tracing::warn!("BGSAVE with io-threads > 1: saving in the foreground");
+        return save(shared, st);
+    }
+    let now = crate::state::now_ms();
+    let aux = rdb::RdbAux {
+        ctime: now / 1000,
+        used_mem: crate::info::mem_stats().used,
+        repl: Some(rdb::ReplAux {
+            stream_db: 0,
+            repl_id: shared.replid.clone(),
+            offset: 0,
+        }),
+        aof_base: false,
+    };
+    let compress = st.config.get("rdbcompression") != Some("no");
+    let checksum = st.config.get("rdbchecksum") != Some("no");
+    let path = rdb_path(st);
+    let t = std::time::Instant::now();
+    // SAFETY: the process is single-threaded (checked above), so the child
+    // inherits no lock held by another thread; the child only serializes
+    // its copy of the data, writes a file and calls _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!(
+            "Can't save in background: fork: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if pid == 0 {
+        let data = rdb::write_rdb(&st.dbs, &aux, now, compress, checksum);
+        let dir = path
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+        let ok = (|| -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&data)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            if let Ok(d) = std::fs::File::open(&dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        })()
+        .is_ok();
+        if !ok {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        // SAFETY: leaves the child without running the parent's destructors.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    st.latest_fork_usec = t.elapsed().as_micros() as u64;
+    st.total_forks += 1;
+    st.bgsave = Some(BgSave {
+        pid,
+        started: std::time::Instant::now(),
+        dirty_at_start: st.dirty,
+    });
+    tracing::info!("Background saving started by pid {pid}");
+    Ok(())
+}
+
+/// Called from the cron: reaps a finished background save.
+pub fn bgsave_poll(st: &mut State) {
+    let Some(b) = st.bgsave else { return };
+    let mut status: libc::c_int = 0;
+    // SAFETY: non-blocking wait on our own child.
+    let r = unsafe { libc::waitpid(b.pid, &mut status, libc::WNOHANG) };
+    if r == 0 {
+        return;
+    }
+    st.bgsave = None;
+    st.rdb_last_bgsave_time_sec = b.started.elapsed().as_secs() as i64;
+    let ok = r == b.pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    if ok {
+        st.dirty = st.dirty.saturating_sub(b.dirty_at_start);
+        st.lastsave = crate::state::now_ms() / 1000;
+        st.rdb_saves += 1;
+        st.rdb_last_save_ok = true;
+        st.rdb_last_try_ms = 0;
+        tracing::info!("Background saving terminated with success");
+    } else {
+        st.rdb_last_save_ok = false;
+        st.rdb_last_try_ms = crate::state::now_ms();
+        tracing::warn!("Background saving error");
+    }
+}
+
+/// The `save <seconds> <changes>` points: starts a BGSAVE when one is
+/// due (after a failure, retries at most every 5 s, as Redis does).
+pub fn save_points_check(shared: &Shared, st: &mut State) {
+    if st.bgsave.is_some() || st.config.save_params.is_empty() {
+        return;
+    }
+    let now = crate::state::now_ms();
+    let since = now / 1000 - st.lastsave;
+    let due = st
+        .config
+        .save_params
+        .iter()
+        .any(|(secs, changes)| st.dirty >= *changes as u64 && since >= *secs);
+    let may_retry = st.rdb_last_save_ok || now - st.rdb_last_try_ms > 5_000;
+    if due && may_retry {
+        tracing::info!("{} changes in {} seconds. Saving...", st.dirty, since);
+        if let Err(e) = bgsave_start(shared, st) {
+            tracing::warn!("{e}");
+            st.rdb_last_save_ok = false;
+            st.rdb_last_try_ms = now;
+        }
+    }
+}
+
+/// Stops a running background save (SHUTDOWN, FLUSHALL).
+pub fn bgsave_kill(st: &mut State) {
+    if let Some(b) = st.bgsave.take() {
+        // SAFETY: signals and reaps our own child.
+        unsafe {
+            libc::kill(b.pid, libc::SIGUSR1);
+            let mut status = 0;
+            libc::waitpid(b.pid, &mut status, 0);
+        }
+        let _ = std::fs::remove_file(std::path::Path::new(&format!("temp-{}.rdb", b.pid)));
+    }
+}
