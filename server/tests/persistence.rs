@@ -296,3 +296,112 @@ fn failed_background_save_refuses_writes_with_misconf() {
     let info: String = q(&mut c, &["INFO", "persistence"]);
     assert!(info.contains("rdb_last_bgsave_status:err"), "{info}");
 }
+
+fn fill_types(c: &mut redis::Connection) {
+    let _: () = q(c, &["SET", "s", "value"]);
+    let _: () = q(c, &["SET", "n", "12345"]);
+    let _: () = q(c, &["SET", "long", &"abc".repeat(100)]);
+    let _: i64 = q(c, &["RPUSH", "l", "a", "b", "1"]);
+    let _: i64 = q(c, &["HSET", "h", "f", "1", "g", &"x".repeat(100)]);
+    let _: i64 = q(c, &["SADD", "si", "1", "2", "3"]);
+    let _: i64 = q(c, &["SADD", "ss", "a", "b"]);
+    let _: i64 = q(c, &["ZADD", "z", "1.5", "a", "2", "b"]);
+}
+
+const DUMPED: &[&str] = &["s", "n", "long", "l", "h", "si", "ss", "z"];
+
+/// Contents of a key as comparable text, whatever its type.
+fn contents(c: &mut redis::Connection, k: &str) -> String {
+    let t: String = q(c, &["TYPE", k]);
+    let v: redis::Value = match t.as_str() {
+        "string" => q(c, &["GET", k]),
+        "list" => q(c, &["LRANGE", k, "0", "-1"]),
+        "hash" => q(c, &["HGETALL", k]),
+        "set" => q(c, &["SORT", k, "ALPHA"]),
+        "zset" => q(c, &["ZRANGE", k, "0", "-1", "WITHSCORES"]),
+        _ => redis::Value::Nil,
+    };
+    format!("{t} {v:?}")
+}
+
+#[test]
+fn dump_and_restore_move_keys_both_ways_with_redis() {
+    let p = Server::start(&[]);
+    let r = Server::start_redis(&[]);
+    let (mut pc, mut rc) = (p.conn(), r.conn());
+    fill_types(&mut rc);
+    // redis -> picket
+    for k in DUMPED {
+        let payload: Vec<u8> = redis::cmd("DUMP").arg(*k).query(&mut rc).unwrap();
+        let _: () = redis::cmd("RESTORE")
+            .arg(*k)
+            .arg(0)
+            .arg(&payload)
+            .query(&mut pc)
+            .unwrap();
+        assert_eq!(contents(&mut pc, k), contents(&mut rc, k), "{k}");
+    }
+    // picket -> redis (into fresh names)
+    for k in DUMPED {
+        let payload: Vec<u8> = redis::cmd("DUMP").arg(*k).query(&mut pc).unwrap();
+        let dst = format!("{k}-back");
+        let _: () = redis::cmd("RESTORE")
+            .arg(&dst)
+            .arg(0)
+            .arg(&payload)
+            .query(&mut rc)
+            .unwrap();
+        assert_eq!(contents(&mut rc, &dst), contents(&mut rc, k), "{k}");
+    }
+    // options and errors, compared with redis byte for byte
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("s").query(&mut rc).unwrap();
+    let mut bad = payload.clone();
+    bad[2] ^= 0x40;
+    for (args, data) in [
+        (vec!["RESTORE", "s", "0"], payload.clone()),
+        (vec!["RESTORE", "x", "-1"], payload.clone()),
+        (vec!["RESTORE", "x", "0"], bad.clone()),
+        (vec!["RESTORE", "x", "0"], b"garbage".to_vec()),
+        (
+            vec!["RESTORE", "s", "0", "REPLACE", "IDLETIME", "-1"],
+            payload.clone(),
+        ),
+        (
+            vec!["RESTORE", "s", "0", "REPLACE", "FREQ", "300"],
+            payload.clone(),
+        ),
+        (
+            vec!["RESTORE", "s", "0", "REPLACE", "BOGUS"],
+            payload.clone(),
+        ),
+        (vec!["RESTORE", "t", "100000", "REPLACE"], payload.clone()),
+        (vec!["RESTORE", "gone", "1", "ABSTTL"], payload.clone()),
+    ] {
+        let run = |c: &mut redis::Connection| {
+            let mut cmd = redis::cmd(args[0]);
+            for a in &args[1..] {
+                cmd.arg(*a);
+            }
+            if args.len() == 3 {
+                cmd.arg(&data);
+            } else {
+                // payload goes third, options after it
+                let mut cmd2 = redis::cmd(args[0]);
+                cmd2.arg(args[1]).arg(args[2]).arg(&data);
+                for a in &args[3..] {
+                    cmd2.arg(*a);
+                }
+                cmd = cmd2;
+            }
+            match cmd.query::<redis::Value>(c) {
+                Ok(v) => format!("{v:?}"),
+                Err(e) => format!("{:?} {:?}", e.code(), e.detail()),
+            }
+        };
+        assert_eq!(run(&mut pc), run(&mut rc), "{args:?}");
+    }
+    let ttl: i64 = q(&mut pc, &["PTTL", "t"]);
+    assert!(ttl > 90_000, "{ttl}");
+    assert_eq!(q::<i64>(&mut pc, &["EXISTS", "gone"]), 0);
+    assert_eq!(q::<Option<String>>(&mut pc, &["DUMP", "nokey"]), None);
+}

@@ -16,6 +16,8 @@ use crate::db::{Entry, Value, NO_EXPIRE};
 
 /// Key-space rows of the command table.
 pub static COMMANDS: &[Cmd] = &[
+    cmd!("dump", 2, READONLY, 1, 1, 1, "generic", dump),
+    cmd!("restore", -4, WRITE | DENYOOM, 1, 1, 1, "generic", restore),
     cmd!("del", -2, WRITE, 1, -1, 1, "generic", del),
     cmd!("unlink", -2, WRITE | FAST, 1, -1, 1, "generic", del),
     cmd!("exists", -2, READONLY | FAST, 1, -1, 1, "generic", exists),
@@ -633,4 +635,102 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             ))
         }
     }
+}
+
+/// DUMP: the value serialized as Redis 7.0 does (RDB body, version, CRC64).
+fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let compress = ctx.st.config.get("rdbcompression") != Some("no");
+    Ok(match ctx.lookup_read(&a[1]) {
+        Some(e) => Frame::Bulk(Bytes::from(crate::persistence::rdb::dump_value(
+            &e.value, compress,
+        ))),
+        None => Frame::Null,
+    })
+}
+
+/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f].
+fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let key = &a[1];
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (Option<i64>, Option<i64>) = (None, None);
+    let mut i = 4;
+    while i < a.len() {
+        let more = i + 1 < a.len();
+        if is(&a[i], "replace") {
+            replace = true;
+        } else if is(&a[i], "absttl") {
+            absttl = true;
+        } else if is(&a[i], "idletime") && more && freq.is_none() {
+            let v = arg_i64(&a[i + 1])?;
+            if v < 0 {
+                return Err(Frame::err("ERR Invalid IDLETIME value, must be >= 0"));
+            }
+            idle = Some(v);
+            i += 1;
+        } else if is(&a[i], "freq") && more && idle.is_none() {
+            let v = arg_i64(&a[i + 1])?;
+            if !(0..=255).contains(&v) {
+                return Err(Frame::err(
+                    "ERR Invalid FREQ value, must be >= 0 and <= 255",
+                ));
+            }
+            freq = Some(v);
+            i += 1;
+        } else {
+            return Err(syntax_err());
+        }
+        i += 1;
+    }
+    let ttl = arg_i64(&a[2])?;
+    if ttl < 0 {
+        return Err(Frame::err("ERR Invalid TTL value, must be >= 0"));
+    }
+    if !replace && ctx.lookup_write(key).is_some() {
+        return Err(Frame::err("BUSYKEY Target key name already exists."));
+    }
+    let value = match crate::persistence::rdb::restore_value(&a[3]) {
+        Ok(v) => v,
+        Err(crate::persistence::rdb::RestoreError::VersionOrChecksum) => {
+            return Err(Frame::err("ERR DUMP payload version or checksum are wrong"))
+        }
+        Err(crate::persistence::rdb::RestoreError::BadFormat) => {
+            return Err(Frame::err("ERR Bad data format"))
+        }
+    };
+    let at = if ttl == 0 {
+        None
+    } else if absttl {
+        Some(ttl)
+    } else {
+        Some(
+            ttl.checked_add(ctx.now)
+                .ok_or_else(|| Frame::err("ERR Invalid TTL value, must be >= 0"))?,
+        )
+    };
+    let deleted = replace && ctx.delete(key);
+    if let Some(at) = at {
+        if at <= ctx.now {
+            // already expired: Redis answers OK and keeps nothing
+            if deleted {
+                ctx.modified(key, notify::GENERIC, "del");
+            }
+            return Ok(Frame::ok());
+        }
+    }
+    let mut e = Entry::new(value, ctx.lru);
+    if let Some(at) = at {
+        e.expire = at;
+    }
+    if let Some(secs) = idle {
+        // the LRU clock counts seconds since start
+        e.lru = ctx.lru.saturating_sub(secs.min(u32::MAX as i64) as u32);
+    }
+    if let Some(f) = freq {
+        if ctx.st.config.lfu {
+            e.lru = (ctx.lru & !0xff) | f as u32;
+        }
+    }
+    ctx.db().insert_entry(key.clone(), e);
+    ctx.modified(key, notify::GENERIC, "restore");
+    Ok(Frame::ok())
 }

@@ -1768,3 +1768,80 @@ mod tests {
         );
     }
 }
+
+/// The RDB version DUMP payloads carry (Redis 7.0: 10).
+pub const DUMP_RDB_VERSION: u16 = 10;
+
+/// DUMP: the value in RDB form, then the RDB version (2 bytes LE) and the
+/// CRC64 of everything before it (8 bytes LE) — Redis's `createDumpPayload`.
+pub fn dump_value(v: &Value, compress: bool) -> Vec<u8> {
+    let mut tmp = Vec::new();
+    // put_value writes type, key, value: an empty key is the single byte 0
+    put_value(&mut tmp, b"", v, compress);
+    let mut out = Vec::with_capacity(tmp.len() + 9);
+    out.push(tmp[0]);
+    out.extend_from_slice(&tmp[2..]);
+    out.extend_from_slice(&DUMP_RDB_VERSION.to_le_bytes());
+    let crc = crc64(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Why a RESTORE payload was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreError {
+    /// Version too new or checksum wrong ("DUMP payload version or checksum are wrong").
+    VersionOrChecksum,
+    /// The body does not decode ("Bad data format").
+    BadFormat,
+}
+
+/// RESTORE: checks the footer like Redis's `verifyDumpPayload` and
+/// decodes the value, which must use the whole body.
+pub fn restore_value(p: &[u8]) -> Result<Value, RestoreError> {
+    if p.len() < 10 {
+        return Err(RestoreError::VersionOrChecksum);
+    }
+    let body_len = p.len() - 10;
+    let ver = u16::from_le_bytes([p[body_len], p[body_len + 1]]);
+    if ver > DUMP_RDB_VERSION {
+        return Err(RestoreError::VersionOrChecksum);
+    }
+    let mut crc_bytes = [0u8; 8];
+    crc_bytes.copy_from_slice(&p[p.len() - 8..]);
+    if crc64(0, &p[..p.len() - 8]) != u64::from_le_bytes(crc_bytes) {
+        return Err(RestoreError::VersionOrChecksum);
+    }
+    let body = &p[..body_len];
+    if body.is_empty() {
+        return Err(RestoreError::BadFormat);
+    }
+    let mut r = Reader { d: body, pos: 1 };
+    let v = read_value(&mut r, body[0], 0).map_err(|_| RestoreError::BadFormat)?;
+    if r.pos != body.len() || is_empty_value(&v) {
+        return Err(RestoreError::BadFormat);
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod dump_tests {
+    use super::*;
+
+    #[test]
+    fn dump_round_trips_and_checks_its_footer() {
+        let v = Value::Str(b"hello world".to_vec());
+        let p = dump_value(&v, true);
+        assert!(matches!(restore_value(&p), Ok(Value::Str(s)) if s == b"hello world"));
+        let mut bad = p.clone();
+        bad[1] ^= 1;
+        assert_eq!(
+            restore_value(&bad).err(),
+            Some(RestoreError::VersionOrChecksum)
+        );
+        assert_eq!(
+            restore_value(b"short").err(),
+            Some(RestoreError::VersionOrChecksum)
+        );
+    }
+}
