@@ -316,7 +316,13 @@ fn contents(c: &mut redis::Connection, k: &str) -> String {
     let v: redis::Value = match t.as_str() {
         "string" => q(c, &["GET", k]),
         "list" => q(c, &["LRANGE", k, "0", "-1"]),
-        "hash" => q(c, &["HGETALL", k]),
+        "hash" => {
+            // hashtable-encoded hashes have no defined order: compare sorted pairs
+            let flat: Vec<String> = q(c, &["HGETALL", k]);
+            let mut pairs: Vec<String> = flat.chunks(2).map(|p| p.join("=")).collect();
+            pairs.sort();
+            return format!("{t} {pairs:?}");
+        }
         "set" => q(c, &["SORT", k, "ALPHA"]),
         "zset" => q(c, &["ZRANGE", k, "0", "-1", "WITHSCORES"]),
         _ => redis::Value::Nil,
