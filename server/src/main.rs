@@ -224,28 +224,47 @@ fn main() {
             }
         };
         let shared: Arc<Shared> = Shared::new(config);
-        {
-            // load dir/dbfilename before accepting clients; a corrupt file
-            // stops start-up with its position rather than load part of it
+        // Load dir/dbfilename on a thread while the server already listens
+        // and answers -LOADING (as Redis does); the decoded databases are
+        // swapped in at once. A corrupt file stops the server with its
+        // position rather than load part of it.
+        let path = {
             let mut st = shared.lock();
-            let t = std::time::Instant::now();
-            match picket_server::persistence::load(&mut st) {
-                Ok(Some(stats)) => {
-                    st.rdb_last_load = stats;
-                    tracing::info!(
-                        "DB loaded from disk: {} keys ({} expired skipped) in {:?}",
-                        stats.loaded,
-                        stats.expired,
-                        t.elapsed()
-                    );
+            let p = picket_server::persistence::rdb_path(&st);
+            st.loading = p.exists();
+            p
+        };
+        if shared.lock().loading {
+            let ndb = shared.lock().dbs.len();
+            let loader_shared = shared.clone();
+            std::thread::spawn(move || {
+                let t = std::time::Instant::now();
+                match picket_server::persistence::load_file(
+                    &path,
+                    ndb,
+                    picket_server::state::now_ms(),
+                ) {
+                    Ok(res) => {
+                        let mut st = loader_shared.lock();
+                        if let Some((dbs, stats)) = res {
+                            st.dbs = dbs;
+                            st.rdb_last_load = stats;
+                            tracing::info!(
+                                "DB loaded from disk: {} keys ({} expired skipped) in {:?}",
+                                stats.loaded,
+                                stats.expired,
+                                t.elapsed()
+                            );
+                        }
+                        st.loading = false;
+                    }
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        eprintln!("{e}");
+                        std::process::exit(1);
+                    }
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::error!("{e}");
-                    eprintln!("{e}");
-                    return 1;
-                }
-            }
+            });
         }
         tracing::info!(
             pid = std::process::id(),

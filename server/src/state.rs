@@ -267,6 +267,9 @@ pub struct State {
     pub rdb_saves: u64,
     /// Whether the last save succeeded (INFO rdb_last_bgsave_status).
     pub rdb_last_save_ok: bool,
+    /// The data set is being loaded at start-up: commands without the
+    /// `loading` flag answer `-LOADING`.
+    pub loading: bool,
     /// The background save running now, if any.
     pub bgsave: Option<crate::persistence::BgSave>,
     /// Duration of the last BGSAVE, seconds (-1 = none yet).
@@ -330,6 +333,7 @@ impl State {
             rdb_saves: 0,
             rdb_last_save_ok: true,
             rdb_last_load: Default::default(),
+            loading: false,
             bgsave: None,
             rdb_last_bgsave_time_sec: -1,
             rdb_last_try_ms: 0,

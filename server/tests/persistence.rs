@@ -37,8 +37,22 @@ fn check(c: &mut redis::Connection) {
     let _: () = q(c, &["SELECT", "0"]);
 }
 
-/// Starts `bin` on a free port with `dir` as its data directory.
+/// Starts `bin` on a free port with `dir` as its data directory and waits
+/// until its data set is loaded (as a client would after -LOADING).
 fn start_in(bin: &str, dir: &std::path::Path, extra: &[&str]) -> Server {
+    let s = start_raw(bin, dir, extra);
+    let mut r = s.raw();
+    for _ in 0..1500 {
+        if r.call(&["INFO", "persistence"]).contains("\nloading:0\r") {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{bin} did not finish loading");
+}
+
+/// Starts `bin` without waiting for the load.
+fn start_raw(bin: &str, dir: &std::path::Path, extra: &[&str]) -> Server {
     for _ in 0..5 {
         let port = free_port();
         let child = Command::new(bin)
@@ -410,4 +424,39 @@ fn dump_and_restore_move_keys_both_ways_with_redis() {
     assert!(ttl > 90_000, "{ttl}");
     assert_eq!(q::<i64>(&mut pc, &["EXISTS", "gone"]), 0);
     assert_eq!(q::<Option<String>>(&mut pc, &["DUMP", "nokey"]), None);
+}
+
+#[test]
+fn clients_get_loading_while_the_dump_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let pk = env!("CARGO_BIN_EXE_picket-server");
+    {
+        let s = start_in(
+            pk,
+            dir.path(),
+            &["--save", "", "--enable-debug-command", "yes"],
+        );
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["DEBUG", "POPULATE", "500000"]);
+        let _: () = q(&mut c, &["SAVE"]);
+    }
+    let s = start_raw(pk, dir.path(), &["--save", ""]);
+    let mut r = s.raw();
+    let first = r.call(&["GET", "key:1"]);
+    assert_eq!(
+        first, "-LOADING Redis is loading the dataset in memory\r\n",
+        "the load of 500k keys should still be running"
+    );
+    let info = r.call(&["INFO", "persistence"]);
+    assert!(info.contains("\nloading:1\r"), "{info}");
+    let mut reply = String::new();
+    for _ in 0..1000 {
+        reply = r.call(&["GET", "key:1"]);
+        if !reply.starts_with("-LOADING") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(reply, "$7\r\nvalue:1\r\n");
+    assert_eq!(r.call(&["DBSIZE"]), ":500000\r\n");
 }

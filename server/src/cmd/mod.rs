@@ -591,6 +591,16 @@ pub fn execute(
         );
         return Flow::Continue;
     }
+    if st.loading && cmd.flags & flags::LOADING == 0 {
+        reject(
+            st,
+            client,
+            Some(cmd),
+            Frame::err("LOADING Redis is loading the dataset in memory"),
+            out,
+        );
+        return Flow::Continue;
+    }
     if !st.rdb_last_save_ok
         && (cmd.flags & flags::WRITE != 0 || cmd.name == "ping")
         && !st.config.save_params.is_empty()

@@ -84,12 +84,16 @@ pub fn save(shared: &Shared, st: &mut State) -> Result<(), String> {
     }
 }
 
-/// Loads `dir/dbfilename` into empty databases. A file that is missing is
-/// not an error (an empty data set); a corrupt or truncated one is, with
-/// its position, and nothing of it is loaded.
-pub fn load(st: &mut State) -> Result<Option<LoadStats>, String> {
-    let path = rdb_path(st);
-    let data = match std::fs::read(&path) {
+/// Reads and decodes an RDB file into fresh databases, without touching
+/// the server state (so it can run while the server answers `-LOADING`).
+/// A missing file is `Ok(None)`; a corrupt or truncated one is an error
+/// with its position, and nothing of it is used.
+pub fn load_file(
+    path: &std::path::Path,
+    ndb: usize,
+    now: i64,
+) -> Result<Option<(Vec<crate::db::Db>, LoadStats)>, String> {
+    let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
@@ -105,14 +109,13 @@ pub fn load(st: &mut State) -> Result<Option<LoadStats>, String> {
             path.display()
         )
     })?;
-    let ndb = st.dbs.len() as u64;
-    if let Some(bad) = loaded.dbs.keys().find(|d| **d >= ndb) {
+    if let Some(bad) = loaded.dbs.keys().find(|d| **d >= ndb as u64) {
         return Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {ndb} databases (it uses db {bad}). Exiting"));
     }
-    let now = crate::state::now_ms();
+    let mut dbs: Vec<crate::db::Db> = (0..ndb).map(|_| crate::db::Db::default()).collect();
     let mut stats = LoadStats::default();
     for (dbi, keys) in loaded.dbs {
-        let db = &mut st.dbs[dbi as usize];
+        let db = &mut dbs[dbi as usize];
         for k in keys {
             // a master drops keys that expired while the file sat on disk
             if let Some(at) = k.expire {
@@ -127,7 +130,20 @@ pub fn load(st: &mut State) -> Result<Option<LoadStats>, String> {
             stats.loaded += 1;
         }
     }
-    Ok(Some(stats))
+    Ok(Some((dbs, stats)))
+}
+
+/// Loads `dir/dbfilename` in place (DEBUG RELOAD): the databases are
+/// replaced only when the whole file decoded.
+pub fn load(st: &mut State) -> Result<Option<LoadStats>, String> {
+    let path = rdb_path(st);
+    match load_file(&path, st.dbs.len(), crate::state::now_ms())? {
+        Some((dbs, stats)) => {
+            st.dbs = dbs;
+            Ok(Some(stats))
+        }
+        None => Ok(None),
+    }
 }
 
 /// A background save in progress (a forked child writing the snapshot).
