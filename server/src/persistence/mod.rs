@@ -45,23 +45,7 @@ pub fn save(shared: &Shared, st: &mut State) -> Result<(), String> {
     let data = rdb::write_rdb(&st.dbs, &aux, now, compress, checksum);
     let path = rdb_path(st);
     let started = std::time::Instant::now();
-    // temp-<pid>.rdb in the same directory, then rename, like Redis
-    let dir = path
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| PathBuf::from("."));
-    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let res = (|| -> std::io::Result<()> {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
+    let res = write_snapshot(&path, &data);
     match res {
         Ok(()) => {
             st.dirty = 0;
@@ -76,12 +60,37 @@ pub fn save(shared: &Shared, st: &mut State) -> Result<(), String> {
             Ok(())
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
             st.rdb_last_save_ok = false;
             tracing::warn!("Failed saving the DB: {e}");
             Err(e.to_string())
         }
     }
+}
+
+/// Writes a snapshot like Redis: `temp-<pid>.rdb` in the same directory,
+/// fsync, rename over the target, fsync the directory; the temp file is
+/// removed on failure, so a reader only ever sees a whole file.
+fn write_snapshot(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
 }
 
 /// Reads and decodes an RDB file into fresh databases, without touching
@@ -205,26 +214,7 @@ pub fn bgsave_start(shared: &Shared, st: &mut State) -> Result<(), String> {
     }
     if pid == 0 {
         let data = rdb::write_rdb(&st.dbs, &aux, now, compress, checksum);
-        let dir = path
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_else(|| PathBuf::from("."));
-        let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-        let ok = (|| -> std::io::Result<()> {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&data)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            if let Ok(d) = std::fs::File::open(&dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        })()
-        .is_ok();
-        if !ok {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        let ok = write_snapshot(&path, &data).is_ok();
         // SAFETY: leaves the child without running the parent's destructors.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
