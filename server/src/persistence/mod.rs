@@ -125,6 +125,7 @@ pub fn load_file(
     let mut stats = LoadStats::default();
     for (dbi, keys) in loaded.dbs {
         let db = &mut dbs[dbi as usize];
+        db.dict.reserve(keys.len());
         for k in keys {
             // a master drops keys that expired while the file sat on disk
             if let Some(at) = k.expire {
