@@ -460,3 +460,39 @@ fn clients_get_loading_while_the_dump_loads() {
     assert_eq!(reply, "$7\r\nvalue:1\r\n");
     assert_eq!(r.call(&["DBSIZE"]), ":500000\r\n");
 }
+
+#[test]
+fn check_rdb_reports_whole_files_and_the_first_bad_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let pk = env!("CARGO_BIN_EXE_picket-server");
+    {
+        let r = start_in("redis-server", dir.path(), &["--save", ""]);
+        let mut c = r.conn();
+        fill(&mut c);
+        let _: () = q(&mut c, &["SAVE"]);
+    }
+    let path = dir.path().join("dump.rdb");
+    let out = Command::new(pk)
+        .args(["--check-rdb", &path.display().to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("RDB looks OK!") && text.contains("[info] 7 keys read"),
+        "{text}"
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = dir.path().join("cut.rdb");
+    std::fs::write(&cut, &bytes[..60]).unwrap();
+    let out = Command::new(pk)
+        .args(["--check-rdb", &cut.display().to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("--- RDB ERROR DETECTED ---") && text.contains("truncated at offset"),
+        "{text}"
+    );
+}
