@@ -108,31 +108,6 @@ fn trim_zeros(s: &str) -> &str {
     }
 }
 
-/// Formats the result of INCRBYFLOAT / HINCRBYFLOAT. Redis computes in
-/// `long double` and prints `%.17Lf` with trailing zeros removed; we
-/// compute in `f64`, so we print at most 17 significant digits and drop the
-/// last binary noise digits when a 15-digit form reads back to the same
-/// value within one ulp — which gives the same text as Redis for ordinary
-/// decimal increments (`10.5 + 0.1` → `10.6`).
-pub fn fmt_human_float(d: f64) -> String {
-    if d.is_infinite() {
-        return if d > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let short = fmt_g(d, 15);
-    let exact = if short.contains('e') {
-        // Redis never prints exponents here (%.17Lf): expand.
-        let s = format!("{:.17}", d);
-        trim_zeros(&s).to_string()
-    } else {
-        short
-    };
-    if exact == "-0" {
-        "0".into()
-    } else {
-        exact
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,14 +135,6 @@ mod tests {
         assert_eq!(fmt_g17(f64::INFINITY), "inf");
         assert_eq!(fmt_g17(-2.5), "-2.5");
         assert_eq!(fmt_g17(123456789.0), "123456789");
-    }
-
-    #[test]
-    fn human_float_like_incrbyfloat() {
-        assert_eq!(fmt_human_float(10.5 + 0.1), "10.6");
-        assert_eq!(fmt_human_float(0.1 + 0.2), "0.3");
-        assert_eq!(fmt_human_float(5.0e3), "5000");
-        assert_eq!(fmt_human_float(3.0), "3");
     }
 
     #[test]

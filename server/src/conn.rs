@@ -81,7 +81,6 @@ pub fn register(shared: &Shared, socket: &TcpStream) -> Option<Registration> {
         kind: ClientKind::Normal,
     };
     st.clients.insert(id, Box::new(info));
-    st.connected_clients = st.clients.len();
     Some((id, rx, kill, budget))
 }
 
@@ -97,7 +96,6 @@ pub fn unregister(shared: &Shared, id: u64) {
         st.pubsub.remove_client(id, &ch, &pa, &sh);
         st.unwatch_all(&mut c);
     }
-    st.connected_clients = st.clients.len();
 }
 
 /// Writes the output buffer; false when the socket failed or the client
@@ -246,10 +244,6 @@ pub async fn serve(
             Flow::Shutdown => {
                 let _ = shared.shutdown.send(true);
                 break 'conn;
-            }
-            Flow::Sleep(d) => {
-                tokio::time::sleep(d).await;
-                continue 'conn;
             }
             Flow::Paused(args) => {
                 pending.push_front(args);

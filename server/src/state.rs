@@ -216,7 +216,6 @@ pub enum ClientKind {
     Normal,
     Replica,
     Master,
-    PubSub,
 }
 
 impl ClientInfo {
@@ -288,7 +287,6 @@ pub struct State {
     pub slowlog_next_id: u64,
     pub active_expire_enabled: bool,
     pub shutdown_asap: bool,
-    pub connected_clients: usize,
     /// The clock read once per batch of commands (reading the clock is a
     /// measurable cost per command): wall-clock ms and the matching instant.
     pub batch_ms: i64,
@@ -345,7 +343,6 @@ impl State {
             slowlog_next_id: 0,
             active_expire_enabled: true,
             shutdown_asap: false,
-            connected_clients: 0,
             batch_ms: now_ms(),
             batch_instant: Instant::now(),
             clock: quanta::Clock::new(),

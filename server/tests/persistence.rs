@@ -496,3 +496,28 @@ fn check_rdb_reports_whole_files_and_the_first_bad_offset() {
         "{text}"
     );
 }
+
+#[test]
+fn flushall_with_save_points_leaves_an_empty_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let pk = env!("CARGO_BIN_EXE_picket-server");
+    {
+        let s = start_in(pk, dir.path(), &["--save", "3600 1000"]);
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["SET", "k", "v"]);
+        let _: () = q(&mut c, &["SAVE"]);
+        let _: () = q(&mut c, &["FLUSHALL"]);
+        // killed without a chance to save: only FLUSHALL's snapshot is on disk
+        Command::new("kill")
+            .args(["-9", &s.child.id().to_string()])
+            .status()
+            .unwrap();
+    }
+    let s = start_in(pk, dir.path(), &["--save", ""]);
+    let mut c = s.conn();
+    assert_eq!(
+        q::<i64>(&mut c, &["DBSIZE"]),
+        0,
+        "an old dump brought flushed data back"
+    );
+}

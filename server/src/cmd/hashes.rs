@@ -9,12 +9,12 @@
 
 use bytes::Bytes;
 use indexmap::IndexMap;
-use picket_common::glob::glob_match;
 use picket_common::num::parse_i64;
 use picket_common::resp::Frame;
 use rand::Rng;
 
 use super::flags::*;
+use super::keys::{parse_cursor, parse_scan_opts, scan_reply};
 use super::{arg_i64, is, not_float, syntax_err, wrong_arity, wrongtype, Cmd, CmdResult, Ctx};
 use crate::cmd;
 use crate::config::notify;
@@ -399,98 +399,13 @@ fn hrandfield(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(Frame::Array(out))
 }
 
-/// Parses a SCAN cursor like Redis (`strtoul`, no leading space, the whole
-/// argument consumed): `-ERR invalid cursor` otherwise.
-pub fn parse_cursor(a: &[u8]) -> Result<u64, Frame> {
-    let bad = || Frame::err("ERR invalid cursor");
-    let (neg, digits) = match a.first() {
-        Some(b'-') => (true, &a[1..]),
-        Some(b'+') => (false, &a[1..]),
-        Some(c) if c.is_ascii_whitespace() || *c == 0x0b => return Err(bad()),
-        _ => (false, a),
-    };
-    if a.is_empty() {
-        return Ok(0);
-    }
-    if digits.is_empty() {
-        return Err(bad());
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return Err(bad());
-        }
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add((c - b'0') as u64))
-            .ok_or_else(bad)?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
-
-/// MATCH / COUNT options of HSCAN / SSCAN / ZSCAN.
-#[derive(Debug, Clone)]
-pub struct ScanOpts {
-    /// Pattern, `None` for "match everything".
-    pub pattern: Option<Bytes>,
-    /// Elements to visit per call.
-    pub count: usize,
-}
-
-impl ScanOpts {
-    /// Whether an element passes the MATCH filter.
-    pub fn matches(&self, s: &[u8]) -> bool {
-        self.pattern
-            .as_ref()
-            .map(|p| glob_match(p, s, false))
-            .unwrap_or(true)
-    }
-}
-
-/// Parses the options after the cursor (`args[3..]`) like Redis's
-/// `scanGenericCommand` does for a key scan (no TYPE).
-pub fn parse_scan_opts(args: &[Bytes]) -> Result<ScanOpts, Frame> {
-    let mut o = ScanOpts {
-        pattern: None,
-        count: 10,
-    };
-    let mut i = 0;
-    while i < args.len() {
-        let left = args.len() - i;
-        if is(&args[i], "count") && left >= 2 {
-            let c = arg_i64(&args[i + 1])?;
-            if c < 1 {
-                return Err(syntax_err());
-            }
-            o.count = usize::try_from(c).unwrap_or(usize::MAX);
-            i += 2;
-        } else if is(&args[i], "match") && left >= 2 {
-            let p = &args[i + 1];
-            o.pattern = if &p[..] == b"*" {
-                None
-            } else {
-                Some(p.clone())
-            };
-            i += 2;
-        } else {
-            return Err(syntax_err());
-        }
-    }
-    Ok(o)
-}
-
-/// The `[cursor, [items]]` reply of the SCAN family.
-pub fn scan_reply(cursor: u64, items: Vec<Frame>) -> Frame {
-    Frame::Array(vec![Frame::bulk(cursor.to_string()), Frame::Array(items)])
-}
-
 fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&a[2])?;
     let (me, mv) = listpack_limits(ctx);
     let Some(h) = read_hash(ctx, &a[1])? else {
         return Ok(scan_reply(0, vec![]));
     };
-    let opts = parse_scan_opts(&a[3..])?;
+    let opts = parse_scan_opts(&a[3..], false)?;
     let mut items = Vec::new();
     if is_listpack(h, me, mv) {
         for (k, v) in h.iter() {

@@ -273,56 +273,100 @@ fn keys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(bulk_array(out))
 }
 
-/// Parses SCAN-family options: MATCH, COUNT and (for SCAN) TYPE.
+/// Parses a SCAN cursor like Redis (`strtoul`, no leading space, the whole
+/// argument consumed): `-ERR invalid cursor` otherwise.
+pub fn parse_cursor(a: &[u8]) -> Result<u64, Frame> {
+    let bad = || Frame::err("ERR invalid cursor");
+    let (neg, digits) = match a.first() {
+        Some(b'-') => (true, &a[1..]),
+        Some(b'+') => (false, &a[1..]),
+        Some(c) if c.is_ascii_whitespace() || *c == 0x0b => return Err(bad()),
+        _ => (false, a),
+    };
+    if a.is_empty() {
+        return Ok(0);
+    }
+    if digits.is_empty() {
+        return Err(bad());
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(bad());
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+            .ok_or_else(bad)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
+/// MATCH / COUNT (and, for SCAN, TYPE) options of the SCAN family.
+#[derive(Debug, Clone)]
 pub struct ScanOpts {
-    /// MATCH pattern.
+    /// Pattern, `None` for "match everything".
     pub pattern: Option<Bytes>,
-    /// COUNT hint (default 10).
+    /// Elements to visit per call.
     pub count: usize,
-    /// TYPE filter.
+    /// SCAN's TYPE filter.
     pub type_name: Option<String>,
 }
 
-/// Parses a SCAN cursor ("ERR invalid cursor").
-pub fn parse_cursor(a: &[u8]) -> Result<u64, Frame> {
-    std::str::from_utf8(a)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| Frame::err("ERR invalid cursor"))
+impl ScanOpts {
+    /// Whether an element passes the MATCH filter.
+    pub fn matches(&self, s: &[u8]) -> bool {
+        self.pattern
+            .as_ref()
+            .map(|p| glob_match(p, s, false))
+            .unwrap_or(true)
+    }
 }
 
-/// Parses `[MATCH p] [COUNT n] [TYPE t]` starting at `a[from]`.
-pub fn parse_scan_opts(a: &[Bytes], from: usize, allow_type: bool) -> Result<ScanOpts, Frame> {
+/// Parses the options after the cursor like Redis's `scanGenericCommand`;
+/// TYPE only where `allow_type` (SCAN itself).
+pub fn parse_scan_opts(args: &[Bytes], allow_type: bool) -> Result<ScanOpts, Frame> {
     let mut o = ScanOpts {
         pattern: None,
         count: 10,
         type_name: None,
     };
-    let mut i = from;
-    while i < a.len() {
-        let more = i + 1 < a.len();
-        if is(&a[i], "count") && more {
-            let c = arg_i64(&a[i + 1])?;
+    let mut i = 0;
+    while i < args.len() {
+        let left = args.len() - i;
+        if is(&args[i], "count") && left >= 2 {
+            let c = arg_i64(&args[i + 1])?;
             if c < 1 {
                 return Err(syntax_err());
             }
-            o.count = c as usize;
-        } else if is(&a[i], "match") && more {
-            let p = a[i + 1].clone();
-            o.pattern = if &p[..] == b"*" { None } else { Some(p) };
-        } else if allow_type && is(&a[i], "type") && more {
-            o.type_name = Some(String::from_utf8_lossy(&a[i + 1]).to_ascii_lowercase());
+            o.count = usize::try_from(c).unwrap_or(usize::MAX);
+            i += 2;
+        } else if is(&args[i], "match") && left >= 2 {
+            let p = &args[i + 1];
+            o.pattern = if &p[..] == b"*" {
+                None
+            } else {
+                Some(p.clone())
+            };
+            i += 2;
+        } else if allow_type && is(&args[i], "type") && left >= 2 {
+            o.type_name = Some(String::from_utf8_lossy(&args[i + 1]).to_ascii_lowercase());
+            i += 2;
         } else {
             return Err(syntax_err());
         }
-        i += 2;
     }
     Ok(o)
 }
 
+/// The `[cursor, [items]]` reply of the SCAN family.
+pub fn scan_reply(cursor: u64, items: Vec<Frame>) -> Frame {
+    Frame::Array(vec![Frame::bulk(cursor.to_string()), Frame::Array(items)])
+}
+
 fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&a[1])?;
-    let o = parse_scan_opts(a, 2, true)?;
+    let o = parse_scan_opts(&a[2..], true)?;
     let now = ctx.now;
     let db = ctx.db();
     let (next, keys) = db.scan(cursor, o.count);
@@ -331,10 +375,8 @@ fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         if db.expire_if_needed(&k, now) {
             continue;
         }
-        if let Some(p) = &o.pattern {
-            if !glob_match(p, &k, false) {
-                continue;
-            }
+        if !o.matches(&k) {
+            continue;
         }
         if let Some(t) = &o.type_name {
             match db.dict.get(&k[..]) {
@@ -532,9 +574,8 @@ fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 /// The encoding name OBJECT ENCODING reports for a value, following Redis
-/// 7.0's conversion thresholds.
-pub fn encoding_of(ctx: &Ctx, e: &Entry) -> &'static str {
-    let c = &ctx.st.config;
+/// 7.0's conversion thresholds (the families own their rules).
+pub fn encoding_of(c: &crate::config::Config, e: &Entry) -> &'static str {
     match &e.value {
         Value::Str(s) => {
             if !e.raw && s.len() <= 20 && parse_i64(s).is_some() {
@@ -547,11 +588,7 @@ pub fn encoding_of(ctx: &Ctx, e: &Entry) -> &'static str {
         }
         Value::List(_) => "quicklist",
         Value::Hash(h) => {
-            if h.len() as i64 <= c.hash_max_listpack_entries
-                && h.iter().all(|(k, v)| {
-                    k.len() as i64 <= c.hash_max_listpack_value
-                        && v.len() as i64 <= c.hash_max_listpack_value
-                })
+            if super::hashes::is_listpack(h, c.hash_max_listpack_entries, c.hash_max_listpack_value)
             {
                 "listpack"
             } else {
@@ -559,25 +596,13 @@ pub fn encoding_of(ctx: &Ctx, e: &Entry) -> &'static str {
             }
         }
         Value::Set(s) => {
-            if s.len() as i64 <= c.set_max_intset_entries
-                && s.iter().all(|m| parse_i64(m).is_some())
-            {
+            if super::sets::is_intset(s.iter(), c.set_max_intset_entries) {
                 "intset"
             } else {
                 "hashtable"
             }
         }
-        Value::ZSet(z) => {
-            if z.len() as i64 <= c.zset_max_listpack_entries
-                && z.dict
-                    .keys()
-                    .all(|m| m.len() as i64 <= c.zset_max_listpack_value)
-            {
-                "listpack"
-            } else {
-                "skiplist"
-            }
-        }
+        Value::ZSet(z) => z.encoding(),
     }
 }
 
@@ -610,11 +635,15 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let lfu = ctx.st.config.lfu;
     let now = ctx.now;
     let lru_now = ctx.lru;
-    let Some(e) = ctx.db().peek(&a[2], now).map(|e| e.clone()) else {
+    // borrow the entry and the config side by side: no copy of the value
+    let db = ctx.client.db;
+    let st = &mut *ctx.st;
+    let Some(e) = st.dbs[db].peek(&a[2], now) else {
         return Ok(Frame::Null);
     };
+    let e: &Entry = e;
     match sub.as_str() {
-        "encoding" => Ok(Frame::bulk(encoding_of(ctx, &e))),
+        "encoding" => Ok(Frame::bulk(encoding_of(&st.config, e))),
         "refcount" => {
             // small integers are shared objects in Redis
             let shared = matches!(&e.value, Value::Str(s) if !e.raw && parse_i64(s).map(|v| (0..10000).contains(&v)).unwrap_or(false));
@@ -631,7 +660,7 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 return Err(Frame::err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
             }
             Ok(Frame::Integer(
-                crate::db::lfu_decayed(e.lru, now, ctx.st.config.lfu_decay_time) as i64,
+                crate::db::lfu_decayed(e.lru, now, st.config.lfu_decay_time) as i64,
             ))
         }
     }

@@ -216,8 +216,6 @@ pub enum Flow {
     },
     /// Write the reply, then close (QUIT, protocol error, CLIENT KILL self).
     Close,
-    /// Sleep without holding the lock (DEBUG SLEEP), then go on.
-    Sleep(Duration),
     /// The command must wait for CLIENT UNPAUSE; run it (these args) again afterwards.
     Paused(picket_common::resp::Args),
     /// Stop the server (SHUTDOWN).
@@ -539,7 +537,7 @@ pub fn execute(
             }
         }
     }
-    if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 && cmd.name != "quit" {
+    if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 {
         if client.multi.is_some() {
             client.multi_error = true;
         }

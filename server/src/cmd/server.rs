@@ -657,8 +657,8 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             let secs = picket_common::num::parse_f64(&a[2])
                 .filter(|v| v.is_finite() && *v >= 0.0)
                 .ok_or_else(super::not_float)?;
-            // Redis sleeps holding the whole server; so do we (the lock is held
-            // by the connection until the sleep ends — see Flow::Sleep).
+            // Redis sleeps holding the whole server; so do we: the state
+            // lock stays held for the whole sleep.
             std::thread::sleep(Duration::from_micros((secs * 1e6) as u64));
             Ok(Frame::ok())
         }
@@ -673,11 +673,14 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         "object" if a.len() == 3 => {
             let now = ctx.now;
-            let Some(e) = ctx.db().peek(&a[2], now).map(|e| e.clone()) else {
+            let (db, lru_now) = (ctx.client.db, ctx.lru);
+            let st = &mut *ctx.st;
+            let Some(e) = st.dbs[db].peek(&a[2], now) else {
                 return Err(Frame::err("ERR no such key"));
             };
-            let enc = super::keys::encoding_of(ctx, &e);
-            let idle = ctx.lru.saturating_sub(e.lru);
+            let e: &Entry = e;
+            let enc = super::keys::encoding_of(&st.config, e);
+            let idle = lru_now.saturating_sub(e.lru);
             let ser = match &e.value {
                 Value::Str(s) => s.len(),
                 Value::List(l) => l.iter().map(|x| x.len() + 1).sum(),
@@ -685,9 +688,9 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 Value::Set(s) => s.iter().map(|x| x.len() + 1).sum(),
                 Value::ZSet(z) => z.dict.keys().map(|x| x.len() + 9).sum(),
             };
-            let mut s = format!("Value at:0x{:x} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}", &e as *const Entry as usize, enc, ser, e.lru, idle);
+            let mut s = format!("Value at:0x{:x} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}", e as *const Entry as usize, enc, ser, e.lru, idle);
             if let Value::List(l) = &e.value {
-                s.push_str(&format!(" ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:0 ql_uncompressed_size:{}", l.len().div_ceil(128).max(1), l.len() as f64 / l.len().div_ceil(128).max(1) as f64, ctx.st.config.list_max_listpack_size, ser));
+                s.push_str(&format!(" ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:0 ql_uncompressed_size:{}", l.len().div_ceil(128).max(1), l.len() as f64 / l.len().div_ceil(128).max(1) as f64, st.config.list_max_listpack_size, ser));
             }
             Ok(Frame::Simple(s))
         }

@@ -15,7 +15,8 @@ use picket_common::resp::Frame;
 use rand::Rng;
 
 use super::flags::*;
-use super::hashes::{parse_count_range, parse_cursor, parse_scan_opts, scan_reply};
+use super::hashes::parse_count_range;
+use super::keys::{parse_cursor, parse_scan_opts, scan_reply};
 use super::{arg_i64, syntax_err, wrongtype, Cmd, CmdResult, Ctx};
 use crate::cmd;
 use crate::config::notify;
@@ -554,7 +555,7 @@ fn sscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let Some(s) = read_set(ctx, &a[1])? else {
         return Ok(scan_reply(0, vec![]));
     };
-    let opts = parse_scan_opts(&a[3..])?;
+    let opts = parse_scan_opts(&a[3..], false)?;
     if is_intset(s.iter(), mi) {
         let items = ordered_members(s, mi)
             .into_iter()

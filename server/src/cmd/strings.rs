@@ -8,7 +8,7 @@ use super::flags::*;
 use super::{arg_i64, is, not_int, syntax_err, wrongtype, Cmd, CmdResult, Ctx};
 use crate::cmd;
 use crate::config::notify;
-use crate::db::{Entry, Value, NO_EXPIRE};
+use crate::db::{Entry, Value};
 
 /// String rows of the command table.
 pub static COMMANDS: &[Cmd] = &[
@@ -694,12 +694,3 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     Ok(Frame::Bulk(Bytes::from(result)))
 }
-
-/// The TTL-preserving check used by other families: the remaining
-/// expire of an entry or `NO_EXPIRE`.
-pub fn expire_of(e: &Entry) -> i64 {
-    e.expire
-}
-
-#[allow(dead_code)]
-const _: i64 = NO_EXPIRE;

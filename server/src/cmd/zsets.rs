@@ -5,13 +5,12 @@
 //! becomes empty.
 
 use bytes::Bytes;
-use picket_common::glob::glob_match;
 use picket_common::num::{fmt_g17, parse_f64, parse_i64};
 use picket_common::resp::Frame;
 use rand::Rng;
 
 use super::flags::*;
-use super::{arg_i64, is, not_int, parse_timeout, syntax_err, wrongtype, Cmd, CmdResult, Ctx};
+use super::{arg_i64, is, parse_timeout, syntax_err, wrongtype, Cmd, CmdResult, Ctx};
 use crate::blocking::BlockOp;
 use crate::cmd;
 use crate::config::notify;
@@ -1572,68 +1571,27 @@ fn zrandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(scored_reply(resp, items, withscores))
 }
 
-/// A SCAN cursor as `strtoul` reads it (a leading `-` wraps around).
-fn parse_cursor(s: &[u8]) -> Option<u64> {
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if s.is_empty() {
-        return Some(0);
-    }
-    if digits.is_empty() || !digits.iter().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let v = std::str::from_utf8(digits).ok()?.parse::<u64>().ok()?;
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 fn zscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&a[2]).ok_or_else(|| Frame::err("ERR invalid cursor"))?;
-    let empty = || Frame::Array(vec![Frame::bulk("0"), Frame::Array(Vec::new())]);
+    use super::keys::{parse_cursor, parse_scan_opts, scan_reply};
+    let cursor = parse_cursor(&a[2])?;
     let Some(z) = read_zset(ctx, &a[1])? else {
-        return Ok(empty());
+        return Ok(scan_reply(0, Vec::new()));
     };
-    let mut count: i64 = 10;
-    let mut pat: Option<Bytes> = None;
-    let mut i = 3;
-    while i < a.len() {
-        let left = a.len() - i;
-        if is(&a[i], "count") && left >= 2 {
-            count = parse_i64(&a[i + 1]).ok_or_else(not_int)?;
-            if count < 1 {
-                return Err(syntax_err());
-            }
-            i += 2;
-        } else if is(&a[i], "match") && left >= 2 {
-            let p = a[i + 1].clone();
-            pat = if &p[..] == b"*" { None } else { Some(p) };
-            i += 2;
-        } else {
-            return Err(syntax_err());
-        }
-    }
+    let opts = parse_scan_opts(&a[3..], false)?;
     let (next, found): (u64, Vec<(Bytes, f64)>) = if !z.skiplist {
         // A listpack is returned whole, in order, in one call.
         (0, z.iter_all(false).map(|(m, s)| (m.clone(), s)).collect())
     } else {
-        crate::db::scan_indexed(z.dict.len(), cursor, count as usize, |i| {
+        crate::db::scan_indexed(z.dict.len(), cursor, opts.count, |i| {
             z.dict.get_index(i).map(|(m, s)| (m.clone(), *s))
         })
     };
     let mut out = Vec::new();
     for (m, s) in found {
-        if let Some(p) = &pat {
-            if !glob_match(p, &m, false) {
-                continue;
-            }
+        if opts.matches(&m) {
+            out.push(Frame::Bulk(m));
+            out.push(Frame::bulk(fmt_g17(s)));
         }
-        out.push(Frame::Bulk(m));
-        out.push(Frame::bulk(fmt_g17(s)));
     }
-    Ok(Frame::Array(vec![
-        Frame::bulk(next.to_string()),
-        Frame::Array(out),
-    ]))
+    Ok(scan_reply(next, out))
 }

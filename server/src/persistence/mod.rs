@@ -30,19 +30,7 @@ pub fn rdb_path(st: &State) -> PathBuf {
 /// while it runs, exactly as Redis's SAVE). Resets the change counter.
 pub fn save(shared: &Shared, st: &mut State) -> Result<(), String> {
     let now = crate::state::now_ms();
-    let aux = rdb::RdbAux {
-        ctime: now / 1000,
-        used_mem: crate::info::mem_stats().used,
-        repl: Some(rdb::ReplAux {
-            stream_db: 0,
-            repl_id: shared.replid.clone(),
-            offset: 0,
-        }),
-        aof_base: false,
-    };
-    let compress = st.config.get("rdbcompression") != Some("no");
-    let checksum = st.config.get("rdbchecksum") != Some("no");
-    let data = rdb::write_rdb(&st.dbs, &aux, now, compress, checksum);
+    let data = encode_snapshot(shared, st, now);
     let path = rdb_path(st);
     let started = std::time::Instant::now();
     let res = write_snapshot(&path, &data);
@@ -65,6 +53,24 @@ pub fn save(shared: &Shared, st: &mut State) -> Result<(), String> {
             Err(e.to_string())
         }
     }
+}
+
+/// The whole key space as an RDB file, with the configured compression
+/// and checksum and the AUX fields Redis writes.
+fn encode_snapshot(shared: &Shared, st: &State, now: i64) -> Vec<u8> {
+    let aux = rdb::RdbAux {
+        ctime: now / 1000,
+        used_mem: crate::info::mem_stats().used,
+        repl: Some(rdb::ReplAux {
+            stream_db: 0,
+            repl_id: shared.replid.clone(),
+            offset: 0,
+        }),
+        aof_base: false,
+    };
+    let compress = st.config.get("rdbcompression") != Some("no");
+    let checksum = st.config.get("rdbchecksum") != Some("no");
+    rdb::write_rdb(&st.dbs, &aux, now, compress, checksum)
 }
 
 /// Writes a snapshot like Redis: `temp-<pid>.rdb` in the same directory,
@@ -189,18 +195,6 @@ pub fn bgsave_start(shared: &Shared, st: &mut State) -> Result<(), String> {
         return save(shared, st);
     }
     let now = crate::state::now_ms();
-    let aux = rdb::RdbAux {
-        ctime: now / 1000,
-        used_mem: crate::info::mem_stats().used,
-        repl: Some(rdb::ReplAux {
-            stream_db: 0,
-            repl_id: shared.replid.clone(),
-            offset: 0,
-        }),
-        aof_base: false,
-    };
-    let compress = st.config.get("rdbcompression") != Some("no");
-    let checksum = st.config.get("rdbchecksum") != Some("no");
     let path = rdb_path(st);
     let t = std::time::Instant::now();
     // SAFETY: the process is single-threaded (checked above), so the child
@@ -214,7 +208,7 @@ pub fn bgsave_start(shared: &Shared, st: &mut State) -> Result<(), String> {
         ));
     }
     if pid == 0 {
-        let data = rdb::write_rdb(&st.dbs, &aux, now, compress, checksum);
+        let data = encode_snapshot(shared, st, now);
         let ok = write_snapshot(&path, &data).is_ok();
         // SAFETY: leaves the child without running the parent's destructors.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
