@@ -157,6 +157,9 @@ pub struct LoadedRdb {
     /// skipped like Redis does. The caller must check the index against
     /// its `databases` setting.
     pub dbs: BTreeMap<u64, Vec<LoadedKey>>,
+    /// Bytes of the payload up to and including the checksum: an AOF file
+    /// with an RDB preamble continues with commands from here.
+    pub consumed: usize,
 }
 
 // ---------------------------------------------------------------------------
@@ -1329,6 +1332,7 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
             }
         }
     }
+    out.consumed = r.pos;
     Ok(out)
 }
 
