@@ -205,6 +205,11 @@ fn main() {
             }
             "-h" | "--help" => usage(),
             "--check-rdb" => std::process::exit(check_rdb(args.get(1).map(String::as_str))),
+            "--check-aof" => std::process::exit(picket_server::persistence::aof_check::run(
+                &args[1..],
+                &mut std::io::stdout(),
+                &mut std::io::stdin().lock(),
+            )),
             _ => {}
         }
     }

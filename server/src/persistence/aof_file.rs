@@ -126,7 +126,7 @@ fn c_atoll(s: &[u8]) -> i64 {
 /// `strtol(s, &end, 10)` on a NUL-terminated buffer: the value (saturated
 /// like glibc on overflow) and how many bytes were consumed (0 when no
 /// digits were found, as `end` is then reset to `s`).
-fn c_strtol(s: &[u8]) -> (i64, usize) {
+pub(crate) fn c_strtol(s: &[u8]) -> (i64, usize) {
     let s = c_str(s);
     let mut i = 0;
     while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
@@ -458,8 +458,8 @@ pub(crate) struct Parsed {
     /// The message redis-check-aof prints for a failure (None: it fails
     /// silently, having met the end of the file at a line boundary).
     pub check_msg: Option<String>,
-    /// The first argument, once read (redis-check-aof checks MULTI/EXEC as
-    /// soon as it has it), with the offset of its bytes.
+    /// The first argument once read whole, with the offset of its bytes
+    /// (redis-check-aof checks MULTI/EXEC as soon as it has it).
     pub first_arg: Option<(Bytes, usize)>,
     /// Whether the failure met the end of the data (`feof`).
     pub eof: bool,
@@ -577,9 +577,6 @@ pub(crate) fn parse_record(data: &[u8], pos: usize, allow_empty: bool) -> Parsed
         }
         let len = len as usize;
         let arg = Bytes::copy_from_slice(&data[p..p + len]);
-        if i == 0 {
-            out.first_arg = Some((arg.clone(), p));
-        }
         if &data[p + len..p + len + 2] != b"\r\n" {
             let msg = format!(
                 "Expected \\r\\n, got: {}{}",
@@ -590,6 +587,9 @@ pub(crate) fn parse_record(data: &[u8], pos: usize, allow_empty: bool) -> Parsed
             return out;
         }
         out.lines += 1;
+        if i == 0 {
+            out.first_arg = Some((arg.clone(), p));
+        }
         args.push(arg);
         p += len + 2;
     }

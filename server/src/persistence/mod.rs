@@ -5,6 +5,7 @@
 //!   rename) and loading that file at start-up. Background saves (BGSAVE,
 //!   `save` points), AOF and DUMP/RESTORE are not wired yet.
 
+pub mod aof_check;
 pub mod aof_file;
 pub mod rdb;
 
