@@ -211,12 +211,67 @@ fn serve_key(st: &mut State, db: usize, key: &Bytes) {
         }
         let reply = serve_one(st, db, key, &b.op);
         touch_watchers(st, db, key);
+        let op = crate::propagate::active(st)
+            .then(|| served_op(key, &b.op, &reply))
+            .flatten();
         // The receiver may have gone in the meantime: the pop already
         // happened, so put the data back to keep nothing lost.
-        if let Err(reply) = b.tx.send(reply) {
-            undo(st, db, key, &b.op, reply);
+        match b.tx.send(reply) {
+            Err(reply) => undo(st, db, key, &b.op, reply),
+            Ok(()) => {
+                if let Some(op) = op {
+                    crate::propagate::emit_unit(st, vec![(db, op)]);
+                }
+            }
         }
     }
+}
+
+/// What serving a blocked client propagates: its plain non-blocking
+/// form (Redis's serveClientBlockedOnList / OnSortedSet).
+fn served_op(key: &Bytes, op: &BlockOp, reply: &Frame) -> Option<Vec<Bytes>> {
+    let side = |e: &End| {
+        Bytes::from_static(match e {
+            End::Left => b"LEFT",
+            End::Right => b"RIGHT",
+        })
+    };
+    let popped = |r: &Frame| match r {
+        Frame::Array(v) => match v.get(1) {
+            Some(Frame::Array(items)) => items.len(),
+            _ => 0,
+        },
+        _ => 0,
+    };
+    let key = key.clone();
+    Some(match op {
+        BlockOp::Pop(end) if matches!(reply, Frame::Array(_)) => {
+            vec![crate::cmd::lists::pop_verb(*end), key]
+        }
+        BlockOp::MPop { from, .. } if popped(reply) > 0 => vec![
+            crate::cmd::lists::pop_verb(*from),
+            key,
+            Bytes::from(popped(reply).to_string()),
+        ],
+        BlockOp::Move { from, dst, to } if matches!(reply, Frame::Bulk(_)) => vec![
+            Bytes::from_static(b"LMOVE"),
+            key,
+            dst.clone(),
+            side(from),
+            side(to),
+        ],
+        BlockOp::ZPop { max } if matches!(reply, Frame::Array(_)) => {
+            vec![zpop_verb(*max), key]
+        }
+        BlockOp::ZMPop { max, .. } if popped(reply) > 0 => {
+            vec![zpop_verb(*max), key, Bytes::from(popped(reply).to_string())]
+        }
+        _ => return None,
+    })
+}
+
+fn zpop_verb(max: bool) -> Bytes {
+    Bytes::from_static(if max { b"ZPOPMAX" } else { b"ZPOPMIN" })
 }
 
 fn serve_one(st: &mut State, db: usize, key: &Bytes, op: &BlockOp) -> Frame {

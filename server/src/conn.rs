@@ -42,23 +42,40 @@ pub fn register(shared: &Shared, socket: &TcpStream) -> Option<Registration> {
         socket.as_raw_fd()
     };
     let authenticated = st.config.requirepass.is_none();
-    let info = ClientInfo {
+    let mut info = new_client(id, tx, kill.clone());
+    info.addr = socket
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    info.laddr = socket
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    info.fd = fd;
+    info.authenticated = authenticated;
+    st.clients.insert(id, Box::new(info));
+    Some((id, rx, kill, budget))
+}
+
+/// A client with no connection (the AOF loader's, like Redis's fake client).
+pub fn detached_client(id: u64) -> ClientInfo {
+    let kill = Arc::new(Notify::new());
+    let (tx, _rx, _budget) = crate::push::PushSink::new(kill.clone());
+    new_client(id, tx, kill)
+}
+
+fn new_client(id: u64, push_tx: crate::push::PushSink, kill: Arc<Notify>) -> ClientInfo {
+    ClientInfo {
         id,
-        addr: socket
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
-        laddr: socket
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
-        fd,
+        addr: String::new(),
+        laddr: String::new(),
+        fd: -1,
         name: None,
         lib_name: None,
         lib_ver: None,
         db: 0,
         resp: 2,
-        authenticated,
+        authenticated: true,
         created: Instant::now(),
         last_interaction: Instant::now(),
         multi: None,
@@ -68,8 +85,8 @@ pub fn register(shared: &Shared, socket: &TcpStream) -> Option<Registration> {
         channels: Default::default(),
         patterns: Default::default(),
         shard_channels: Default::default(),
-        push_tx: tx,
-        kill: kill.clone(),
+        push_tx,
+        kill,
         killed: false,
         reply_mode: ReplyMode::On,
         last_cmd: "NULL",
@@ -79,9 +96,7 @@ pub fn register(shared: &Shared, socket: &TcpStream) -> Option<Registration> {
         blocked: false,
         close_after_reply: false,
         kind: ClientKind::Normal,
-    };
-    st.clients.insert(id, Box::new(info));
-    Some((id, rx, kill, budget))
+    }
 }
 
 /// Removes every trace of a client (subscriptions, blocking, watches).
@@ -172,6 +187,7 @@ pub async fn serve(
 
         // Execute the batch under one lock.
         let mut flow = Flow::Continue;
+        let mut durable = None;
         if !pending.is_empty() {
             let mut st = shared.lock();
             let Some(mut client) = st.clients.remove(&id) else {
@@ -219,6 +235,12 @@ pub async fn serve(
             };
             qlimit = st.config.client_query_buffer_limit as usize;
             st.clients.insert(id, client);
+            // the batch's writes reach the AOF before its replies leave
+            durable = crate::persistence::aof::flush(&mut st);
+        }
+        if let Some((sync, upto)) = durable.take() {
+            // appendfsync always: reply only once the bytes are on disk
+            sync.wait(upto).await;
         }
         if let Some(e) = protocol_error.take() {
             Frame::err(format!("ERR {e}")).encode(resp, &mut out);
@@ -304,12 +326,21 @@ pub async fn serve(
                         }
                     }
                 };
-                {
+                let durable = {
                     let mut st = shared.lock();
                     if let Some(c) = st.clients.get_mut(&id) {
                         c.blocked = false;
                         crate::cmd::emit(c, reply, &mut out);
                     }
+                    // the pop that served us was written by the batch that
+                    // fed the key; with appendfsync always wait for it too
+                    st.aof
+                        .as_ref()
+                        .filter(|a| a.fsync == crate::persistence::aof::Fsync::Always)
+                        .map(|a| (a.sync.clone(), a.sync.written()))
+                };
+                if let Some((sync, upto)) = durable {
+                    sync.wait(upto).await;
                 }
                 net_out += out.len() as u64;
                 writes += 1;

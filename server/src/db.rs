@@ -90,6 +90,12 @@ pub struct Db {
     pub expires: IndexSet<Key, KeyHasher>,
     /// Keys deleted by expiry since the caller last drained this queue.
     pub expired: Vec<Bytes>,
+    /// How many of `expired` were already written to the stream of effects
+    /// (as DEL) by [`crate::propagate::expired_keys`].
+    pub expired_propagated: usize,
+    /// While an AOF loads nothing expires (Redis's `keyIsExpired` returns
+    /// false while loading): the file's own DELs do the deleting.
+    pub frozen: bool,
     /// Average TTL estimate for INFO keyspace (`avg_ttl`), as Redis keeps it.
     pub avg_ttl: i64,
 }
@@ -108,7 +114,7 @@ impl Db {
     /// Deletes `key` if its deadline passed; returns whether it did.
     pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
         let expired = match self.dict.get(key) {
-            Some(e) => e.expire != NO_EXPIRE && e.expire <= now_ms,
+            Some(e) => e.expire != NO_EXPIRE && e.expire <= now_ms && !self.frozen,
             None => false,
         };
         if expired {
@@ -142,7 +148,7 @@ impl Db {
             .get_index(idx)
             .map(|(_, e)| e.expire)
             .unwrap_or(NO_EXPIRE);
-        if expire != NO_EXPIRE && expire <= now_ms {
+        if expire != NO_EXPIRE && expire <= now_ms && !self.frozen {
             self.remove(key);
             self.expired.push(Bytes::copy_from_slice(key));
             return None;
@@ -162,7 +168,7 @@ impl Db {
         match self.dict.entry(Key::new(&key)) {
             indexmap::map::Entry::Occupied(mut o) => {
                 let e = o.get_mut();
-                let was_expired = e.expire != NO_EXPIRE && e.expire <= now_ms;
+                let was_expired = e.expire != NO_EXPIRE && e.expire <= now_ms && !self.frozen;
                 e.value = value;
                 e.lru = lru;
                 e.raw = false;
@@ -273,6 +279,9 @@ impl Db {
     pub fn active_expire(&mut self, now_ms: i64, deadline: std::time::Instant) -> (usize, usize) {
         let mut rng = rand::thread_rng();
         let (mut sampled, mut expired) = (0, 0);
+        if self.frozen {
+            return (0, 0);
+        }
         loop {
             if self.expires.is_empty() {
                 break;

@@ -11,6 +11,7 @@
 //! - [`info`]: the INFO sections and fields.
 //! - [`push`]: a client's out-of-band queue and the pub/sub output buffer limit.
 //! - [`pubsub`]: subscriptions, PUBLISH and keyspace notifications.
+//! - [`propagate`]: the stream of effects feeding the AOF (and replicas).
 
 pub mod blocking;
 pub mod cmd;
@@ -20,6 +21,7 @@ pub mod db;
 pub mod info;
 pub mod longdouble;
 pub mod persistence;
+pub mod propagate;
 pub mod pubsub;
 pub mod push;
 pub mod server;

@@ -275,17 +275,59 @@ fn main() {
             }
         };
         let shared: Arc<Shared> = Shared::new(config);
-        // Load dir/dbfilename on a thread while the server already listens
-        // and answers -LOADING (as Redis does); the decoded databases are
-        // swapped in at once. A corrupt file stops the server with its
+        // Load the data set on a thread while the server already listens
+        // and answers -LOADING (as Redis does): the AOF when appendonly is
+        // on, else dir/dbfilename. A corrupt file stops the server with its
         // position rather than load part of it.
+        let aof_on = shared.lock().config.get("appendonly") == Some("yes");
+        if aof_on {
+            let plan = {
+                let mut st = shared.lock();
+                st.loading = true;
+                picket_server::persistence::aof::prepare(&st)
+            };
+            let plan = match plan {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+            };
+            let loader_shared = shared.clone();
+            std::thread::spawn(move || {
+                let t = std::time::Instant::now();
+                let res = picket_server::persistence::aof::load(&loader_shared, &plan)
+                    .and_then(|report| {
+                        let mut st = loader_shared.lock();
+                        picket_server::persistence::aof::open(&loader_shared, &mut st, plan)?;
+                        st.loading = false;
+                        Ok(report)
+                    });
+                match res {
+                    Ok(r) => tracing::info!(
+                        "DB loaded from append only file: {:.3} seconds ({} keys from the base, {} commands)",
+                        t.elapsed().as_secs_f64(),
+                        r.keys_from_base,
+                        r.commands
+                    ),
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        eprintln!("{e}");
+                        std::process::exit(1);
+                    }
+                }
+            });
+        }
         let path = {
             let mut st = shared.lock();
             let p = picket_server::persistence::rdb_path(&st);
-            st.loading = p.exists();
+            if !aof_on {
+                st.loading = p.exists();
+            }
             p
         };
-        if shared.lock().loading {
+        if !aof_on && shared.lock().loading {
             let ndb = shared.lock().dbs.len();
             let loader_shared = shared.clone();
             std::thread::spawn(move || {

@@ -137,6 +137,10 @@ pub async fn run(shared: Arc<Shared>, listeners: Vec<TcpListener>) -> anyhow::Re
 pub fn prepare_for_shutdown(shared: &Shared) {
     let mut st = shared.lock();
     crate::persistence::bgsave_kill(&mut st);
+    if st.aof.is_some() {
+        crate::persistence::aof::rewrite_kill(&mut st);
+        crate::persistence::aof::flush_and_sync(&mut st);
+    }
     // SIGTERM/SIGINT: save like SHUTDOWN without arguments would
     if !st.shutdown_asap && !st.config.save_params.is_empty() {
         tracing::warn!("Saving the final RDB snapshot before exiting.");
@@ -244,6 +248,7 @@ async fn cron(shared: Arc<Shared>) {
         let mut st = shared.lock();
         st.start_batch(shared.started);
         crate::persistence::bgsave_poll(&mut st);
+        crate::persistence::aof::cron(&shared, &mut st);
         crate::persistence::save_points_check(&shared, &mut st);
         // Active expiry: a slice of at most 25% of the cron period
         // (ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC), spread over the dbs.
@@ -268,6 +273,8 @@ async fn cron(shared: Arc<Shared>) {
             }
             crate::cmd::after_command(&mut st, None);
         }
+        // what the cron itself wrote (expired keys' DELs)
+        let _ = crate::persistence::aof::flush(&mut st);
         // Idle timeout (blocked, pub/sub and MONITOR clients are exempt, as in Redis).
         let timeout = st.config.timeout;
         if timeout > 0 {

@@ -271,6 +271,8 @@ pub struct State {
     pub loading: bool,
     /// The background save running now, if any.
     pub bgsave: Option<crate::persistence::BgSave>,
+    /// BGSAVE SCHEDULE asked for a save while another child ran.
+    pub bgsave_scheduled: bool,
     /// Duration of the last BGSAVE, seconds (-1 = none yet).
     pub rdb_last_bgsave_time_sec: i64,
     /// When the last failed save was tried (retry delay), unix ms.
@@ -302,6 +304,10 @@ pub struct State {
     pub batch_lru: u32,
     /// Keys written while serving blocked clients (for WATCH of the running client).
     pub served_keys: Vec<(usize, Bytes)>,
+    /// Propagation bookkeeping of the running command (crate::propagate).
+    pub prop: crate::propagate::Propagation,
+    /// The append-only file, when `appendonly yes`.
+    pub aof: Option<crate::persistence::aof::Aof>,
 }
 
 impl State {
@@ -333,6 +339,7 @@ impl State {
             rdb_last_load: Default::default(),
             loading: false,
             bgsave: None,
+            bgsave_scheduled: false,
             rdb_last_bgsave_time_sec: -1,
             rdb_last_try_ms: 0,
             latest_fork_usec: 0,
@@ -350,6 +357,8 @@ impl State {
             last_raw: 0,
             batch_lru: 0,
             served_keys: Vec::new(),
+            prop: Default::default(),
+            aof: None,
         }
     }
 

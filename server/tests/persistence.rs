@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 fn fill(c: &mut redis::Connection) {
@@ -35,53 +35,6 @@ fn check(c: &mut redis::Connection) {
     let _: () = q(c, &["SELECT", "3"]);
     assert_eq!(q::<String>(c, &["GET", "in3"]), "yes");
     let _: () = q(c, &["SELECT", "0"]);
-}
-
-/// Starts `bin` on a free port with `dir` as its data directory and waits
-/// until its data set is loaded (as a client would after -LOADING).
-fn start_in(bin: &str, dir: &std::path::Path, extra: &[&str]) -> Server {
-    let s = start_raw(bin, dir, extra);
-    let mut r = s.raw();
-    for _ in 0..1500 {
-        if r.call(&["INFO", "persistence"]).contains("\nloading:0\r") {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("{bin} did not finish loading");
-}
-
-/// Starts `bin` without waiting for the load.
-fn start_raw(bin: &str, dir: &std::path::Path, extra: &[&str]) -> Server {
-    for _ in 0..5 {
-        let port = free_port();
-        let child = Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                &dir.display().to_string(),
-            ])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let s = Server {
-            child,
-            port,
-            dir: tempfile::tempdir().unwrap(),
-        };
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    panic!("{bin} did not start");
 }
 
 #[test]

@@ -307,6 +307,12 @@ fn hincrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     };
     h.insert(a[2].clone(), text.clone());
     ctx.modified(&a[1], notify::HASH, "hincrbyfloat");
+    ctx.propagate_as(vec![vec![
+        Bytes::from_static(b"HSET"),
+        a[1].clone(),
+        a[2].clone(),
+        text.clone(),
+    ]]);
     Ok(Frame::Bulk(text))
 }
 

@@ -178,12 +178,27 @@ fn expire_generic(ctx: &mut Ctx, a: &[Bytes], unit_ms: bool, absolute: bool) -> 
     if gt && (cur == NO_EXPIRE || when <= cur) || lt && cur != NO_EXPIRE && when >= cur {
         return Ok(Frame::Integer(0));
     }
-    if when <= ctx.now {
+    // (nothing is "already expired" while an AOF loads: the file's own
+    // DEL follows, as Redis's checkAlreadyExpired says)
+    if when <= ctx.now && !ctx.db().frozen {
         ctx.delete(key);
         ctx.modified(key, notify::GENERIC, "del");
+        let verb: &'static [u8] = if ctx.st.config.get("lazyfree-lazy-expire") == Some("yes") {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
+        ctx.propagate_as(vec![vec![Bytes::from_static(verb), key.clone()]]);
     } else {
         ctx.db().set_expire(key, when);
         ctx.modified(key, notify::GENERIC, "expire");
+        // relative forms propagate as PEXPIREAT, keeping the flags
+        if !(absolute && unit_ms) && ctx.propagating() {
+            let mut op = a.to_vec();
+            op[0] = Bytes::from_static(b"PEXPIREAT");
+            op[2] = Bytes::from(when.to_string());
+            ctx.propagate_as(vec![op]);
+        }
     }
     Ok(Frame::Integer(1))
 }
@@ -518,6 +533,8 @@ fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     ctx.st.touch_all_watched_in_db(Some(db), ctx.client);
     let n = ctx.st.dbs[db].clear();
     ctx.st.dirty += n as u64;
+    // propagated even when nothing was removed (forceCommandPropagation)
+    ctx.propagate_as(vec![a.to_vec()]);
     Ok(Frame::ok())
 }
 
@@ -542,6 +559,7 @@ fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     // Redis counts FLUSHALL as one change beyond the keys it removed
     ctx.st.dirty += n as u64 + 1;
+    ctx.propagate_as(vec![a.to_vec()]);
     Ok(Frame::ok())
 }
 

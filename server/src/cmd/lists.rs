@@ -164,6 +164,14 @@ fn written(ctx: &mut Ctx, key: &[u8], event: &str, dirty: usize) {
     ctx.st.dirty = (ctx.st.dirty + dirty as u64).saturating_sub(1);
 }
 
+/// `LPOP` / `RPOP`: how pops are propagated.
+pub fn pop_verb(end: End) -> Bytes {
+    Bytes::from_static(match end {
+        End::Left => b"LPOP",
+        End::Right => b"RPOP",
+    })
+}
+
 fn pop_event(end: End) -> &'static str {
     match end {
         End::Left => "lpop",
@@ -655,6 +663,12 @@ fn mpop_first(
         let v = pop_n(l, end, count);
         let n = v.len();
         written(ctx, key, pop_event(end), n);
+        // propagated as `LPOP key n` with the number actually popped
+        ctx.propagate_as(vec![vec![
+            pop_verb(end),
+            key.clone(),
+            Bytes::from(n.to_string()),
+        ]]);
         return Ok(Some(Frame::Array(vec![
             Frame::Bulk(key.clone()),
             bulk_array(v),
@@ -703,6 +717,7 @@ fn bpop(ctx: &mut Ctx, a: &[Bytes], end: End) -> CmdResult {
             continue;
         };
         written(ctx, key, pop_event(end), 1);
+        ctx.propagate_as(vec![vec![pop_verb(end), key.clone()]]);
         return Ok(Frame::Array(vec![Frame::Bulk(key.clone()), Frame::Bulk(v)]));
     }
     block_on(ctx, keys, BlockOp::Pop(end), timeout, Frame::NullArray)
@@ -741,9 +756,14 @@ fn blmove_generic(
     from: End,
     to: End,
     timeout: Option<Duration>,
+    as_op: Vec<Bytes>,
 ) -> CmdResult {
     if list_write(ctx, src)?.is_some() {
-        return lmove_generic(ctx, src, dst, from, to);
+        let r = lmove_generic(ctx, src, dst, from, to)?;
+        if matches!(r, Frame::Bulk(_)) {
+            ctx.propagate_as(vec![as_op]);
+        }
+        return Ok(r);
     }
     block_on(
         ctx,
@@ -762,12 +782,20 @@ fn blmove(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let from = parse_end(&a[3])?;
     let to = parse_end(&a[4])?;
     let timeout = parse_timeout_ms(&a[5])?;
-    blmove_generic(ctx, &a[1], &a[2], from, to, timeout)
+    let op = vec![
+        Bytes::from_static(b"LMOVE"),
+        a[1].clone(),
+        a[2].clone(),
+        a[3].clone(),
+        a[4].clone(),
+    ];
+    blmove_generic(ctx, &a[1], &a[2], from, to, timeout, op)
 }
 
 fn brpoplpush(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let timeout = parse_timeout_ms(&a[3])?;
-    blmove_generic(ctx, &a[1], &a[2], End::Right, End::Left, timeout)
+    let op = vec![Bytes::from_static(b"RPOPLPUSH"), a[1].clone(), a[2].clone()];
+    blmove_generic(ctx, &a[1], &a[2], End::Right, End::Left, timeout, op)
 }
 
 #[cfg(test)]

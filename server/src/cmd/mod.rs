@@ -248,6 +248,10 @@ pub struct Ctx<'a> {
     /// reply there directly (not inside EXEC, replies on): saves building
     /// and copying a `Frame` for large values (GET).
     pub direct: Option<&'a mut BytesMut>,
+    /// What the command propagates instead of its own arguments (its
+    /// effects), set by [`Ctx::propagate_as`]; `Some(empty)` propagates
+    /// nothing of its own (EXEC: its commands propagated themselves).
+    pub propagate: Option<Vec<Vec<Bytes>>>,
 }
 
 /// The reply to writes after a failed background save (stop-writes-on-bgsave-error).
@@ -360,6 +364,18 @@ impl<'a> Ctx<'a> {
             };
         }
         Some(idx)
+    }
+
+    /// Whether the stream of effects has a consumer (AOF, replicas): a
+    /// handler builds rewritten arguments only then.
+    pub fn propagating(&self) -> bool {
+        crate::propagate::active(self.st)
+    }
+
+    /// Propagates these commands (in the current db) instead of the
+    /// command as sent; several are written as one MULTI/EXEC unit.
+    pub fn propagate_as(&mut self, ops: Vec<Vec<Bytes>>) {
+        self.propagate = Some(ops);
     }
 
     /// Sends a keyspace notification for the current db.
@@ -607,6 +623,13 @@ pub fn execute(
         reject(st, client, Some(cmd), Frame::err(MISCONF), out);
         return Flow::Continue;
     }
+    if st.aof.as_ref().is_some_and(|a| a.write_error.is_some())
+        && (cmd.flags & flags::WRITE != 0 || cmd.name == "ping")
+    {
+        let e = crate::persistence::aof::misconf(st).unwrap_or_default();
+        reject(st, client, Some(cmd), Frame::err(e), out);
+        return Flow::Continue;
+    }
     if let Some(p) = st.pause {
         if p.until_ms <= crate::state::now_ms() {
             st.pause = None;
@@ -678,7 +701,11 @@ pub fn call_with(
         no_reply: false,
         in_exec,
         direct,
+        propagate: None,
     };
+    let dirty_before = ctx.st.dirty;
+    let db_before = ctx.client.db;
+    ctx.st.prop.depth += 1;
     let reply = match (cmd.handler)(&mut ctx, args) {
         Ok(f) => f,
         Err(f) => f,
@@ -687,8 +714,26 @@ pub fn call_with(
         flow,
         extra,
         no_reply,
+        propagate,
         ..
     } = ctx;
+    st.prop.depth -= 1;
+    if crate::propagate::active(st) {
+        // keys the command found expired go first, in its unit
+        crate::propagate::expired_keys(st, true);
+        match propagate {
+            Some(ops) => {
+                for op in ops {
+                    crate::propagate::also(st, db_before, op);
+                }
+            }
+            None if st.dirty != dirty_before => {
+                crate::propagate::also(st, db_before, args.to_vec());
+            }
+            None => {}
+        }
+        crate::propagate::end_command(st);
+    }
     let end = st.clock.raw();
     st.last_raw = end;
     let usec = st.clock.delta_as_nanos(start, end) / 1000;
@@ -764,6 +809,7 @@ pub fn emit(client: &mut ClientInfo, f: Frame, out: &mut BytesMut) {
 /// Work Redis does after every command: serve clients blocked on keys
 /// that received data, and account for keys that expired while it ran.
 pub fn after_command(st: &mut State, mut current: Option<&mut ClientInfo>) {
+    crate::propagate::expired_keys(st, false);
     if !st.ready_keys.is_empty() {
         crate::blocking::serve_ready_keys(st);
         let served = std::mem::take(&mut st.served_keys);
@@ -777,6 +823,8 @@ pub fn after_command(st: &mut State, mut current: Option<&mut ClientInfo>) {
         if st.dbs[i].expired.is_empty() {
             continue;
         }
+        crate::propagate::expired_keys(st, false);
+        st.dbs[i].expired_propagated = 0;
         let expired = std::mem::take(&mut st.dbs[i].expired);
         for k in expired {
             st.stats.expired_keys += 1;

@@ -157,6 +157,16 @@ pub static COMMANDS: &[Cmd] = &[
         save
     ),
     cmd!("bgsave", -1, ADMIN | NOSCRIPT, 0, 0, 0, "server", bgsave),
+    cmd!(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT,
+        0,
+        0,
+        0,
+        "server",
+        bgrewriteaof
+    ),
 ];
 
 fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -247,7 +257,22 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 let ls = crate::server::bind_all_std(&staged.bind, staged.port).map_err(|e| Frame::err(format!("ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port: {e}")))?;
                 let _ = ctx.shared.rebind_tx.send(ls);
             }
+            let aof_was = ctx.st.config.get("appendonly") == Some("yes");
+            let aof_now = staged.get("appendonly") == Some("yes");
+            if aof_now && !aof_was {
+                // writes the first BASE in the background, as Redis does
+                let old = std::mem::replace(&mut ctx.st.config, staged.clone());
+                if let Err(e) = crate::persistence::aof::enable(ctx.shared, ctx.st) {
+                    ctx.st.config = old;
+                    return Err(Frame::err(format!(
+                        "ERR CONFIG SET failed (possibly related to argument 'appendonly') - {e}"
+                    )));
+                }
+            } else if aof_was && !aof_now {
+                crate::persistence::aof::disable(ctx.st);
+            }
             ctx.st.config = staged;
+            crate::persistence::aof::config_changed(ctx.st);
             ctx.st.pubsub.limits = crate::push::Limits::pubsub_from_config(
                 ctx.st
                     .config
@@ -605,9 +630,46 @@ fn bgsave(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if ctx.st.bgsave.is_some() {
         return Err(Frame::err("ERR Background save already in progress"));
     }
+    let rewriting = ctx.st.aof.as_ref().is_some_and(|a| a.rewrite.is_some());
+    if rewriting || ctx.in_exec {
+        if a.len() == 2 || ctx.in_exec {
+            ctx.st.bgsave_scheduled = true;
+            return Ok(Frame::Simple("Background saving scheduled".into()));
+        }
+        return Err(Frame::err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."));
+    }
     crate::persistence::bgsave_start(ctx.shared, ctx.st)
         .map_err(|e| Frame::err(format!("ERR {e}")))?;
     Ok(Frame::Simple("Background saving started".into()))
+}
+
+fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    let Some(aof) = ctx.st.aof.as_mut() else {
+        return Err(Frame::err(
+            "ERR Can't execute an AOF background rewriting while appendonly is off (picket-server writes the first BASE when AOF is turned on)",
+        ));
+    };
+    if aof.rewrite.is_some() {
+        return Err(Frame::err(
+            "ERR Background append only file rewriting already in progress",
+        ));
+    }
+    if ctx.st.bgsave.is_some() || ctx.in_exec {
+        aof.rewrite_scheduled = true;
+        aof.consecutive_failures = 0;
+        return Ok(Frame::Simple(
+            "Background append only file rewriting scheduled".into(),
+        ));
+    }
+    match crate::persistence::aof::rewrite_start(ctx.shared, ctx.st) {
+        Ok(()) => Ok(Frame::Simple(
+            "Background append only file rewriting started".into(),
+        )),
+        Err(e) => {
+            tracing::warn!("{e}");
+            Err(Frame::err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."))
+        }
+    }
 }
 
 fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
@@ -871,6 +933,11 @@ fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     tracing::warn!("User requested shutdown...");
     crate::persistence::bgsave_kill(ctx.st);
+    if ctx.st.aof.is_some() {
+        tracing::warn!("Calling fsync() on the AOF file.");
+        crate::persistence::aof::rewrite_kill(ctx.st);
+        crate::persistence::aof::flush_and_sync(ctx.st);
+    }
     // Redis saves when asked to, or when save points are configured
     if save || (!nosave && !ctx.st.config.save_params.is_empty()) {
         tracing::warn!("Saving the final RDB snapshot before exiting.");

@@ -252,6 +252,7 @@ fn spop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     };
     ctx.modified(key, notify::SET, "spop");
     drop_if_empty(ctx, key);
+    ctx.propagate_as(vec![srem_op(key, &m)]);
     Ok(Frame::Bulk(m))
 }
 
@@ -275,6 +276,7 @@ fn spop_count(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         s.clear();
         ctx.modified(key, notify::SET, "spop");
         drop_if_empty(ctx, key);
+        ctx.propagate_as(vec![vec![Bytes::from_static(b"DEL"), key.clone()]]);
         return Ok(set_frame(all));
     }
     let mut rng = rand::thread_rng();
@@ -289,7 +291,17 @@ fn spop_count(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
     }
     ctx.modified(key, notify::SET, "spop");
+    // one SREM per member (Redis 7.0), written as one MULTI/EXEC unit
+    if ctx.propagating() {
+        let ops = out.iter().map(|m| srem_op(key, m)).collect();
+        ctx.propagate_as(ops);
+    }
     Ok(set_frame(out))
+}
+
+/// `SREM key member`: how a popped member is propagated.
+fn srem_op(key: &Bytes, m: &Bytes) -> Vec<Bytes> {
+    vec![Bytes::from_static(b"SREM"), key.clone(), m.clone()]
 }
 
 fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {

@@ -222,8 +222,11 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     store(ctx, key, a[2].to_vec(), exp == ExpireOpt::KeepTtl, at);
     ctx.modified(key, notify::STRING, "set");
-    if at.is_some() {
+    if let Some(at) = at {
         ctx.notify(notify::GENERIC, "expire", key);
+        if !matches!(exp, ExpireOpt::PxAt(_)) && ctx.propagating() {
+            ctx.propagate_as(vec![set_pxat(key, &a[2], at)]);
+        }
     }
     Ok(if get {
         old.map(Frame::bulk).unwrap_or(Frame::Null)
@@ -252,7 +255,22 @@ fn setex_impl(ctx: &mut Ctx, a: &[Bytes], ms: bool) -> CmdResult {
     store(ctx, &a[1], a[3].to_vec(), false, at);
     ctx.modified(&a[1], notify::STRING, "set");
     ctx.notify(notify::GENERIC, "expire", &a[1]);
+    if let (Some(at), true) = (at, ctx.propagating()) {
+        ctx.propagate_as(vec![set_pxat(&a[1], &a[3], at)]);
+    }
     Ok(Frame::ok())
+}
+
+/// `SET key value PXAT <ms>`: how Redis propagates a SET with a relative
+/// or seconds expire (and SETEX / PSETEX).
+fn set_pxat(key: &Bytes, val: &Bytes, at: i64) -> Vec<Bytes> {
+    vec![
+        Bytes::from_static(b"SET"),
+        key.clone(),
+        val.clone(),
+        Bytes::from_static(b"PXAT"),
+        Bytes::from(at.to_string()),
+    ]
 }
 
 fn setex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -280,6 +298,7 @@ fn getdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     };
     ctx.delete(&a[1]);
     ctx.modified(&a[1], notify::GENERIC, "del");
+    ctx.propagate_as(vec![vec![Bytes::from_static(b"DEL"), a[1].clone()]]);
     Ok(old)
 }
 
@@ -320,12 +339,24 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         if at <= ctx.now {
             ctx.delete(key);
             ctx.modified(key, notify::GENERIC, "del");
+            let verb: &'static [u8] = if ctx.st.config.get("lazyfree-lazy-expire") == Some("yes") {
+                b"UNLINK"
+            } else {
+                b"DEL"
+            };
+            ctx.propagate_as(vec![vec![Bytes::from_static(verb), key.clone()]]);
         } else {
             ctx.db().set_expire(key, at);
             ctx.modified(key, notify::GENERIC, "expire");
+            ctx.propagate_as(vec![vec![
+                Bytes::from_static(b"PEXPIREAT"),
+                key.clone(),
+                Bytes::from(at.to_string()),
+            ]]);
         }
     } else if exp == ExpireOpt::Persist && ctx.db().persist(key) {
         ctx.modified(key, notify::GENERIC, "persist");
+        ctx.propagate_as(vec![vec![Bytes::from_static(b"PERSIST"), key.clone()]]);
     }
     Ok(val)
 }
@@ -495,7 +526,14 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         None => store(ctx, key, text.clone(), false, None),
     }
     ctx.modified(key, notify::STRING, "incrbyfloat");
-    Ok(Frame::Bulk(Bytes::from(text)))
+    let text = Bytes::from(text);
+    ctx.propagate_as(vec![vec![
+        Bytes::from_static(b"SET"),
+        key.clone(),
+        text.clone(),
+        Bytes::from_static(b"KEEPTTL"),
+    ]]);
+    Ok(Frame::Bulk(text))
 }
 
 fn getrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {

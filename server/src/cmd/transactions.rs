@@ -90,6 +90,9 @@ fn exec(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     // Unwatch before running, so the transaction's own writes do not
     // flag the client.
     discard_transaction(ctx);
+    // the queued commands propagate themselves, as one MULTI/EXEC unit
+    // when there are several (see crate::propagate)
+    ctx.propagate_as(Vec::new());
     let mut replies = Vec::with_capacity(queue.len());
     for q in queue {
         let (reply, flow, extra, no_reply) =

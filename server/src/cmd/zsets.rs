@@ -1074,6 +1074,18 @@ fn zpop_generic(
     if !popped.is_empty() {
         ctx.modified(&key, notify::ZSET, if max { "zpopmax" } else { "zpopmin" });
         delete_if_empty(ctx, &key);
+        // the blocking and multi-key forms propagate as plain pops
+        // (`ZPOPMIN key` / `ZPOPMIN key <popped>`)
+        if shape != (PopShape::Plain { nested: true })
+            && shape != (PopShape::Plain { nested: false })
+        {
+            let verb = Bytes::from_static(if max { b"ZPOPMAX" } else { b"ZPOPMIN" });
+            let mut op = vec![verb, key.clone()];
+            if shape == PopShape::KeyNested {
+                op.push(Bytes::from(popped.len().to_string()));
+            }
+            ctx.propagate_as(vec![op]);
+        }
     }
     Ok(pop_reply(key, popped, shape))
 }

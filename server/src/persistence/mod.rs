@@ -1,10 +1,14 @@
-//! Persistence (issue 3, in progress).
+//! Persistence.
 //!
 //! - [`rdb`]: RDB version 10 encoding and decoding of the key space.
+//! - [`aof`]: the multi-part append-only file at run time (writing,
+//!   fsync, rewrite, loading); [`aof_file`]: its file formats (manifest,
+//!   records); [`aof_check`]: the `--check-aof` checker.
 //! - this module: SAVE to `dir/dbfilename` (atomic: temp file, fsync,
-//!   rename) and loading that file at start-up. Background saves (BGSAVE,
-//!   `save` points), AOF and DUMP/RESTORE are not wired yet.
+//!   rename), BGSAVE by fork, the `save` points, and loading that file at
+//!   start-up.
 
+pub mod aof;
 pub mod aof_check;
 pub mod aof_file;
 pub mod rdb;
@@ -175,33 +179,21 @@ pub struct BgSave {
     pub dirty_at_start: u64,
 }
 
-/// Whether this process has only one thread: fork() is then safe (no
-/// other thread can hold the allocator's or any other lock).
-fn single_threaded() -> bool {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| d.count() == 1)
-        .unwrap_or(false)
-}
-
 /// BGSAVE: forks; the child writes the snapshot from its copy-on-write
 /// image of memory while the parent keeps serving (Redis's mechanism).
-/// With io-threads > 1 the process has several threads and fork is not
-/// safe, so the snapshot is written synchronously instead (stated in the
-/// reply's log line).
 pub fn bgsave_start(shared: &Shared, st: &mut State) -> Result<(), String> {
     if st.bgsave.is_some() {
         return Err("Background save already in progress".into());
     }
-    if !single_threaded() {
-        tracing::warn!("BGSAVE with io-threads > 1: saving in the foreground");
-        return save(shared, st);
-    }
     let now = crate::state::now_ms();
     let path = rdb_path(st);
     let t = std::time::Instant::now();
-    // SAFETY: the process is single-threaded (checked above), so the child
-    // inherits no lock held by another thread; the child only serializes
-    // its copy of the data, writes a file and calls _exit.
+    // SAFETY: the child only serializes its copy-on-write image of the
+    // data set and writes one file, then _exits. It takes no lock another
+    // thread could hold: the State lock is held by this very thread (the
+    // child uses `st` directly), it does not log, and glibc's allocator
+    // re-initialises its locks in the child of a multi-threaded process
+    // (as Redis relies on with its own background threads).
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(format!(
@@ -255,7 +247,15 @@ pub fn bgsave_poll(st: &mut State) {
 /// The `save <seconds> <changes>` points: starts a BGSAVE when one is
 /// due (after a failure, retries at most every 5 s, as Redis does).
 pub fn save_points_check(shared: &Shared, st: &mut State) {
-    if st.bgsave.is_some() || st.config.save_params.is_empty() {
+    let rewriting = st.aof.as_ref().is_some_and(|a| a.rewrite.is_some());
+    if st.bgsave.is_none() && !rewriting && st.bgsave_scheduled && !st.loading {
+        st.bgsave_scheduled = false;
+        if let Err(e) = bgsave_start(shared, st) {
+            tracing::warn!("{e}");
+        }
+        return;
+    }
+    if st.bgsave.is_some() || rewriting || st.loading || st.config.save_params.is_empty() {
         return;
     }
     let now = crate::state::now_ms();
