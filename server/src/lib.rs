@@ -12,12 +12,14 @@
 //! - [`push`]: a client's out-of-band queue and the pub/sub output buffer limit.
 //! - [`pubsub`]: subscriptions, PUBLISH and keyspace notifications.
 //! - [`propagate`]: the stream of effects feeding the AOF (and replicas).
+//! - [`digest`]: DEBUG DIGEST / DIGEST-VALUE, Redis 7.0's dataset fingerprint.
 
 pub mod blocking;
 pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod db;
+pub mod digest;
 pub mod info;
 pub mod longdouble;
 pub mod persistence;

@@ -805,7 +805,20 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 ))),
             }
         }
-        "digest" | "digest-value" | "change-repl-id" | "jmap" => Err(Frame::err(format!(
+        "digest" if a.len() == 2 => {
+            let d = crate::digest::dataset_digest(&ctx.st.dbs);
+            Ok(Frame::Simple(crate::digest::hex(&d)))
+        }
+        "digest-value" => {
+            // Like Redis, no lookup: logically expired keys still count.
+            let db = &ctx.st.dbs[ctx.client.db];
+            let ds = a[2..].iter().map(|k| {
+                let d = crate::digest::value_digest(db.dict.get(&k[..]));
+                Frame::Simple(crate::digest::hex(&d))
+            });
+            Ok(Frame::Array(ds.collect()))
+        }
+        "change-repl-id" | "jmap" => Err(Frame::err(format!(
             "ERR DEBUG {} is not available yet in this server",
             sub.to_ascii_uppercase()
         ))),
