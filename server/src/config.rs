@@ -747,6 +747,19 @@ impl Config {
         self.values.get(name).map(|s| s.as_str())
     }
 
+    /// Records the master (REPLICAOF) so CONFIG GET / REWRITE show it.
+    pub fn set_replicaof(&mut self, master: Option<(String, u16)>) {
+        let v = master.map(|(h, p)| format!("{h} {p}")).unwrap_or_default();
+        self.values.insert("replicaof", v);
+    }
+
+    /// The configured master, if any.
+    pub fn replicaof(&self) -> Option<(String, u16)> {
+        let v = self.get("replicaof")?;
+        let (h, p) = v.split_once(' ')?;
+        Some((h.to_string(), p.parse().ok()?))
+    }
+
     /// Every (name, value) pair, canonical names and aliases, as CONFIG GET * lists.
     pub fn all(&self) -> Vec<(&'static str, String)> {
         let mut v: Vec<(&'static str, String)> =

@@ -267,6 +267,64 @@ pub async fn serve(
                 let _ = shared.shutdown.send(true);
                 break 'conn;
             }
+            Flow::Replica { rx } => {
+                crate::replication::master::serve_replica(
+                    shared.clone(),
+                    id,
+                    rd,
+                    wr,
+                    rx,
+                    kill.clone(),
+                    std::mem::take(&mut inbuf),
+                )
+                .await;
+                unregister(&shared, id);
+                return;
+            }
+            Flow::Wait {
+                mut rx,
+                deadline,
+                offset,
+            } => {
+                let sleep = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d.into()).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::pin!(sleep);
+                let n = loop {
+                    tokio::select! {
+                        r = &mut rx => break r.ok(),
+                        _ = &mut sleep => break None,
+                        _ = kill.notified() => break 'conn,
+                        n = rd.read_buf(&mut inbuf) => {
+                            match n {
+                                Ok(0) | Err(_) => break 'conn,
+                                Ok(n) => {
+                                    net_in += n as u64;
+                                    reads += 1;
+                                }
+                            }
+                        }
+                    }
+                };
+                {
+                    let mut st = shared.lock();
+                    let n = n
+                        .unwrap_or_else(|| crate::replication::master::acked_replicas(&st, offset));
+                    if let Some(c) = st.clients.get_mut(&id) {
+                        crate::cmd::emit(c, Frame::Integer(n), &mut out);
+                    }
+                }
+                net_out += out.len() as u64;
+                writes += 1;
+                if !write_out(&mut wr, &out, &kill).await {
+                    break 'conn;
+                }
+                out.clear();
+                continue 'conn;
+            }
             Flow::Paused(args) => {
                 pending.push_front(args);
                 loop {

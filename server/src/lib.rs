@@ -11,6 +11,7 @@
 //! - [`info`]: the INFO sections and fields.
 //! - [`push`]: a client's out-of-band queue and the pub/sub output buffer limit.
 //! - [`pubsub`]: subscriptions, PUBLISH and keyspace notifications.
+//! - [`replication`]: master/replica replication (PSYNC, backlog, full sync, the link).
 //! - [`propagate`]: the stream of effects feeding the AOF (and replicas).
 //! - [`digest`]: DEBUG DIGEST / DIGEST-VALUE, Redis 7.0's dataset fingerprint.
 
@@ -26,6 +27,7 @@ pub mod persistence;
 pub mod propagate;
 pub mod pubsub;
 pub mod push;
+pub mod replication;
 pub mod server;
 pub mod state;
 pub mod types;

@@ -279,6 +279,15 @@ fn main() {
         // and answers -LOADING (as Redis does): the AOF when appendonly is
         // on, else dir/dbfilename. A corrupt file stops the server with its
         // position rather than load part of it.
+        // `replicaof` in the config: a replica from the start (the link
+        // starts once the data set is loaded)
+        {
+            let mut st = shared.lock();
+            if let Some((h, p)) = st.config.replicaof() {
+                picket_server::replication::replica::set_master(&mut st, h, p);
+                st.repl.cached = false;
+            }
+        }
         let aof_on = shared.lock().config.get("appendonly") == Some("yes");
         if aof_on {
             let plan = {

@@ -1,7 +1,7 @@
 //! The stream of effects (ARCHITECTURE.md, invariant 1): every write is
-//! appended, in the order it took effect, to the AOF (and, with
-//! replication, to the replicas' stream) as the command Redis 7.0 would
-//! propagate for it.
+//! appended, in the order it took effect, to the AOF and to the
+//! replication stream (backlog and replicas) as the command Redis 7.0
+//! would propagate for it.
 //!
 //! How a command becomes stream entries (Redis's `call` +
 //! `alsoPropagate` + `propagatePendingCommands`):
@@ -41,7 +41,7 @@ pub struct Propagation {
 /// nothing does, commands skip building their entries altogether.
 #[inline]
 pub fn active(st: &State) -> bool {
-    st.aof.is_some()
+    st.aof.is_some() || crate::replication::active(st)
 }
 
 /// Writes one entry to every sink.
@@ -49,6 +49,7 @@ fn emit(st: &mut State, db: usize, args: &[Bytes]) {
     if let Some(aof) = st.aof.as_mut() {
         aof.feed(db, args);
     }
+    crate::replication::feed_command(st, Some(db), args);
 }
 
 /// Writes a unit of entries, wrapped in MULTI/EXEC when there are several.
@@ -72,9 +73,11 @@ pub fn emit_unit(st: &mut State, ops: Vec<Op>) {
 }
 
 fn emit_nodb(st: &mut State, _db: usize, name: &'static str) {
+    let args = [Bytes::from_static(name.as_bytes())];
     if let Some(aof) = st.aof.as_mut() {
-        aof.feed_nodb(&[Bytes::from_static(name.as_bytes())]);
+        aof.feed_nodb(&args);
     }
+    crate::replication::feed_command(st, None, &args);
 }
 
 /// Adds an entry to the running command's unit.

@@ -22,9 +22,15 @@ pub struct Limits {
 impl Limits {
     /// Reads the `pubsub` class of `client-output-buffer-limit`.
     pub fn pubsub_from_config(value: &str) -> Limits {
+        Self::from_config(value, "pubsub")
+    }
+
+    /// Reads one class (`normal`, `replica` alias `slave`, `pubsub`).
+    pub fn from_config(value: &str, class: &str) -> Limits {
         let v: Vec<&str> = value.split_whitespace().collect();
+        let alias = if class == "replica" { "slave" } else { class };
         for c in v.chunks(4) {
-            if c.len() == 4 && c[0] == "pubsub" {
+            if c.len() == 4 && (c[0] == class || c[0] == alias) {
                 let n = |s: &str| s.parse::<u64>().unwrap_or(0);
                 return Limits {
                     hard: n(c[1]),

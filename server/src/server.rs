@@ -102,6 +102,7 @@ pub async fn run(shared: Arc<Shared>, listeners: Vec<TcpListener>) -> anyhow::Re
         .map(|l| tokio::spawn(accept_loop(shared.clone(), l)))
         .collect();
     tokio::spawn(cron(shared.clone()));
+    tokio::spawn(replication_cron(shared.clone()));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut rebind_rx = match shared.rebind_rx.lock() {
@@ -233,6 +234,31 @@ fn set_keepalive(socket: &tokio::net::TcpStream, secs: u32) {
             &cnt as *const _ as *const libc::c_void,
             sz,
         );
+    }
+}
+
+/// The replication cron (10 Hz, and at once when kicked: a new replica,
+/// REPLICAOF, WAIT): starts full syncs, pings replicas, drops dead ones,
+/// answers WAIT, and keeps the link to our master running.
+async fn replication_cron(shared: Arc<Shared>) {
+    let mut shutdown_rx = shared.shutdown.subscribe();
+    let kick = shared.lock().repl.kick.clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = kick.notified() => {}
+            _ = shutdown_rx.changed() => return,
+        }
+        {
+            let mut st = shared.lock();
+            if st.loading {
+                continue;
+            }
+            st.start_batch(shared.started);
+            crate::replication::master::cron(&shared, &mut st);
+            let _ = crate::persistence::aof::flush(&mut st);
+        }
+        crate::replication::replica::ensure_link(&shared);
     }
 }
 

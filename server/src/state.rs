@@ -44,8 +44,6 @@ pub struct Shared {
     state: Mutex<State>,
     /// 40 hex chars, new at every start (INFO run_id).
     pub run_id: String,
-    /// The replication ID (INFO master_replid).
-    pub replid: String,
     /// Listeners bound by CONFIG SET port/bind, handed to the accept loop.
     pub rebind_tx: mpsc::UnboundedSender<Vec<std::net::TcpListener>>,
     /// Receiving end of `rebind_tx`, taken once by the server loop.
@@ -67,7 +65,6 @@ impl Shared {
         Arc::new(Shared {
             state: Mutex::new(State::new(config)),
             run_id,
-            replid: random_hex(40),
             rebind_tx,
             rebind_rx: Mutex::new(Some(rebind_rx)),
             started: Instant::now(),
@@ -308,6 +305,8 @@ pub struct State {
     pub prop: crate::propagate::Propagation,
     /// The append-only file, when `appendonly yes`.
     pub aof: Option<crate::persistence::aof::Aof>,
+    /// Replication: IDs, offsets, backlog, replicas, the master link.
+    pub repl: crate::replication::Repl,
 }
 
 impl State {
@@ -359,6 +358,7 @@ impl State {
             served_keys: Vec::new(),
             prop: Default::default(),
             aof: None,
+            repl: crate::replication::Repl::new(random_hex(40)),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -179,6 +180,7 @@ pub fn table() -> &'static HashMap<&'static str, &'static Cmd, ahash::RandomStat
             pubsub::COMMANDS,
             transactions::COMMANDS,
             server::COMMANDS,
+            replication::COMMANDS,
         ] {
             for c in family {
                 m.insert(c.name, c);
@@ -220,6 +222,18 @@ pub enum Flow {
     Paused(picket_common::resp::Args),
     /// Stop the server (SHUTDOWN).
     Shutdown,
+    /// The connection became a replica's link (PSYNC/SYNC): from now on
+    /// it carries what the master queues for it.
+    Replica {
+        rx: tokio::sync::mpsc::UnboundedReceiver<crate::replication::ReplMsg>,
+    },
+    /// WAIT: the count of replicas that acknowledged `offset`, once enough
+    /// did or at the deadline.
+    Wait {
+        rx: oneshot::Receiver<i64>,
+        deadline: Option<Instant>,
+        offset: i64,
+    },
 }
 
 /// Everything a handler can reach while it runs. The state lock is held
@@ -629,6 +643,41 @@ pub fn execute(
         let e = crate::persistence::aof::misconf(st).unwrap_or_default();
         reject(st, client, Some(cmd), Frame::err(e), out);
         return Flow::Continue;
+    }
+    if cmd.flags & flags::WRITE != 0 && crate::replication::master::too_few_replicas(st) {
+        reject(
+            st,
+            client,
+            Some(cmd),
+            Frame::err("NOREPLICAS Not enough good replicas to write."),
+            out,
+        );
+        return Flow::Continue;
+    }
+    if let Some(m) = st.repl.master.as_ref() {
+        if cmd.flags & flags::WRITE != 0 && st.config.get("replica-read-only") != Some("no") {
+            reject(
+                st,
+                client,
+                Some(cmd),
+                Frame::err("READONLY You can't write against a read only replica."),
+                out,
+            );
+            return Flow::Continue;
+        }
+        if m.state != crate::replication::LinkState::Connected
+            && cmd.flags & flags::STALE == 0
+            && st.config.get("replica-serve-stale-data") == Some("no")
+        {
+            reject(
+                st,
+                client,
+                Some(cmd),
+                Frame::err("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
+                out,
+            );
+            return Flow::Continue;
+        }
     }
     if let Some(p) = st.pause {
         if p.until_ms <= crate::state::now_ms() {

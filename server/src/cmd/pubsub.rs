@@ -178,7 +178,11 @@ fn sunsubscribe(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn publish(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    Ok(Frame::Integer(ctx.st.pubsub.publish(&a[1], &a[2])))
+    let n = ctx.st.pubsub.publish(&a[1], &a[2]);
+    // PUBLISH goes to replicas (not to the AOF), as Redis propagates it
+    let db = ctx.client.db;
+    crate::replication::feed_command(ctx.st, Some(db), a);
+    Ok(Frame::Integer(n))
 }
 
 fn spublish(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {

@@ -62,16 +62,6 @@ pub static COMMANDS: &[Cmd] = &[
     ),
     cmd!("time", 1, LOADING | STALE | FAST, 0, 0, 0, "server", time),
     cmd!(
-        "role",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | SENTINEL,
-        0,
-        0,
-        0,
-        "server",
-        role
-    ),
-    cmd!(
         "debug",
         -2,
         ADMIN | NOSCRIPT | LOADING | STALE,
@@ -601,14 +591,6 @@ fn time(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     Ok(Frame::Array(vec![
         Frame::bulk((us / 1_000_000).to_string()),
         Frame::bulk((us % 1_000_000).to_string()),
-    ]))
-}
-
-fn role(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
-    Ok(Frame::Array(vec![
-        Frame::bulk("master"),
-        Frame::Integer(0),
-        Frame::Array(vec![]),
     ]))
 }
 

@@ -377,15 +377,15 @@ fn aof_filename(st: &State) -> String {
 
 /// The data set as a BASE file: an RDB with `aof-base 1`
 /// (aof-use-rdb-preamble yes) or commands (no).
-fn encode_base(shared: &Shared, st: &State, now: i64, preamble: bool) -> Vec<u8> {
+fn encode_base(_shared: &Shared, st: &State, now: i64, preamble: bool) -> Vec<u8> {
     if preamble {
         let aux = super::rdb::RdbAux {
             ctime: now / 1000,
             used_mem: crate::info::mem_stats().used,
             repl: Some(super::rdb::ReplAux {
                 stream_db: 0,
-                repl_id: shared.replid.clone(),
-                offset: 0,
+                repl_id: st.repl.replid.clone(),
+                offset: st.repl.offset,
             }),
             aof_base: true,
         };

@@ -63,14 +63,17 @@ pub fn save(shared: &Shared, st: &mut State) -> Result<(), String> {
 
 /// The whole key space as an RDB file, with the configured compression
 /// and checksum and the AUX fields Redis writes.
-fn encode_snapshot(shared: &Shared, st: &State, now: i64) -> Vec<u8> {
+pub fn encode_snapshot(_shared: &Shared, st: &State, now: i64) -> Vec<u8> {
+    // the replication position, when we are part of a replication chain
+    // (Redis's rdbPopulateSaveInfo), so a restart can continue partially
+    let in_chain = st.repl.backlog.is_some() || st.repl.master.is_some();
     let aux = rdb::RdbAux {
         ctime: now / 1000,
         used_mem: crate::info::mem_stats().used,
-        repl: Some(rdb::ReplAux {
-            stream_db: 0,
-            repl_id: shared.replid.clone(),
-            offset: 0,
+        repl: in_chain.then(|| rdb::ReplAux {
+            stream_db: st.repl.master_db_for_rdb() as i64,
+            repl_id: st.repl.replid.clone(),
+            offset: st.repl.offset,
         }),
         aof_base: false,
     };
@@ -242,6 +245,7 @@ pub fn bgsave_poll(st: &mut State) {
         st.rdb_last_try_ms = crate::state::now_ms();
         tracing::warn!("Background saving error");
     }
+    crate::replication::master::bgsave_done(st, ok);
 }
 
 /// The `save <seconds> <changes>` points: starts a BGSAVE when one is

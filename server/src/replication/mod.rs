@@ -1,0 +1,458 @@
+//! Master/replica replication in the Redis 7.0 sense
+//! (`shared/reference/replication.md`): replication IDs and offsets, the
+//! backlog, the stream fed to replicas, INFO replication and ROLE.
+//!
+//! - [`backlog`]: the ring of recent stream bytes for partial resync.
+//! - [`master`]: the master's side: REPLCONF, PSYNC/SYNC, full sync by a
+//!   forked child (disk or diskless), serving replica connections, ACKs,
+//!   WAIT, min-replicas, the replication cron.
+//! - [`replica`]: the replica's side: the link to the master (handshake,
+//!   PSYNC, loading the payload, applying the stream, ACKs).
+//!
+//! The stream is fed from [`crate::propagate`] on a master; a replica
+//! forwards exactly the bytes it applied (cascading replicas see the same
+//! stream and offsets as their master's replicas).
+
+pub mod backlog;
+pub mod master;
+pub mod replica;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use indexmap::IndexMap;
+use tokio::sync::{mpsc, Notify};
+
+use crate::state::State;
+use backlog::Backlog;
+
+/// 40 zeros: "no secondary ID".
+pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
+
+/// What a replica connection's writer receives.
+#[derive(Debug)]
+pub enum ReplMsg {
+    /// Stream bytes (counted against the output buffer limit).
+    Stream(Bytes),
+    /// Handshake lines and the RDB payload (not counted, as in Redis).
+    Payload(Bytes),
+}
+
+/// Where a replica connection stands (INFO `state=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// Waiting for a snapshot to start.
+    WaitBgsaveStart,
+    /// `+FULLRESYNC` sent; the snapshot is being produced (and, diskless,
+    /// streamed); new stream bytes are held in `pending`.
+    WaitBgsaveEnd,
+    /// A disk snapshot is being sent.
+    SendBulk,
+    /// Diskless payload sent: the stream starts at the first ACK.
+    WaitAck,
+    /// Streaming.
+    Online,
+}
+
+impl ReplicaState {
+    fn info_name(self) -> &'static str {
+        match self {
+            ReplicaState::WaitBgsaveStart | ReplicaState::WaitBgsaveEnd => "wait_bgsave",
+            ReplicaState::SendBulk => "send_bulk",
+            ReplicaState::WaitAck | ReplicaState::Online => "online",
+        }
+    }
+}
+
+/// A replica connected to us.
+#[derive(Debug)]
+pub struct ReplicaConn {
+    pub id: u64,
+    /// REPLCONF ip-address, else the peer address.
+    pub ip: String,
+    /// REPLCONF listening-port (0 when never sent).
+    pub port: u16,
+    pub state: ReplicaState,
+    pub ack_off: i64,
+    pub ack_time: Instant,
+    pub capa_eof: bool,
+    pub capa_psync2: bool,
+    pub tx: mpsc::UnboundedSender<ReplMsg>,
+    /// Stream bytes queued and not yet written.
+    pub queued: Arc<AtomicU64>,
+    /// Stream bytes produced while the full sync runs.
+    pub pending: Vec<u8>,
+    /// When it started waiting for a snapshot.
+    pub since: Instant,
+    /// Since when the queue is above the soft limit.
+    pub soft_since: Option<Instant>,
+    pub kill: Arc<Notify>,
+}
+
+/// The replica link's state (ROLE): none, connect, connecting,
+/// handshake, sync, connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Connect,
+    Connecting,
+    Handshake,
+    Sync,
+    Connected,
+}
+
+impl LinkState {
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::Handshake => "handshake",
+            LinkState::Sync => "sync",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
+/// We are a replica of this master.
+#[derive(Debug)]
+pub struct MasterLink {
+    pub host: String,
+    pub port: u16,
+    pub state: LinkState,
+    /// Last data from the master.
+    pub last_io: Option<Instant>,
+    /// When an established link was lost (None: never up, or up now).
+    pub down_since: Option<Instant>,
+    /// Bytes received from the master (slave_read_repl_offset).
+    pub read_offset: i64,
+    /// Payload transfer progress: total (0 for EOF framing) and read.
+    pub sync_total: u64,
+    pub sync_read: u64,
+    /// Ends the link task.
+    pub kill: Arc<Notify>,
+    /// Generation of the link task that owns this link.
+    pub gen: u64,
+    /// The link task is running.
+    pub running: bool,
+}
+
+/// A client blocked in WAIT.
+#[derive(Debug)]
+pub struct Waiter {
+    pub client: u64,
+    pub offset: i64,
+    pub numreplicas: usize,
+    pub tx: tokio::sync::oneshot::Sender<i64>,
+}
+
+/// Replication state (inside [`State`]).
+#[derive(Debug)]
+pub struct Repl {
+    pub replid: String,
+    pub replid2: String,
+    pub second_offset: i64,
+    /// master_repl_offset.
+    pub offset: i64,
+    pub backlog: Option<Backlog>,
+    /// The database the stream last selected.
+    pub seldb: Option<usize>,
+    pub replicas: IndexMap<u64, ReplicaConn>,
+    /// Since when there are no replicas (backlog TTL).
+    pub no_replicas_since: Option<Instant>,
+    /// Some when we are a replica.
+    pub master: Option<MasterLink>,
+    /// Bumped whenever the master changes: older link tasks stop.
+    pub link_gen: u64,
+    /// We have a history to offer in PSYNC (after a sync, or as a former master).
+    pub cached: bool,
+    pub last_ping: Instant,
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
+    pub waiters: Vec<Waiter>,
+    /// A full sync in flight (diskless child streaming, or disk BGSAVE).
+    pub fullsync: Option<master::FullSync>,
+    /// Replicas with a recent enough ACK (min-replicas-to-write).
+    pub good_replicas: usize,
+    /// A GETACK should go out (WAIT blocked).
+    pub getack_pending: bool,
+    /// Wakes the replication supervisor (REPLICAOF, new replica).
+    pub kick: Arc<Notify>,
+    /// What connections announced with REPLCONF before their PSYNC.
+    pub announce: std::collections::HashMap<u64, master::Announce>,
+    /// The database the master's stream starts in (RDB aux repl-stream-db).
+    pub master_db: usize,
+}
+
+impl Repl {
+    pub fn new(replid: String) -> Repl {
+        Repl {
+            replid,
+            replid2: NO_REPLID.to_string(),
+            second_offset: -1,
+            offset: 0,
+            backlog: None,
+            seldb: None,
+            replicas: IndexMap::new(),
+            no_replicas_since: Some(Instant::now()),
+            master: None,
+            link_gen: 0,
+            cached: false,
+            last_ping: Instant::now(),
+            sync_full: 0,
+            sync_partial_ok: 0,
+            sync_partial_err: 0,
+            waiters: Vec::new(),
+            fullsync: None,
+            good_replicas: 0,
+            getack_pending: false,
+            kick: Arc::new(Notify::new()),
+            announce: Default::default(),
+            master_db: 0,
+        }
+    }
+
+    /// The stream's database for the RDB aux `repl-stream-db`.
+    pub fn master_db_for_rdb(&self) -> usize {
+        if self.master.is_some() {
+            self.master_db
+        } else {
+            self.seldb.unwrap_or(0)
+        }
+    }
+
+    /// Whether we are a replica.
+    pub fn is_replica(&self) -> bool {
+        self.master.is_some()
+    }
+
+    /// The link to the master is up.
+    pub fn link_up(&self) -> bool {
+        self.master
+            .as_ref()
+            .is_some_and(|m| m.state == LinkState::Connected)
+    }
+
+    /// `repl_backlog_first_byte_offset`.
+    pub fn backlog_first_byte(&self) -> i64 {
+        match &self.backlog {
+            Some(b) => self.offset - b.histlen() as i64 + 1,
+            None => 0,
+        }
+    }
+
+    /// Starts a new history (REPLICAOF NO ONE): the old ID stays valid
+    /// as the secondary ID up to the current offset.
+    pub fn shift_replid(&mut self) {
+        self.replid2 = std::mem::replace(&mut self.replid, crate::state::random_hex(40));
+        self.second_offset = self.offset + 1;
+    }
+
+    /// A brand new history with no secondary ID.
+    pub fn new_replid(&mut self) {
+        self.replid = crate::state::random_hex(40);
+        self.replid2 = NO_REPLID.to_string();
+        self.second_offset = -1;
+    }
+}
+
+/// Whether the stream has consumers (a backlog exists).
+pub fn active(st: &State) -> bool {
+    st.repl.backlog.is_some() && st.repl.master.is_none()
+}
+
+/// Appends raw stream bytes: backlog, offset, every replica.
+pub fn feed_raw(st: &mut State, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let Some(b) = st.repl.backlog.as_mut() else {
+        return;
+    };
+    b.feed(data);
+    st.repl.offset += data.len() as i64;
+    if st.repl.replicas.is_empty() {
+        return;
+    }
+    let bytes = Bytes::copy_from_slice(data);
+    for r in st.repl.replicas.values_mut() {
+        match r.state {
+            ReplicaState::Online => {
+                r.queued
+                    .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                let _ = r.tx.send(ReplMsg::Stream(bytes.clone()));
+            }
+            ReplicaState::WaitBgsaveEnd | ReplicaState::SendBulk | ReplicaState::WaitAck => {
+                r.pending.extend_from_slice(data)
+            }
+            ReplicaState::WaitBgsaveStart => {}
+        }
+    }
+    master::enforce_output_limits(st);
+}
+
+/// Appends one command to the stream (master side), with SELECT when the
+/// database differs from the last one the stream selected.
+pub fn feed_command(st: &mut State, db: Option<usize>, args: &[Bytes]) {
+    if !active(st) {
+        return;
+    }
+    let mut out = Vec::with_capacity(64);
+    if let Some(db) = db {
+        if st.repl.seldb != Some(db) {
+            crate::propagate::encode_command(
+                &mut out,
+                &[Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())],
+            );
+            st.repl.seldb = Some(db);
+        }
+    }
+    crate::propagate::encode_command(&mut out, args);
+    feed_raw(st, &out);
+}
+
+/// Creates the backlog when the first replica attaches (a master then
+/// starts a new history, as Redis does).
+pub fn ensure_backlog(st: &mut State) {
+    if st.repl.backlog.is_none() {
+        let size = st
+            .config
+            .get("repl-backlog-size")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1 << 20);
+        st.repl.backlog = Some(Backlog::new(size));
+        if st.repl.master.is_none() {
+            st.repl.new_replid();
+        }
+    }
+}
+
+/// INFO replication.
+pub fn info(st: &State) -> String {
+    use std::fmt::Write;
+    let r = &st.repl;
+    let mut o = String::from("# Replication\r\n");
+    match &r.master {
+        Some(m) => {
+            let up = m.state == LinkState::Connected;
+            let _ = write!(
+                o,
+                "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+                m.host,
+                m.port,
+                if up { "up" } else { "down" },
+                match (up, m.last_io) {
+                    (true, Some(t)) => t.elapsed().as_secs() as i64,
+                    _ => -1,
+                },
+                (m.state == LinkState::Sync) as u8,
+                if r.cached || up { m.read_offset.max(r.offset) } else { 1 },
+                if r.cached || up { r.offset } else { 1 },
+            );
+            if m.state == LinkState::Sync {
+                let left = m.sync_total.saturating_sub(m.sync_read);
+                let perc = if m.sync_total > 0 {
+                    m.sync_read as f64 * 100.0 / m.sync_total as f64
+                } else {
+                    0.0
+                };
+                let _ = write!(
+                    o,
+                    "master_sync_total_bytes:{}\r\nmaster_sync_read_bytes:{}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
+                    m.sync_total,
+                    m.sync_read,
+                    left,
+                    perc,
+                    m.last_io.map(|t| t.elapsed().as_secs() as i64).unwrap_or(0),
+                );
+            }
+            if !up {
+                let _ = write!(
+                    o,
+                    "master_link_down_since_seconds:{}\r\n",
+                    m.down_since
+                        .map(|t| t.elapsed().as_secs() as i64)
+                        .unwrap_or(-1)
+                );
+            }
+            let _ = write!(
+                o,
+                "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
+                st.config.get("replica-priority").unwrap_or("100"),
+                (st.config.get("replica-read-only") != Some("no")) as u8,
+                (st.config.get("replica-announced") != Some("no")) as u8,
+            );
+        }
+        None => o.push_str("role:master\r\n"),
+    }
+    let _ = write!(o, "connected_slaves:{}\r\n", r.replicas.len());
+    if master::min_replicas(st).is_some() {
+        let _ = write!(o, "min_slaves_good_slaves:{}\r\n", r.good_replicas);
+    }
+    for (i, s) in r.replicas.values().enumerate() {
+        let lag = if s.state == ReplicaState::Online || s.state == ReplicaState::WaitAck {
+            s.ack_time.elapsed().as_secs()
+        } else {
+            0
+        };
+        let _ = write!(
+            o,
+            "slave{i}:ip={},port={},state={},offset={},lag={}\r\n",
+            s.ip,
+            s.port,
+            s.state.info_name(),
+            s.ack_off,
+            lag
+        );
+    }
+    let _ = write!(
+        o,
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+        r.replid,
+        r.replid2,
+        r.offset,
+        r.second_offset,
+        r.backlog.is_some() as u8,
+        st.config.get("repl-backlog-size").unwrap_or("1048576"),
+        r.backlog_first_byte(),
+        r.backlog.as_ref().map(|b| b.histlen()).unwrap_or(0),
+    );
+    o
+}
+
+/// ROLE.
+pub fn role(st: &State) -> picket_common::resp::Frame {
+    use picket_common::resp::Frame;
+    let r = &st.repl;
+    match &r.master {
+        None => Frame::Array(vec![
+            Frame::bulk("master"),
+            Frame::Integer(r.offset),
+            Frame::Array(
+                r.replicas
+                    .values()
+                    .filter(|s| s.state == ReplicaState::Online || s.state == ReplicaState::WaitAck)
+                    .map(|s| {
+                        Frame::Array(vec![
+                            Frame::bulk(s.ip.as_str()),
+                            Frame::bulk(s.port.to_string()),
+                            Frame::bulk(s.ack_off.to_string()),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ]),
+        Some(m) => Frame::Array(vec![
+            Frame::bulk("slave"),
+            Frame::bulk(m.host.as_str()),
+            Frame::Integer(m.port as i64),
+            Frame::bulk(m.state.name()),
+            Frame::Integer(if m.state == LinkState::Connected {
+                r.offset
+            } else {
+                -1
+            }),
+        ]),
+    }
+}
