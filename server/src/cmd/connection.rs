@@ -695,5 +695,13 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.client.close_after_reply = true;
         n += 1;
     }
+    // our link to the master is not in the client table: TYPE master
+    // (with no other filter) drops it; it reconnects and PSYNCs
+    if ty.as_deref() == Some("master") && id.is_none() && addr.is_none() && laddr.is_none() {
+        if let Some(m) = ctx.st.repl.master.as_ref().filter(|m| m.running) {
+            m.kill.notify_one();
+            n += 1;
+        }
+    }
     Ok(Frame::Integer(n))
 }

@@ -143,8 +143,10 @@ pub fn on_ack(st: &mut State, client: u64, off: i64) {
             r.ack_off = off;
         }
         r.ack_time = Instant::now();
-        if r.state == ReplicaState::WaitAck {
-            // diskless: the stream starts with the first ACK
+        if r.state == ReplicaState::WaitAck || r.state == ReplicaState::WaitBgsaveEnd {
+            // diskless: the stream starts with the first ACK, which a
+            // replica sends only once it loaded the whole payload (it can
+            // arrive before the cron noticed the transfer ended)
             r.state = ReplicaState::Online;
             let p = std::mem::take(&mut r.pending);
             if !p.is_empty() {
@@ -230,6 +232,7 @@ pub fn psync(
         };
         let _ = conn.tx.send(ReplMsg::Payload(Bytes::from(line)));
         if !tail.is_empty() {
+            conn.queued.fetch_add(tail.len() as u64, Ordering::Relaxed);
             let _ = conn.tx.send(ReplMsg::Stream(Bytes::from(tail)));
         }
         conn.state = ReplicaState::Online;
@@ -530,7 +533,7 @@ pub fn cron(shared: &Shared, st: &mut State) {
         let fs = st.repl.fullsync.take().expect("present");
         for id in &fs.targets {
             if let Some(r) = st.repl.replicas.get_mut(id) {
-                if ok {
+                if ok && r.state == ReplicaState::WaitBgsaveEnd {
                     r.state = ReplicaState::WaitAck;
                     r.ack_time = Instant::now();
                 }
@@ -661,7 +664,10 @@ pub async fn serve_replica(
                     break 'conn;
                 }
                 if stream {
-                    queued.fetch_sub(b.len() as u64, Ordering::Relaxed);
+                    let n = b.len() as u64;
+                    let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                        Some(v.saturating_sub(n))
+                    });
                 }
             }
             n = rd.read_buf(&mut inbuf) => {
