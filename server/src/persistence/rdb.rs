@@ -168,8 +168,12 @@ pub struct LoadedRdb {
 
 const CRC64_POLY_REFLECTED: u64 = 0x95AC_9329_AC4B_C9B5;
 
-const fn crc64_table() -> [u64; 256] {
-    let mut t = [0u64; 256];
+/// Slice-by-16 tables: `t[0]` is the classic byte table; `t[k][b]` is the
+/// CRC of byte `b` followed by `k` zero bytes, so 16 input bytes fold in
+/// with 16 independent lookups (Redis uses the same idea, `crcspeed.c`).
+/// Byte-at-a-time was most of the checksum cost of SAVE and load.
+const fn crc64_tables() -> [[u64; 256]; 16] {
+    let mut t = [[0u64; 256]; 16];
     let mut i = 0;
     while i < 256 {
         let mut c = i as u64;
@@ -182,18 +186,54 @@ const fn crc64_table() -> [u64; 256] {
             };
             k += 1;
         }
-        t[i] = c;
+        t[0][i] = c;
         i += 1;
+    }
+    let mut k = 1;
+    while k < 16 {
+        let mut i = 0;
+        while i < 256 {
+            let prev = t[k - 1][i];
+            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
+            i += 1;
+        }
+        k += 1;
     }
     t
 }
 
-static CRC64_TABLE: [u64; 256] = crc64_table();
+static CRC64_TABLES: [[u64; 256]; 16] = crc64_tables();
 
 /// Redis's CRC64 (`crc64.c`) of `data`, continuing from `crc` (start at 0).
 pub fn crc64(mut crc: u64, data: &[u8]) -> u64 {
-    for &b in data {
-        crc = CRC64_TABLE[((crc ^ b as u64) & 0xff) as usize] ^ (crc >> 8);
+    let t = &CRC64_TABLES;
+    let mut chunks = data.chunks_exact(16);
+    for c in &mut chunks {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&c[..8]);
+        let lo = crc ^ u64::from_le_bytes(a);
+        a.copy_from_slice(&c[8..]);
+        let hi = u64::from_le_bytes(a);
+        let byte = |v: u64, n: u32| ((v >> (8 * n)) & 0xff) as usize;
+        crc = t[15][byte(lo, 0)]
+            ^ t[14][byte(lo, 1)]
+            ^ t[13][byte(lo, 2)]
+            ^ t[12][byte(lo, 3)]
+            ^ t[11][byte(lo, 4)]
+            ^ t[10][byte(lo, 5)]
+            ^ t[9][byte(lo, 6)]
+            ^ t[8][byte(lo, 7)]
+            ^ t[7][byte(hi, 0)]
+            ^ t[6][byte(hi, 1)]
+            ^ t[5][byte(hi, 2)]
+            ^ t[4][byte(hi, 3)]
+            ^ t[3][byte(hi, 4)]
+            ^ t[2][byte(hi, 5)]
+            ^ t[1][byte(hi, 6)]
+            ^ t[0][byte(hi, 7)];
+    }
+    for &b in chunks.remainder() {
+        crc = t[0][((crc ^ b as u64) & 0xff) as usize] ^ (crc >> 8);
     }
     crc
 }
@@ -239,17 +279,49 @@ pub fn lzf_decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     (out.len() == out_len).then_some(out)
 }
 
+const LZF_HLOG: usize = 14;
+
+/// LZF's hash table of recent input positions, kept between calls so a
+/// short string does not pay for clearing it (clearing 128 KB per string
+/// was half of SAVE's time). Like liblzf built without `INIT_HTAB`, a stale
+/// entry is harmless: a candidate is used only when it lies before the
+/// current position, within the window, and its bytes really match.
+struct LzfState {
+    table: Box<[u32]>,
+    /// Scratch output for [`put_string`], reused for the same reason.
+    scratch: Vec<u8>,
+}
+
+thread_local! {
+    static LZF: std::cell::RefCell<LzfState> = std::cell::RefCell::new(LzfState {
+        table: vec![0; 1 << LZF_HLOG].into_boxed_slice(),
+        scratch: Vec::new(),
+    });
+}
+
 /// Compresses with LZF; `None` when the output would not be smaller than
 /// `max_out` bytes.
 pub fn lzf_compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
-    const HLOG: usize = 14;
+    LZF.with(|z| {
+        let mut out = Vec::with_capacity(max_out);
+        lzf_compress_into(&mut z.borrow_mut().table, input, &mut out, max_out).then_some(out)
+    })
+}
+
+/// Appends the LZF form of `input` to `out` and returns true, or leaves
+/// `out` as it was and returns false when the compressed form would not
+/// be smaller than `max_out` bytes.
+fn lzf_compress_into(table: &mut [u32], input: &[u8], out: &mut Vec<u8>, max_out: usize) -> bool {
     const MAX_OFF: usize = 1 << 13;
     const MAX_REF: usize = (1 << 8) + (1 << 3); // 264
-    let mut table = vec![usize::MAX; 1 << HLOG];
-    let mut out: Vec<u8> = Vec::with_capacity(max_out);
+    let n = input.len();
+    if n > u32::MAX as usize {
+        return false;
+    }
+    let base = out.len();
+    let limit = base + max_out;
     let mut lit_start = 0usize; // start of the pending literal run
     let mut i = 0usize;
-    let n = input.len();
     let flush_lits = |out: &mut Vec<u8>, from: usize, to: usize| {
         let mut s = from;
         while s < to {
@@ -263,15 +335,15 @@ pub fn lzf_compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
         let h = ((input[i] as usize) << 16 | (input[i + 1] as usize) << 8 | input[i + 2] as usize)
             .wrapping_mul(2654435761)
             >> 8
-            & ((1 << HLOG) - 1);
-        let cand = table[h];
-        table[h] = i;
-        if cand != usize::MAX && i - cand <= MAX_OFF && input[cand..cand + 3] == input[i..i + 3] {
+            & ((1 << LZF_HLOG) - 1);
+        let cand = table[h] as usize;
+        table[h] = i as u32;
+        if cand < i && i - cand <= MAX_OFF && input[cand..cand + 3] == input[i..i + 3] {
             let mut len = 3;
             while len < MAX_REF && i + len < n && input[cand + len] == input[i + len] {
                 len += 1;
             }
-            flush_lits(&mut out, lit_start, i);
+            flush_lits(out, lit_start, i);
             let off = i - cand - 1;
             let l = len - 2;
             if l < 7 {
@@ -286,12 +358,18 @@ pub fn lzf_compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
         } else {
             i += 1;
         }
-        if out.len() >= max_out {
-            return None;
+        if out.len() >= limit {
+            out.truncate(base);
+            return false;
         }
     }
-    flush_lits(&mut out, lit_start, n);
-    (out.len() < max_out).then_some(out)
+    flush_lits(out, lit_start, n);
+    if out.len() < limit {
+        true
+    } else {
+        out.truncate(base);
+        false
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -340,11 +418,22 @@ fn put_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
     }
     if compress && s.len() > 20 {
         // Kept only when it saves at least 4 bytes, as Redis does.
-        if let Some(c) = lzf_compress(s, s.len() - 4) {
-            out.push(0xC3);
-            put_len(out, c.len() as u64);
-            put_len(out, s.len() as u64);
-            out.extend_from_slice(&c);
+        let done = LZF.with(|z| {
+            let z = &mut *z.borrow_mut();
+            z.scratch.clear();
+            let ok = lzf_compress_into(&mut z.table, s, &mut z.scratch, s.len() - 4);
+            if ok {
+                out.push(0xC3);
+                put_len(out, z.scratch.len() as u64);
+                put_len(out, s.len() as u64);
+                out.extend_from_slice(&z.scratch);
+            }
+            if z.scratch.capacity() > 1 << 20 {
+                z.scratch = Vec::new(); // don't keep a huge value's buffer
+            }
+            ok
+        });
+        if done {
             return;
         }
     }
@@ -1351,6 +1440,39 @@ mod tests {
         assert_eq!(crc64(0, b"123456789"), 0xE9C6_D914_C4B8_D9CA);
     }
 
+    /// The bitwise definition, one bit at a time.
+    fn crc64_bitwise(mut crc: u64, data: &[u8]) -> u64 {
+        for &b in data {
+            crc ^= b as u64;
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ CRC64_POLY_REFLECTED
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        crc
+    }
+
+    #[test]
+    fn crc64_slice_by_16_matches_bitwise_at_every_length_and_split() {
+        let mut rng = 7u64;
+        let data: Vec<u8> = (0..300)
+            .map(|_| {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (rng >> 33) as u8
+            })
+            .collect();
+        for len in 0..data.len() {
+            assert_eq!(crc64(0, &data[..len]), crc64_bitwise(0, &data[..len]));
+        }
+        let whole = crc64(0, &data);
+        for split in 0..data.len() {
+            assert_eq!(crc64(crc64(0, &data[..split]), &data[split..]), whole);
+        }
+    }
+
     #[test]
     fn reference_examples_decode() {
         let f = [
@@ -1368,7 +1490,9 @@ mod tests {
     #[test]
     fn lzf_round_trips() {
         let mut rng = 12345u64;
-        for len in [21usize, 50, 300, 5000, 100_000] {
+        // long inputs first too: the reused hash table then holds stale
+        // positions past the end of the next, shorter input
+        for len in [100_000usize, 21, 50, 300, 5000, 100_000, 21] {
             let mut v = Vec::with_capacity(len);
             for i in 0..len {
                 rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1);
