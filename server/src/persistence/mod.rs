@@ -30,19 +30,18 @@ pub fn rdb_path(st: &State) -> PathBuf {
 /// while it runs, exactly as Redis's SAVE). Resets the change counter.
 pub fn save(shared: &Shared, st: &mut State) -> Result<(), String> {
     let now = crate::state::now_ms();
-    let data = encode_snapshot(shared, st, now);
     let path = rdb_path(st);
     let started = std::time::Instant::now();
-    let res = write_snapshot(&path, &data);
+    let res = write_snapshot(&path, |w| encode_snapshot(shared, st, now, w));
     match res {
-        Ok(()) => {
+        Ok(len) => {
             st.dirty = 0;
             st.lastsave = now / 1000;
             st.rdb_saves += 1;
             st.rdb_last_save_ok = true;
             tracing::info!(
                 "DB saved on disk ({} bytes in {:?})",
-                data.len(),
+                len,
                 started.elapsed()
             );
             Ok(())
@@ -55,9 +54,15 @@ pub fn save(shared: &Shared, st: &mut State) -> Result<(), String> {
     }
 }
 
-/// The whole key space as an RDB file, with the configured compression
-/// and checksum and the AUX fields Redis writes.
-fn encode_snapshot(shared: &Shared, st: &State, now: i64) -> Vec<u8> {
+/// Streams the whole key space as an RDB file to `w`, with the configured
+/// compression and checksum and the AUX fields Redis writes; returns the
+/// bytes written.
+fn encode_snapshot(
+    shared: &Shared,
+    st: &State,
+    now: i64,
+    w: &mut impl std::io::Write,
+) -> std::io::Result<u64> {
     let aux = rdb::RdbAux {
         ctime: now / 1000,
         used_mem: crate::info::mem_stats().used,
@@ -70,28 +75,31 @@ fn encode_snapshot(shared: &Shared, st: &State, now: i64) -> Vec<u8> {
     };
     let compress = st.config.get("rdbcompression") != Some("no");
     let checksum = st.config.get("rdbchecksum") != Some("no");
-    rdb::write_rdb(&st.dbs, &aux, now, compress, checksum)
+    rdb::write_rdb_to(w, &st.dbs, &aux, now, compress, checksum)
 }
 
-/// Writes a snapshot like Redis: `temp-<pid>.rdb` in the same directory,
-/// fsync, rename over the target, fsync the directory; the temp file is
-/// removed on failure, so a reader only ever sees a whole file.
-fn write_snapshot(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+/// Writes a snapshot like Redis: `encode` streams it into
+/// `temp-<pid>.rdb` in the same directory, then fsync, rename over the
+/// target, fsync the directory; the temp file is removed on failure, so a
+/// reader only ever sees a whole file. Returns the file's size.
+fn write_snapshot(
+    path: &std::path::Path,
+    encode: impl FnOnce(&mut std::fs::File) -> std::io::Result<u64>,
+) -> std::io::Result<u64> {
     let dir = path
         .parent()
         .map(|p| p.to_path_buf())
         .unwrap_or_else(|| PathBuf::from("."));
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let res = (|| -> std::io::Result<()> {
+    let res = (|| -> std::io::Result<u64> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
+        let len = encode(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(len)
     })();
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -208,8 +216,7 @@ pub fn bgsave_start(shared: &Shared, st: &mut State) -> Result<(), String> {
         ));
     }
     if pid == 0 {
-        let data = encode_snapshot(shared, st, now);
-        let ok = write_snapshot(&path, &data).is_ok();
+        let ok = write_snapshot(&path, |w| encode_snapshot(shared, st, now, w)).is_ok();
         // SAFETY: leaves the child without running the parent's destructors.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }

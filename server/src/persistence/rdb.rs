@@ -690,22 +690,79 @@ fn put_aux(out: &mut Vec<u8>, k: &str, v: &[u8]) {
 /// and empty collections are skipped. `compress` enables LZF for strings
 /// longer than 20 bytes; without `checksum` the CRC64 trailer is zero.
 pub fn write_rdb(dbs: &[Db], aux: &RdbAux, now_ms: i64, compress: bool, checksum: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024);
-    out.extend_from_slice(b"REDIS0010");
-    put_aux(&mut out, "redis-ver", b"7.0.15");
-    put_aux(&mut out, "redis-bits", b"64");
-    put_aux(&mut out, "ctime", aux.ctime.to_string().as_bytes());
-    put_aux(&mut out, "used-mem", aux.used_mem.to_string().as_bytes());
-    if let Some(r) = &aux.repl {
-        put_aux(
-            &mut out,
-            "repl-stream-db",
-            r.stream_db.to_string().as_bytes(),
-        );
-        put_aux(&mut out, "repl-id", r.repl_id.as_bytes());
-        put_aux(&mut out, "repl-offset", r.offset.to_string().as_bytes());
+    let mut out = Vec::new();
+    write_rdb_to(&mut out, dbs, aux, now_ms, compress, checksum)
+        .expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Bytes [`write_rdb_to`] gathers before handing them to the writer.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// Encodes into a buffer that is checksummed and passed on to the writer
+/// in [`WRITE_CHUNK`] pieces, so a snapshot never needs memory for the
+/// whole file (a BGSAVE child would otherwise touch as many pages again
+/// as the data set holds).
+struct ChunkedOut<'w, W: std::io::Write> {
+    w: &'w mut W,
+    buf: Vec<u8>,
+    crc: u64,
+    checksum: bool,
+    written: u64,
+}
+
+impl<W: std::io::Write> ChunkedOut<'_, W> {
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.checksum {
+            self.crc = crc64(self.crc, &self.buf);
+        }
+        self.w.write_all(&self.buf)?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        if self.buf.capacity() > 4 * WRITE_CHUNK {
+            // one big value went through: don't keep its size
+            self.buf = Vec::with_capacity(WRITE_CHUNK + WRITE_CHUNK / 4);
+        }
+        Ok(())
     }
-    put_aux(&mut out, "aof-base", if aux.aof_base { b"1" } else { b"0" });
+
+    fn maybe_flush(&mut self) -> std::io::Result<()> {
+        if self.buf.len() >= WRITE_CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// [`write_rdb`] streamed to `w` (which gets large sequential writes, so
+/// it needs no buffering of its own). Returns the bytes written.
+pub fn write_rdb_to<W: std::io::Write>(
+    w: &mut W,
+    dbs: &[Db],
+    aux: &RdbAux,
+    now_ms: i64,
+    compress: bool,
+    checksum: bool,
+) -> std::io::Result<u64> {
+    let mut o = ChunkedOut {
+        w,
+        buf: Vec::with_capacity(WRITE_CHUNK + WRITE_CHUNK / 4),
+        crc: 0,
+        checksum,
+        written: 0,
+    };
+    let out = &mut o.buf;
+    out.extend_from_slice(b"REDIS0010");
+    put_aux(out, "redis-ver", b"7.0.15");
+    put_aux(out, "redis-bits", b"64");
+    put_aux(out, "ctime", aux.ctime.to_string().as_bytes());
+    put_aux(out, "used-mem", aux.used_mem.to_string().as_bytes());
+    if let Some(r) = &aux.repl {
+        put_aux(out, "repl-stream-db", r.stream_db.to_string().as_bytes());
+        put_aux(out, "repl-id", r.repl_id.as_bytes());
+        put_aux(out, "repl-offset", r.offset.to_string().as_bytes());
+    }
+    put_aux(out, "aof-base", if aux.aof_base { b"1" } else { b"0" });
     for (idx, db) in dbs.iter().enumerate() {
         let live = |e: &crate::db::Entry| {
             (e.expire == NO_EXPIRE || e.expire > now_ms) && !is_empty_value(&e.value)
@@ -722,26 +779,30 @@ pub fn write_rdb(dbs: &[Db], aux: &RdbAux, now_ms: i64, compress: bool, checksum
         if n == 0 {
             continue;
         }
+        let out = &mut o.buf;
         out.push(OP_SELECTDB);
-        put_len(&mut out, idx as u64);
+        put_len(out, idx as u64);
         out.push(OP_RESIZEDB);
-        put_len(&mut out, n);
-        put_len(&mut out, with_ttl);
+        put_len(out, n);
+        put_len(out, with_ttl);
         for (k, e) in db.dict.iter() {
             if !live(e) {
                 continue;
             }
+            let out = &mut o.buf;
             if e.expire != NO_EXPIRE {
                 out.push(OP_EXPIRETIME_MS);
                 out.extend_from_slice(&e.expire.to_le_bytes());
             }
-            put_value(&mut out, k.as_bytes(), &e.value, compress);
+            put_value(out, k.as_bytes(), &e.value, compress);
+            o.maybe_flush()?;
         }
     }
-    out.push(OP_EOF);
-    let crc = if checksum { crc64(0, &out) } else { 0 };
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
+    o.buf.push(OP_EOF);
+    o.flush()?;
+    let crc = if checksum { o.crc } else { 0 };
+    o.w.write_all(&crc.to_le_bytes())?;
+    Ok(o.written + 8)
 }
 
 // ---------------------------------------------------------------------------
@@ -1639,6 +1700,51 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn snapshot_spanning_many_chunks_keeps_one_checksum() {
+        let mut db = Db::default();
+        for i in 0..30_000 {
+            let v = format!("{i:08}").repeat(1 + i % 9);
+            db.insert_entry(b(&format!("key:{i}")), Entry::new(Value::Str(v.into()), 0));
+        }
+        // one value bigger than a chunk on its own
+        db.insert_entry(
+            b("huge"),
+            Entry::new(Value::Str(vec![7; 3 * WRITE_CHUNK]), 0),
+        );
+        let f = write_rdb(&[db], &RdbAux::default(), 1000, true, true);
+        assert!(f.len() > 2 * WRITE_CHUNK);
+        let r = read_rdb(&f).unwrap();
+        assert_eq!(r.dbs[&0].len(), 30_001);
+        assert_eq!(r.consumed, f.len());
+    }
+
+    #[test]
+    fn a_failing_writer_fails_the_snapshot() {
+        struct Full(usize);
+        impl std::io::Write for Full {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                if self.0 < b.len() {
+                    return Err(std::io::Error::other("disk full"));
+                }
+                self.0 -= b.len();
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let dbs = sample_dbs();
+        let whole = write_rdb(&dbs, &RdbAux::default(), 1000, true, true).len();
+        let mut w = Full(whole - 1);
+        assert!(write_rdb_to(&mut w, &dbs, &RdbAux::default(), 1000, true, true).is_err());
+        let mut w = Full(whole);
+        assert_eq!(
+            write_rdb_to(&mut w, &dbs, &RdbAux::default(), 1000, true, true).unwrap(),
+            whole as u64
+        );
     }
 
     #[test]
