@@ -9,7 +9,6 @@ pub mod rdb;
 
 use std::path::PathBuf;
 
-use crate::db::{Entry, NO_EXPIRE};
 use crate::state::{Shared, State};
 
 /// What a load did (INFO rdb_last_load_keys_loaded / _expired).
@@ -126,35 +125,15 @@ pub fn load_file(
             ))
         }
     };
-    let loaded = rdb::read_rdb(&data).map_err(|e| {
-        format!(
+    let mut dbs: Vec<crate::db::Db> = (0..ndb).map(|_| crate::db::Db::default()).collect();
+    match rdb::read_rdb_into_dbs(&data, &mut dbs, now) {
+        Ok((_, stats)) => Ok(Some((dbs, stats))),
+        Err(rdb::RdbError::DbOutOfRange { db, .. }) => Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {ndb} databases (it uses db {db}). Exiting")),
+        Err(e) => Err(format!(
             "Fatal error loading the DB {}: {e}. Exiting.",
             path.display()
-        )
-    })?;
-    if let Some(bad) = loaded.dbs.keys().find(|d| **d >= ndb as u64) {
-        return Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {ndb} databases (it uses db {bad}). Exiting"));
+        )),
     }
-    let mut dbs: Vec<crate::db::Db> = (0..ndb).map(|_| crate::db::Db::default()).collect();
-    let mut stats = LoadStats::default();
-    for (dbi, keys) in loaded.dbs {
-        let db = &mut dbs[dbi as usize];
-        db.dict.reserve(keys.len());
-        for k in keys {
-            // a master drops keys that expired while the file sat on disk
-            if let Some(at) = k.expire {
-                if at <= now {
-                    stats.expired += 1;
-                    continue;
-                }
-            }
-            let mut e = Entry::new(k.value, 0);
-            e.expire = k.expire.unwrap_or(NO_EXPIRE);
-            db.insert_entry(k.key, e);
-            stats.loaded += 1;
-        }
-    }
-    Ok(Some((dbs, stats)))
 }
 
 /// Loads `dir/dbfilename` in place (DEBUG RELOAD): the databases are

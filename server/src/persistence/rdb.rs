@@ -8,13 +8,14 @@
 //! and module data, which are reported as errors with their byte offset.
 //! Every error carries the offset where decoding failed; no input panics.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
 use picket_common::num::{fmt_g17, parse_f64, parse_i64};
 
-use crate::db::{Db, Value, NO_EXPIRE};
+use crate::db::{Db, Entry, Value, NO_EXPIRE};
 use crate::types::zset::ZSet;
 
 const OP_FUNCTION2: u8 = 0xF5;
@@ -89,6 +90,15 @@ pub enum RdbError {
         /// What was found.
         what: &'static str,
         /// Where it was read.
+        offset: usize,
+    },
+    /// A database index the loading server has no database for (it was
+    /// saved by a server with a larger `databases` setting).
+    #[error("database {db} out of range at offset {offset}")]
+    DbOutOfRange {
+        /// The index in the file.
+        db: u64,
+        /// Where its SELECTDB was read.
         offset: usize,
     },
     /// Any other malformed content.
@@ -877,15 +887,21 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+        self.string_ref().map(Cow::into_owned)
+    }
+
+    /// A string, borrowed from the input when it is stored raw (keys and
+    /// container blobs then cost no copy).
+    fn string_ref(&mut self) -> Result<Cow<'a, [u8]>, RdbError> {
         let at = self.pos;
         match self.len_or_enc()? {
             Len::Plain(n) => {
                 let n = usize::try_from(n).map_err(|_| RdbError::Truncated(self.pos))?;
-                Ok(self.take(n)?.to_vec())
+                Ok(Cow::Borrowed(self.take(n)?))
             }
-            Len::Enc(0) => Ok((self.u8()? as i8).to_string().into_bytes()),
-            Len::Enc(1) => Ok(i16::from_le_bytes(self.arr()?).to_string().into_bytes()),
-            Len::Enc(2) => Ok(i32::from_le_bytes(self.arr()?).to_string().into_bytes()),
+            Len::Enc(0) => Ok(int_string((self.u8()? as i8).into())),
+            Len::Enc(1) => Ok(int_string(i16::from_le_bytes(self.arr()?).into())),
+            Len::Enc(2) => Ok(int_string(i32::from_le_bytes(self.arr()?).into())),
             Len::Enc(3) => {
                 let clen = self.len()?;
                 let olen = self.len()?;
@@ -895,8 +911,10 @@ impl<'a> Reader<'a> {
                 if olen > (clen as u64).saturating_mul(264) + 64 {
                     return corrupt(at, "invalid LZF compressed string");
                 }
-                lzf_decompress(body, olen as usize)
-                    .map_or_else(|| corrupt(at, "invalid LZF compressed string"), Ok)
+                lzf_decompress(body, olen as usize).map_or_else(
+                    || corrupt(at, "invalid LZF compressed string"),
+                    |v| Ok(v.into()),
+                )
             }
             Len::Enc(e) => corrupt(at, format!("unknown string encoding {e}")),
         }
@@ -922,6 +940,10 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+fn int_string(v: i64) -> Cow<'static, [u8]> {
+    Cow::Owned(v.to_string().into_bytes())
 }
 
 fn int_bytes(v: i64) -> Bytes {
@@ -1301,14 +1323,14 @@ fn read_value(r: &mut Reader, ty: u8, ty_at: usize) -> Result<Value, RdbError> {
             }
             make_hash(v, at)?
         }
-        T_HASH_ZIPMAP => make_hash(parse_zipmap(&r.string()?, at)?, at)?,
-        T_LIST_ZIPLIST => Value::List(Box::new(parse_ziplist(&r.string()?, at)?.into())),
+        T_HASH_ZIPMAP => make_hash(parse_zipmap(&r.string_ref()?, at)?, at)?,
+        T_LIST_ZIPLIST => Value::List(Box::new(parse_ziplist(&r.string_ref()?, at)?.into())),
         T_SET_INTSET => {
-            let v = parse_intset(&r.string()?, at)?;
+            let v = parse_intset(&r.string_ref()?, at)?;
             make_set(v.into_iter().map(int_bytes).collect(), at)?
         }
         T_ZSET_ZIPLIST | T_ZSET_LISTPACK => {
-            let s = r.string()?;
+            let s = r.string_ref()?;
             let items = if ty == T_ZSET_ZIPLIST {
                 parse_ziplist(&s, at)?
             } else {
@@ -1318,7 +1340,7 @@ fn read_value(r: &mut Reader, ty: u8, ty_at: usize) -> Result<Value, RdbError> {
             Value::ZSet(Box::new(make_zset(p, at)?))
         }
         T_HASH_ZIPLIST | T_HASH_LISTPACK => {
-            let s = r.string()?;
+            let s = r.string_ref()?;
             let items = if ty == T_HASH_ZIPLIST {
                 parse_ziplist(&s, at)?
             } else {
@@ -1336,10 +1358,10 @@ fn read_value(r: &mut Reader, ty: u8, ty_at: usize) -> Result<Value, RdbError> {
                 } else {
                     2
                 };
-                let s = r.string()?;
+                let s = r.string_ref()?;
                 match (ty, container) {
                     (T_LIST_QUICKLIST, _) => l.extend(parse_ziplist(&s, node_at)?),
-                    (_, 1) => l.push_back(bs(s)),
+                    (_, 1) => l.push_back(bs(s.into_owned())),
                     (_, 2) => l.extend(parse_listpack(&s, node_at)?),
                     _ => {
                         return corrupt(node_at, format!("unknown quicklist container {container}"))
@@ -1364,10 +1386,125 @@ fn read_value(r: &mut Reader, ty: u8, ty_at: usize) -> Result<Value, RdbError> {
     })
 }
 
+/// Where [`read_rdb_with`] puts the keys it decodes, so a loader can build
+/// its databases directly instead of going through a list of keys first.
+pub trait RdbSink {
+    /// A SELECTDB opcode at `offset`: the keys that follow belong to `db`.
+    /// An error (say, an index the server has no database for) stops the
+    /// load.
+    fn select_db(&mut self, db: u64, offset: usize) -> Result<(), RdbError>;
+    /// A RESIZEDB opcode: the current database's key count and keys with
+    /// a TTL, as written (a size hint; already capped by the input size).
+    fn resize_db(&mut self, keys: usize, expires: usize);
+    /// One non-empty key of the current database, with its absolute
+    /// expire time if any. Returns false when the database already holds
+    /// `key` (the reader then fails with Redis's duplicated-key error).
+    fn key(&mut self, key: &[u8], value: Value, expire: Option<i64>) -> bool;
+}
+
+/// The sink of [`read_rdb`]: keys in file order, duplicates detected with
+/// a set per database.
+#[derive(Default)]
+struct CollectKeys {
+    db: u64,
+    dbs: BTreeMap<u64, Vec<LoadedKey>>,
+    // aHash: duplicate detection was a third of the load time with SipHash
+    seen: BTreeMap<u64, HashSet<Bytes, ahash::RandomState>>,
+}
+
+impl RdbSink for CollectKeys {
+    fn select_db(&mut self, db: u64, _offset: usize) -> Result<(), RdbError> {
+        self.db = db;
+        Ok(())
+    }
+
+    fn resize_db(&mut self, keys: usize, _expires: usize) {
+        self.seen.entry(self.db).or_default().reserve(keys);
+        self.dbs.entry(self.db).or_default().reserve(keys);
+    }
+
+    fn key(&mut self, key: &[u8], value: Value, expire: Option<i64>) -> bool {
+        let key = Bytes::copy_from_slice(key);
+        if !self.seen.entry(self.db).or_default().insert(key.clone()) {
+            return false;
+        }
+        self.dbs
+            .entry(self.db)
+            .or_default()
+            .push(LoadedKey { key, value, expire });
+        true
+    }
+}
+
+/// Decodes an RDB payload straight into `dbs` (no intermediate key list):
+/// the dict's own insert finds duplicates, and keys whose TTL passed at
+/// `now_ms` are dropped and counted as a master does (`i64::MIN` keeps
+/// them all). A database index beyond `dbs` is [`RdbError::DbOutOfRange`].
+/// On an error `dbs` holds part of the file and must be discarded.
+pub fn read_rdb_into_dbs(
+    data: &[u8],
+    dbs: &mut [Db],
+    now_ms: i64,
+) -> Result<(LoadedRdb, super::LoadStats), RdbError> {
+    let mut sink = DbLoader {
+        dbs,
+        cur: 0,
+        now_ms,
+        stats: super::LoadStats::default(),
+    };
+    let loaded = read_rdb_with(data, &mut sink)?;
+    Ok((loaded, sink.stats))
+}
+
+struct DbLoader<'a> {
+    dbs: &'a mut [Db],
+    cur: usize,
+    now_ms: i64,
+    stats: super::LoadStats,
+}
+
+impl RdbSink for DbLoader<'_> {
+    fn select_db(&mut self, db: u64, offset: usize) -> Result<(), RdbError> {
+        if db >= self.dbs.len() as u64 {
+            return Err(RdbError::DbOutOfRange { db, offset });
+        }
+        self.cur = db as usize;
+        Ok(())
+    }
+
+    fn resize_db(&mut self, keys: usize, expires: usize) {
+        self.dbs[self.cur].reserve(keys, expires);
+    }
+
+    fn key(&mut self, key: &[u8], value: Value, expire: Option<i64>) -> bool {
+        if let Some(at) = expire {
+            if at <= self.now_ms {
+                self.stats.expired += 1;
+                return true;
+            }
+        }
+        let mut e = Entry::new(value, 0);
+        e.expire = expire.unwrap_or(NO_EXPIRE);
+        let inserted = self.dbs[self.cur].insert_new(key, e);
+        self.stats.loaded += u64::from(inserted);
+        inserted
+    }
+}
+
 /// Decodes a whole RDB payload (versions 1 to 10). Fails with the byte
 /// offset on any malformed or truncated input and on a checksum mismatch
 /// (a zero stored checksum means "disabled" and is accepted).
 pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
+    let mut sink = CollectKeys::default();
+    let mut out = read_rdb_with(data, &mut sink)?;
+    out.dbs = sink.dbs;
+    Ok(out)
+}
+
+/// [`read_rdb`] handing each key to `sink` as it is decoded; the returned
+/// [`LoadedRdb`] has everything but `dbs` (left empty). On an error the
+/// sink may hold part of the file: the caller must discard it.
+pub fn read_rdb_with(data: &[u8], sink: &mut impl RdbSink) -> Result<LoadedRdb, RdbError> {
     if data.len() < 9 {
         return if data.len() >= 5.min(data.len())
             && !b"REDIS".starts_with(&data[..5.min(data.len())])
@@ -1394,8 +1531,7 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
     let mut r = Reader { d: data, pos: 9 };
     let mut db: u64 = 0;
     let mut expire: Option<i64> = None;
-    // aHash: duplicate detection was a third of the load time with SipHash
-    let mut seen: BTreeMap<u64, HashSet<Bytes, ahash::RandomState>> = BTreeMap::new();
+    sink.select_db(0, 9)?;
     loop {
         let at = r.pos;
         let op = r.u8()?;
@@ -1406,15 +1542,15 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
                 if db > u32::MAX as u64 {
                     return corrupt(at, "database index out of range");
                 }
+                sink.select_db(db, at)?;
             }
             OP_RESIZEDB => {
                 let size = r.len()?;
-                r.len()?;
-                // size the duplicate check up front (a hint: capped so a
-                // hostile file cannot make us allocate without data)
-                let hint = (size as usize).min(data.len() / 4);
-                seen.entry(db).or_default().reserve(hint);
-                out.dbs.entry(db).or_default().reserve(hint);
+                let expires = r.len()?;
+                // a hint: capped so a hostile file cannot make us allocate
+                // without data
+                let cap = |n: u64| (n as usize).min(data.len() / 4);
+                sink.resize_db(cap(size), cap(expires));
             }
             OP_AUX => {
                 let k = r.string()?;
@@ -1446,13 +1582,13 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
             }
             ty => {
                 let key_at = r.pos;
-                let key = Bytes::from(r.string()?);
+                let key = r.string_ref()?;
                 let value = read_value(&mut r, ty, at)?;
                 let exp = expire.take();
                 if is_empty_value(&value) {
                     continue;
                 }
-                if !seen.entry(db).or_default().insert(key.clone()) {
+                if !sink.key(&key, value, exp) {
                     return corrupt(
                         key_at,
                         format!(
@@ -1461,11 +1597,6 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
                         ),
                     );
                 }
-                out.dbs.entry(db).or_default().push(LoadedKey {
-                    key,
-                    value,
-                    expire: exp,
-                });
             }
         }
     }
@@ -1489,7 +1620,6 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Entry;
     use crate::types::key::Key;
 
     fn b(s: &str) -> Bytes {
@@ -1700,6 +1830,58 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn loading_into_dbs_matches_read_rdb_and_drops_expired_keys() {
+        let dbs = sample_dbs();
+        let f = write_rdb(&dbs, &RdbAux::default(), 1000, true, true);
+        let listed = read_rdb(&f).unwrap();
+        let mut into: Vec<Db> = (0..3).map(|_| Db::default()).collect();
+        let (_, stats) = read_rdb_into_dbs(&f, &mut into, 1000).unwrap();
+        assert_eq!(stats.expired, 0);
+        for (i, db) in into.iter().enumerate() {
+            let keys = listed.dbs.get(&(i as u64)).map_or(&[][..], |v| &v[..]);
+            assert_eq!(db.len(), keys.len());
+            for k in keys {
+                let e = &db.dict[&k.key[..]];
+                assert_eq!(canon(&e.value), canon(&k.value));
+                assert_eq!(e.expire, k.expire.unwrap_or(NO_EXPIRE));
+                assert_eq!(db.expires.contains(&k.key[..]), k.expire.is_some());
+            }
+        }
+        assert_eq!(
+            stats.loaded,
+            listed.dbs.values().map(|v| v.len() as u64).sum()
+        );
+        // "big" expires at 4e12: loading later drops and counts it
+        let mut later: Vec<Db> = (0..3).map(|_| Db::default()).collect();
+        let (_, stats) = read_rdb_into_dbs(&f, &mut later, 4_000_000_000_000).unwrap();
+        assert_eq!(stats.expired, 1);
+        assert!(!later[0].dict.contains_key(&b"big"[..]));
+        assert!(later[0].expires.is_empty());
+    }
+
+    #[test]
+    fn loading_into_dbs_refuses_duplicates_and_unknown_databases() {
+        let mut d = b"REDIS0010\xfe\x00\x00\x01k\x01v\x00\x01k\x01w\xff".to_vec();
+        d.extend_from_slice(&[0; 8]);
+        let mut dbs = vec![Db::default()];
+        let e = read_rdb_into_dbs(&d, &mut dbs, 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "corrupt RDB at offset 17: duplicated key 'k' found in DB 0"
+        );
+        let mut d = b"REDIS0010\xfe\x05\x00\x01k\x01v\xff".to_vec();
+        d.extend_from_slice(&[0; 8]);
+        let mut dbs: Vec<Db> = (0..5).map(|_| Db::default()).collect();
+        assert_eq!(
+            read_rdb_into_dbs(&d, &mut dbs, 0).unwrap_err(),
+            RdbError::DbOutOfRange { db: 5, offset: 9 }
+        );
+        let mut dbs: Vec<Db> = (0..6).map(|_| Db::default()).collect();
+        assert!(read_rdb_into_dbs(&d, &mut dbs, 0).is_ok());
+        assert_eq!(dbs[5].len(), 1);
     }
 
     #[test]
