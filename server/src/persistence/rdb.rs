@@ -1937,7 +1937,10 @@ mod tests {
     #[test]
     fn large_payloads_are_checksummed_in_parallel_and_still_checked() {
         let mut db = Db::default();
-        db.insert_entry(b("big"), Entry::new(Value::Str(vec![3; PARALLEL_CRC_MIN]), 0));
+        db.insert_entry(
+            b("big"),
+            Entry::new(Value::Str(vec![3; PARALLEL_CRC_MIN]), 0),
+        );
         db.insert_entry(b("k"), Entry::new(Value::Str(b"v".to_vec()), 0));
         let f = write_rdb(&[db], &RdbAux::default(), 0, false, true);
         assert!(f.len() > PARALLEL_CRC_MIN);
