@@ -10,10 +10,16 @@
 #    values loaded through `redis-cli --pipe` (the same bytes for both);
 #    RSS from /proc/<pid>/status (VmRSS) before and after, for both, so the
 #    methodology is identical; INFO used_memory when the server has it.
+# 3. Persistence (bench/persist.py, which documents the method): SAVE time,
+#    RDB size and start-up load time for KEYS keys; peak RSS (server +
+#    child) during BGSAVE under a SET load; SET throughput with
+#    appendfsync always / everysec. Median of R runs, ratios picket/redis.
 #
 # Environment: N (requests per run, default 100000), R (repetitions, 3),
 # C (clients, 50), PIPELINES ("1 16"), TESTS (set,get,incr,lpush,lpop,sadd,hset,zadd,mset),
-# KEYS (1000000), VALSIZE (100), SKIP_MEMORY=1, SKIP_BUILD=1,
+# KEYS (1000000), VALSIZE (100), SKIP_THROUGHPUT=1, SKIP_MEMORY=1,
+# SKIP_PERSIST=1 (SKIP_BGSAVE=1, SKIP_AOF=1 skip parts of it;
+# PERSIST_VALUES=random|x picks its values), SKIP_BUILD=1,
 # PICKET_ARGS (extra picket-server options, e.g. "--io-threads 2").
 # Output: a Markdown report on stdout; raw numbers in bench/out/.
 set -euo pipefail
@@ -109,6 +115,7 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RAW="$ROOT/bench/out/compare-$STAMP.csv"
 echo "server,test,pipeline,rep,rps,p50_ms,p99_ms,error" >"$RAW"
 
+if [ -z "${SKIP_THROUGHPUT:-}" ]; then
 start_server picket "$PICKET"
 start_server redis redis-server
 
@@ -149,12 +156,13 @@ for rep in $(seq "$R"); do
     done
     echo "compare.sh: repetition $rep/$R done" >&2
 done
+stop_server "$picket_PID"
+stop_server "$redis_PID"
+fi
 
 # ---- memory ----
 MEM="$WORK/mem.txt"
 if [ -z "${SKIP_MEMORY:-}" ]; then
-    stop_server "$picket_PID"
-    stop_server "$redis_PID"
     LOAD="$WORK/load.resp"
     python3 - "$KEYS" "$VALSIZE" >"$LOAD" <<'PY'
 import sys
@@ -200,6 +208,15 @@ PY
     done
 fi
 
+# ---- persistence ----
+PERSIST_MD="$WORK/persist.md"
+if [ -z "${SKIP_PERSIST:-}" ]; then
+    PERSIST_RAW="$ROOT/bench/out/persist-$STAMP.csv"
+    KEYS=$KEYS VALSIZE=$VALSIZE R=$R C=$C N=$N \
+        python3 "$ROOT/bench/persist.py" "$PICKET" "$PERSIST_RAW" "$PERSIST_MD"
+    cp "$PERSIST_RAW" "$ROOT/bench/out/persist-latest.csv"
+fi
+
 cp "$RAW" "$ROOT/bench/out/latest.csv"
 
 python3 - "$RAW" "$MEM" "$N" "$R" "$C" "$KEYS" "$VALSIZE" "$TESTS" "$PIPELINES" <<'PY'
@@ -225,8 +242,12 @@ print(f"- {ver(['redis-server', '--version'])}")
 print(f"- redis-benchmark -c {C} -n {N} -t <test> -P <pipeline> --csv; median of {R} runs; "
       "both servers with --save \"\" --appendonly no")
 print("- ratio = picket / redis (rps: higher is better for picket; p99 ratio: lower is better)\n")
-print("| test | pipeline | picket rps | redis rps | ratio | picket p50 ms | redis p50 ms | picket p99 ms | redis p99 ms | p99 ratio |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+if rows:
+    print("| test | pipeline | picket rps | redis rps | ratio | picket p50 ms | redis p50 ms | picket p99 ms | redis p99 ms | p99 ratio |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+else:
+    print("(throughput not measured: SKIP_THROUGHPUT)")
+    TESTS, PIPES = "", ""
 def med(server, t, p, field):
     vals = [float(r[field]) for r in rows if r["server"] == server and r["test"] == t and r["pipeline"] == p and r[field]]
     return statistics.median(vals) if vals else None
@@ -238,7 +259,7 @@ def f(v, nd=0):
 def ratio(a, b):
     return "n/a" if a is None or b is None or b == 0 else f"{a / b:.2f}"
 notes = []
-for t in TESTS.split(","):
+for t in filter(None, TESTS.split(",")):
     for p in PIPES.split():
         pr, rr = med("picket", t, p, "rps"), med("redis", t, p, "rps")
         p50p, p50r = med("picket", t, p, "p50_ms"), med("redis", t, p, "p50_ms")
@@ -278,3 +299,8 @@ if os.path.exists(mem) and os.path.getsize(mem):
         print(f"\nRSS per key ratio (picket / redis): {per['picket'] / per['redis']:.2f}")
 print(f"\nRaw runs: {raw}")
 PY
+if [ -s "$PERSIST_MD" ]; then
+    cat "$PERSIST_MD"
+    echo
+    echo "Raw persistence runs: $PERSIST_RAW"
+fi

@@ -201,6 +201,29 @@ impl Db {
         self.dict.insert(key, entry);
     }
 
+    /// Inserts `entry` under `key` unless the key is already present
+    /// (one hash lookup; for loading, where a duplicate is an error).
+    /// Returns whether it inserted.
+    pub fn insert_new(&mut self, key: &[u8], entry: Entry) -> bool {
+        let has_ttl = entry.expire != NO_EXPIRE;
+        match self.dict.entry(Key::new(key)) {
+            indexmap::map::Entry::Occupied(_) => false,
+            indexmap::map::Entry::Vacant(v) => {
+                if has_ttl {
+                    self.expires.insert(v.key().clone());
+                }
+                v.insert(entry);
+                true
+            }
+        }
+    }
+
+    /// Makes room for `keys` more keys, `expires` of them with a TTL.
+    pub fn reserve(&mut self, keys: usize, expires: usize) {
+        self.dict.reserve(keys);
+        self.expires.reserve(expires);
+    }
+
     /// Removes a key, returning its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let e = self.dict.swap_remove(key)?;

@@ -338,19 +338,29 @@ fn main() {
         };
         if !aof_on && shared.lock().loading {
             let ndb = shared.lock().dbs.len();
+            // a replica keeps keys that expired on disk: its master decides
+            let now = if shared.lock().repl.master.is_some() {
+                i64::MIN
+            } else {
+                picket_server::state::now_ms()
+            };
             let loader_shared = shared.clone();
             std::thread::spawn(move || {
                 let t = std::time::Instant::now();
-                match picket_server::persistence::load_file(
-                    &path,
-                    ndb,
-                    picket_server::state::now_ms(),
-                ) {
+                match picket_server::persistence::load_file(&path, ndb, now) {
                     Ok(res) => {
                         let mut st = loader_shared.lock();
-                        if let Some((dbs, stats)) = res {
+                        if let Some((dbs, stats, repl)) = res {
                             st.dbs = dbs;
                             st.rdb_last_load = stats;
+                            if let Some(info) = repl {
+                                let size = st
+                                    .config
+                                    .get("repl-backlog-size")
+                                    .and_then(|v| v.parse().ok())
+                                    .unwrap_or(1 << 20);
+                                st.repl.restore(&info, size);
+                            }
                             tracing::info!(
                                 "DB loaded from disk: {} keys ({} expired skipped) in {:?}",
                                 stats.loaded,

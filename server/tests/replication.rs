@@ -441,3 +441,84 @@ fn picket_replica_of_a_redis_master_then_promoted() {
     assert_eq!(stat(&r, "sync_full"), 0);
     assert_eq!(stat(&r, "sync_partial_ok"), 1);
 }
+
+/// Starts picket on a given port and directory (a restart in place).
+fn picket_at(dir: &std::path::Path, port: u16, extra: &[&str]) -> Server {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_picket-server"))
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
+        .arg(dir)
+        .args(DEBUG)
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = Server {
+        child,
+        port,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let t = Instant::now();
+    loop {
+        if let Ok(mut c) = redis::Client::open(s.url()).and_then(|c| c.get_connection()) {
+            let i: redis::RedisResult<String> = redis::cmd("INFO").arg("persistence").query(&mut c);
+            if i.is_ok_and(|i| i.contains("loading:0")) {
+                return s;
+            }
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "restart failed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn restarts_with_persistence_continue_partially() {
+    let mdir = tempfile::tempdir().unwrap();
+    let rdir = tempfile::tempdir().unwrap();
+    let (mport, rport) = (free_port(), free_port());
+    let m = picket_at(
+        mdir.path(),
+        mport,
+        &["--save", "", "--repl-diskless-sync-delay", "0"],
+    );
+    let mut r = picket_at(rdir.path(), rport, &["--save", ""]);
+    replicate(&r, &m);
+    fill(&m, "a", 300);
+    wait_synced(&r, &m);
+    // the replica restarts from its own dump and continues partially
+    let mut rc = r.conn();
+    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("SAVE").query(&mut rc);
+    let _ = r.child.wait();
+    fill(&m, "b", 50);
+    let r = picket_at(
+        rdir.path(),
+        rport,
+        &["--save", "", "--replicaof", "127.0.0.1", &mport.to_string()],
+    );
+    wait_synced(&r, &m);
+    assert_eq!(digest(&r), digest(&m));
+    assert_eq!(stat(&m, "sync_full"), 1);
+    assert_eq!(stat(&m, "sync_partial_ok"), 1);
+    // the master restarts from its dump: its old ID is now replid2, and
+    // the replica continues partially again
+    let old_id = field(&info(&m, "replication"), "master_replid");
+    let at = offset(&m);
+    let mut mc = m.conn();
+    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("SAVE").query(&mut mc);
+    let mut m = m;
+    let _ = m.child.wait();
+    let m = picket_at(
+        mdir.path(),
+        mport,
+        &["--save", "", "--repl-diskless-sync-delay", "0"],
+    );
+    let i = info(&m, "replication");
+    assert_eq!(field(&i, "master_replid2"), old_id);
+    assert_eq!(field(&i, "second_repl_offset"), (at + 1).to_string());
+    assert_eq!(field(&i, "master_repl_offset"), at.to_string());
+    fill(&m, "c", 20);
+    wait_synced(&r, &m);
+    assert_eq!(digest(&r), digest(&m));
+    assert_eq!(stat(&m, "sync_full"), 0);
+    assert_eq!(stat(&m, "sync_partial_ok"), 1);
+}

@@ -776,7 +776,8 @@ pub fn call_with(
                     crate::propagate::also(st, db_before, op);
                 }
             }
-            None if st.dirty != dirty_before => {
+            // (only growth counts: SAVE and SHUTDOWN reset the counter)
+            None if st.dirty > dirty_before => {
                 crate::propagate::also(st, db_before, args.to_vec());
             }
             None => {}

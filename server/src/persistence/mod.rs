@@ -15,7 +15,6 @@ pub mod rdb;
 
 use std::path::PathBuf;
 
-use crate::db::{Entry, NO_EXPIRE};
 use crate::state::{Shared, State};
 
 /// What a load did (INFO rdb_last_load_keys_loaded / _expired).
@@ -24,6 +23,39 @@ pub struct LoadStats {
     pub loaded: u64,
     pub expired: u64,
 }
+
+/// The replication position an RDB file carries (aux repl-id,
+/// repl-offset, repl-stream-db).
+#[derive(Debug, Clone)]
+pub struct ReplInfo {
+    pub id: String,
+    pub offset: i64,
+    pub stream_db: usize,
+}
+
+fn repl_info(loaded: &rdb::LoadedRdb) -> Option<ReplInfo> {
+    let get = |k: &[u8]| {
+        loaded
+            .aux
+            .iter()
+            .find(|(n, _)| n == k)
+            .and_then(|(_, v)| String::from_utf8(v.clone()).ok())
+    };
+    let id = get(b"repl-id").filter(|i| i.len() == 40)?;
+    let offset = get(b"repl-offset")?.parse().ok()?;
+    let stream_db = get(b"repl-stream-db")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Some(ReplInfo {
+        id,
+        offset,
+        stream_db,
+    })
+}
+
+/// A decoded dump: the databases, what loading counted, and the
+/// replication position it carries.
+pub type Loaded = (Vec<crate::db::Db>, LoadStats, Option<ReplInfo>);
 
 /// `dir/dbfilename` as configured.
 pub fn rdb_path(st: &State) -> PathBuf {
@@ -36,19 +68,18 @@ pub fn rdb_path(st: &State) -> PathBuf {
 /// while it runs, exactly as Redis's SAVE). Resets the change counter.
 pub fn save(shared: &Shared, st: &mut State) -> Result<(), String> {
     let now = crate::state::now_ms();
-    let data = encode_snapshot(shared, st, now);
     let path = rdb_path(st);
     let started = std::time::Instant::now();
-    let res = write_snapshot(&path, &data);
+    let res = write_snapshot(&path, |w| encode_snapshot(shared, st, now, w));
     match res {
-        Ok(()) => {
+        Ok(len) => {
             st.dirty = 0;
             st.lastsave = now / 1000;
             st.rdb_saves += 1;
             st.rdb_last_save_ok = true;
             tracing::info!(
                 "DB saved on disk ({} bytes in {:?})",
-                data.len(),
+                len,
                 started.elapsed()
             );
             Ok(())
@@ -61,11 +92,19 @@ pub fn save(shared: &Shared, st: &mut State) -> Result<(), String> {
     }
 }
 
-/// The whole key space as an RDB file, with the configured compression
-/// and checksum and the AUX fields Redis writes.
-pub fn encode_snapshot(_shared: &Shared, st: &State, now: i64) -> Vec<u8> {
-    // the replication position, when we are part of a replication chain
-    // (Redis's rdbPopulateSaveInfo), so a restart can continue partially
+/// Streams the whole key space as an RDB file to `w`, with the configured
+/// compression and checksum and the AUX fields Redis writes; returns the
+/// bytes written. The replication position (repl-stream-db, repl-id,
+/// repl-offset) is written only when we are part of a replication chain
+/// (a master with a backlog, a replica: Redis's rdbPopulateSaveInfo), so
+/// a restart can continue partially and a standalone SAVE looks like a
+/// standalone Redis's.
+pub fn encode_snapshot(
+    _shared: &Shared,
+    st: &State,
+    now: i64,
+    w: &mut impl std::io::Write,
+) -> std::io::Result<u64> {
     let in_chain = st.repl.backlog.is_some() || st.repl.master.is_some();
     let aux = rdb::RdbAux {
         ctime: now / 1000,
@@ -79,28 +118,31 @@ pub fn encode_snapshot(_shared: &Shared, st: &State, now: i64) -> Vec<u8> {
     };
     let compress = st.config.get("rdbcompression") != Some("no");
     let checksum = st.config.get("rdbchecksum") != Some("no");
-    rdb::write_rdb(&st.dbs, &aux, now, compress, checksum)
+    rdb::write_rdb_to(w, &st.dbs, &aux, now, compress, checksum)
 }
 
-/// Writes a snapshot like Redis: `temp-<pid>.rdb` in the same directory,
-/// fsync, rename over the target, fsync the directory; the temp file is
-/// removed on failure, so a reader only ever sees a whole file.
-fn write_snapshot(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+/// Writes a snapshot like Redis: `encode` streams it into
+/// `temp-<pid>.rdb` in the same directory, then fsync, rename over the
+/// target, fsync the directory; the temp file is removed on failure, so a
+/// reader only ever sees a whole file. Returns the file's size.
+fn write_snapshot(
+    path: &std::path::Path,
+    encode: impl FnOnce(&mut std::fs::File) -> std::io::Result<u64>,
+) -> std::io::Result<u64> {
     let dir = path
         .parent()
         .map(|p| p.to_path_buf())
         .unwrap_or_else(|| PathBuf::from("."));
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let res = (|| -> std::io::Result<()> {
+    let res = (|| -> std::io::Result<u64> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
+        let len = encode(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(len)
     })();
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -116,7 +158,7 @@ pub fn load_file(
     path: &std::path::Path,
     ndb: usize,
     now: i64,
-) -> Result<Option<(Vec<crate::db::Db>, LoadStats)>, String> {
+) -> Result<Option<Loaded>, String> {
     let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -127,35 +169,15 @@ pub fn load_file(
             ))
         }
     };
-    let loaded = rdb::read_rdb(&data).map_err(|e| {
-        format!(
+    let mut dbs: Vec<crate::db::Db> = (0..ndb).map(|_| crate::db::Db::default()).collect();
+    match rdb::read_rdb_into_dbs(&data, &mut dbs, now) {
+        Ok((loaded, stats)) => Ok(Some((dbs, stats, repl_info(&loaded)))),
+        Err(rdb::RdbError::DbOutOfRange { db, .. }) => Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {ndb} databases (it uses db {db}). Exiting")),
+        Err(e) => Err(format!(
             "Fatal error loading the DB {}: {e}. Exiting.",
             path.display()
-        )
-    })?;
-    if let Some(bad) = loaded.dbs.keys().find(|d| **d >= ndb as u64) {
-        return Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {ndb} databases (it uses db {bad}). Exiting"));
+        )),
     }
-    let mut dbs: Vec<crate::db::Db> = (0..ndb).map(|_| crate::db::Db::default()).collect();
-    let mut stats = LoadStats::default();
-    for (dbi, keys) in loaded.dbs {
-        let db = &mut dbs[dbi as usize];
-        db.dict.reserve(keys.len());
-        for k in keys {
-            // a master drops keys that expired while the file sat on disk
-            if let Some(at) = k.expire {
-                if at <= now {
-                    stats.expired += 1;
-                    continue;
-                }
-            }
-            let mut e = Entry::new(k.value, 0);
-            e.expire = k.expire.unwrap_or(NO_EXPIRE);
-            db.insert_entry(k.key, e);
-            stats.loaded += 1;
-        }
-    }
-    Ok(Some((dbs, stats)))
 }
 
 /// Loads `dir/dbfilename` in place (DEBUG RELOAD): the databases are
@@ -163,7 +185,7 @@ pub fn load_file(
 pub fn load(st: &mut State) -> Result<Option<LoadStats>, String> {
     let path = rdb_path(st);
     match load_file(&path, st.dbs.len(), crate::state::now_ms())? {
-        Some((dbs, stats)) => {
+        Some((dbs, stats, _)) => {
             st.dbs = dbs;
             Ok(Some(stats))
         }
@@ -205,8 +227,7 @@ pub fn bgsave_start(shared: &Shared, st: &mut State) -> Result<(), String> {
         ));
     }
     if pid == 0 {
-        let data = encode_snapshot(shared, st, now);
-        let ok = write_snapshot(&path, &data).is_ok();
+        let ok = write_snapshot(&path, |w| encode_snapshot(shared, st, now, w)).is_ok();
         // SAFETY: leaves the child without running the parent's destructors.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }

@@ -8,13 +8,14 @@
 //! and module data, which are reported as errors with their byte offset.
 //! Every error carries the offset where decoding failed; no input panics.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
 use picket_common::num::{fmt_g17, parse_f64, parse_i64};
 
-use crate::db::{Db, Value, NO_EXPIRE};
+use crate::db::{Db, Entry, Value, NO_EXPIRE};
 use crate::types::zset::ZSet;
 
 const OP_FUNCTION2: u8 = 0xF5;
@@ -89,6 +90,15 @@ pub enum RdbError {
         /// What was found.
         what: &'static str,
         /// Where it was read.
+        offset: usize,
+    },
+    /// A database index the loading server has no database for (it was
+    /// saved by a server with a larger `databases` setting).
+    #[error("database {db} out of range at offset {offset}")]
+    DbOutOfRange {
+        /// The index in the file.
+        db: u64,
+        /// Where its SELECTDB was read.
         offset: usize,
     },
     /// Any other malformed content.
@@ -168,8 +178,12 @@ pub struct LoadedRdb {
 
 const CRC64_POLY_REFLECTED: u64 = 0x95AC_9329_AC4B_C9B5;
 
-const fn crc64_table() -> [u64; 256] {
-    let mut t = [0u64; 256];
+/// Slice-by-16 tables: `t[0]` is the classic byte table; `t[k][b]` is the
+/// CRC of byte `b` followed by `k` zero bytes, so 16 input bytes fold in
+/// with 16 independent lookups (Redis uses the same idea, `crcspeed.c`).
+/// Byte-at-a-time was most of the checksum cost of SAVE and load.
+const fn crc64_tables() -> [[u64; 256]; 16] {
+    let mut t = [[0u64; 256]; 16];
     let mut i = 0;
     while i < 256 {
         let mut c = i as u64;
@@ -182,18 +196,54 @@ const fn crc64_table() -> [u64; 256] {
             };
             k += 1;
         }
-        t[i] = c;
+        t[0][i] = c;
         i += 1;
+    }
+    let mut k = 1;
+    while k < 16 {
+        let mut i = 0;
+        while i < 256 {
+            let prev = t[k - 1][i];
+            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
+            i += 1;
+        }
+        k += 1;
     }
     t
 }
 
-static CRC64_TABLE: [u64; 256] = crc64_table();
+static CRC64_TABLES: [[u64; 256]; 16] = crc64_tables();
 
 /// Redis's CRC64 (`crc64.c`) of `data`, continuing from `crc` (start at 0).
 pub fn crc64(mut crc: u64, data: &[u8]) -> u64 {
-    for &b in data {
-        crc = CRC64_TABLE[((crc ^ b as u64) & 0xff) as usize] ^ (crc >> 8);
+    let t = &CRC64_TABLES;
+    let mut chunks = data.chunks_exact(16);
+    for c in &mut chunks {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&c[..8]);
+        let lo = crc ^ u64::from_le_bytes(a);
+        a.copy_from_slice(&c[8..]);
+        let hi = u64::from_le_bytes(a);
+        let byte = |v: u64, n: u32| ((v >> (8 * n)) & 0xff) as usize;
+        crc = t[15][byte(lo, 0)]
+            ^ t[14][byte(lo, 1)]
+            ^ t[13][byte(lo, 2)]
+            ^ t[12][byte(lo, 3)]
+            ^ t[11][byte(lo, 4)]
+            ^ t[10][byte(lo, 5)]
+            ^ t[9][byte(lo, 6)]
+            ^ t[8][byte(lo, 7)]
+            ^ t[7][byte(hi, 0)]
+            ^ t[6][byte(hi, 1)]
+            ^ t[5][byte(hi, 2)]
+            ^ t[4][byte(hi, 3)]
+            ^ t[3][byte(hi, 4)]
+            ^ t[2][byte(hi, 5)]
+            ^ t[1][byte(hi, 6)]
+            ^ t[0][byte(hi, 7)];
+    }
+    for &b in chunks.remainder() {
+        crc = t[0][((crc ^ b as u64) & 0xff) as usize] ^ (crc >> 8);
     }
     crc
 }
@@ -239,17 +289,49 @@ pub fn lzf_decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     (out.len() == out_len).then_some(out)
 }
 
+const LZF_HLOG: usize = 14;
+
+/// LZF's hash table of recent input positions, kept between calls so a
+/// short string does not pay for clearing it (clearing 128 KB per string
+/// was half of SAVE's time). Like liblzf built without `INIT_HTAB`, a stale
+/// entry is harmless: a candidate is used only when it lies before the
+/// current position, within the window, and its bytes really match.
+struct LzfState {
+    table: Box<[u32]>,
+    /// Scratch output for [`put_string`], reused for the same reason.
+    scratch: Vec<u8>,
+}
+
+thread_local! {
+    static LZF: std::cell::RefCell<LzfState> = std::cell::RefCell::new(LzfState {
+        table: vec![0; 1 << LZF_HLOG].into_boxed_slice(),
+        scratch: Vec::new(),
+    });
+}
+
 /// Compresses with LZF; `None` when the output would not be smaller than
 /// `max_out` bytes.
 pub fn lzf_compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
-    const HLOG: usize = 14;
+    LZF.with(|z| {
+        let mut out = Vec::with_capacity(max_out);
+        lzf_compress_into(&mut z.borrow_mut().table, input, &mut out, max_out).then_some(out)
+    })
+}
+
+/// Appends the LZF form of `input` to `out` and returns true, or leaves
+/// `out` as it was and returns false when the compressed form would not
+/// be smaller than `max_out` bytes.
+fn lzf_compress_into(table: &mut [u32], input: &[u8], out: &mut Vec<u8>, max_out: usize) -> bool {
     const MAX_OFF: usize = 1 << 13;
     const MAX_REF: usize = (1 << 8) + (1 << 3); // 264
-    let mut table = vec![usize::MAX; 1 << HLOG];
-    let mut out: Vec<u8> = Vec::with_capacity(max_out);
+    let n = input.len();
+    if n > u32::MAX as usize {
+        return false;
+    }
+    let base = out.len();
+    let limit = base + max_out;
     let mut lit_start = 0usize; // start of the pending literal run
     let mut i = 0usize;
-    let n = input.len();
     let flush_lits = |out: &mut Vec<u8>, from: usize, to: usize| {
         let mut s = from;
         while s < to {
@@ -263,15 +345,15 @@ pub fn lzf_compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
         let h = ((input[i] as usize) << 16 | (input[i + 1] as usize) << 8 | input[i + 2] as usize)
             .wrapping_mul(2654435761)
             >> 8
-            & ((1 << HLOG) - 1);
-        let cand = table[h];
-        table[h] = i;
-        if cand != usize::MAX && i - cand <= MAX_OFF && input[cand..cand + 3] == input[i..i + 3] {
+            & ((1 << LZF_HLOG) - 1);
+        let cand = table[h] as usize;
+        table[h] = i as u32;
+        if cand < i && i - cand <= MAX_OFF && input[cand..cand + 3] == input[i..i + 3] {
             let mut len = 3;
             while len < MAX_REF && i + len < n && input[cand + len] == input[i + len] {
                 len += 1;
             }
-            flush_lits(&mut out, lit_start, i);
+            flush_lits(out, lit_start, i);
             let off = i - cand - 1;
             let l = len - 2;
             if l < 7 {
@@ -286,12 +368,18 @@ pub fn lzf_compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
         } else {
             i += 1;
         }
-        if out.len() >= max_out {
-            return None;
+        if out.len() >= limit {
+            out.truncate(base);
+            return false;
         }
     }
-    flush_lits(&mut out, lit_start, n);
-    (out.len() < max_out).then_some(out)
+    flush_lits(out, lit_start, n);
+    if out.len() < limit {
+        true
+    } else {
+        out.truncate(base);
+        false
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -340,11 +428,22 @@ fn put_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
     }
     if compress && s.len() > 20 {
         // Kept only when it saves at least 4 bytes, as Redis does.
-        if let Some(c) = lzf_compress(s, s.len() - 4) {
-            out.push(0xC3);
-            put_len(out, c.len() as u64);
-            put_len(out, s.len() as u64);
-            out.extend_from_slice(&c);
+        let done = LZF.with(|z| {
+            let z = &mut *z.borrow_mut();
+            z.scratch.clear();
+            let ok = lzf_compress_into(&mut z.table, s, &mut z.scratch, s.len() - 4);
+            if ok {
+                out.push(0xC3);
+                put_len(out, z.scratch.len() as u64);
+                put_len(out, s.len() as u64);
+                out.extend_from_slice(&z.scratch);
+            }
+            if z.scratch.capacity() > 1 << 20 {
+                z.scratch = Vec::new(); // don't keep a huge value's buffer
+            }
+            ok
+        });
+        if done {
             return;
         }
     }
@@ -601,22 +700,79 @@ fn put_aux(out: &mut Vec<u8>, k: &str, v: &[u8]) {
 /// and empty collections are skipped. `compress` enables LZF for strings
 /// longer than 20 bytes; without `checksum` the CRC64 trailer is zero.
 pub fn write_rdb(dbs: &[Db], aux: &RdbAux, now_ms: i64, compress: bool, checksum: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024);
-    out.extend_from_slice(b"REDIS0010");
-    put_aux(&mut out, "redis-ver", b"7.0.15");
-    put_aux(&mut out, "redis-bits", b"64");
-    put_aux(&mut out, "ctime", aux.ctime.to_string().as_bytes());
-    put_aux(&mut out, "used-mem", aux.used_mem.to_string().as_bytes());
-    if let Some(r) = &aux.repl {
-        put_aux(
-            &mut out,
-            "repl-stream-db",
-            r.stream_db.to_string().as_bytes(),
-        );
-        put_aux(&mut out, "repl-id", r.repl_id.as_bytes());
-        put_aux(&mut out, "repl-offset", r.offset.to_string().as_bytes());
+    let mut out = Vec::new();
+    write_rdb_to(&mut out, dbs, aux, now_ms, compress, checksum)
+        .expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Bytes [`write_rdb_to`] gathers before handing them to the writer.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// Encodes into a buffer that is checksummed and passed on to the writer
+/// in [`WRITE_CHUNK`] pieces, so a snapshot never needs memory for the
+/// whole file (a BGSAVE child would otherwise touch as many pages again
+/// as the data set holds).
+struct ChunkedOut<'w, W: std::io::Write> {
+    w: &'w mut W,
+    buf: Vec<u8>,
+    crc: u64,
+    checksum: bool,
+    written: u64,
+}
+
+impl<W: std::io::Write> ChunkedOut<'_, W> {
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.checksum {
+            self.crc = crc64(self.crc, &self.buf);
+        }
+        self.w.write_all(&self.buf)?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        if self.buf.capacity() > 4 * WRITE_CHUNK {
+            // one big value went through: don't keep its size
+            self.buf = Vec::with_capacity(WRITE_CHUNK + WRITE_CHUNK / 4);
+        }
+        Ok(())
     }
-    put_aux(&mut out, "aof-base", if aux.aof_base { b"1" } else { b"0" });
+
+    fn maybe_flush(&mut self) -> std::io::Result<()> {
+        if self.buf.len() >= WRITE_CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// [`write_rdb`] streamed to `w` (which gets large sequential writes, so
+/// it needs no buffering of its own). Returns the bytes written.
+pub fn write_rdb_to<W: std::io::Write>(
+    w: &mut W,
+    dbs: &[Db],
+    aux: &RdbAux,
+    now_ms: i64,
+    compress: bool,
+    checksum: bool,
+) -> std::io::Result<u64> {
+    let mut o = ChunkedOut {
+        w,
+        buf: Vec::with_capacity(WRITE_CHUNK + WRITE_CHUNK / 4),
+        crc: 0,
+        checksum,
+        written: 0,
+    };
+    let out = &mut o.buf;
+    out.extend_from_slice(b"REDIS0010");
+    put_aux(out, "redis-ver", b"7.0.15");
+    put_aux(out, "redis-bits", b"64");
+    put_aux(out, "ctime", aux.ctime.to_string().as_bytes());
+    put_aux(out, "used-mem", aux.used_mem.to_string().as_bytes());
+    if let Some(r) = &aux.repl {
+        put_aux(out, "repl-stream-db", r.stream_db.to_string().as_bytes());
+        put_aux(out, "repl-id", r.repl_id.as_bytes());
+        put_aux(out, "repl-offset", r.offset.to_string().as_bytes());
+    }
+    put_aux(out, "aof-base", if aux.aof_base { b"1" } else { b"0" });
     for (idx, db) in dbs.iter().enumerate() {
         let live = |e: &crate::db::Entry| {
             (e.expire == NO_EXPIRE || e.expire > now_ms) && !is_empty_value(&e.value)
@@ -633,26 +789,30 @@ pub fn write_rdb(dbs: &[Db], aux: &RdbAux, now_ms: i64, compress: bool, checksum
         if n == 0 {
             continue;
         }
+        let out = &mut o.buf;
         out.push(OP_SELECTDB);
-        put_len(&mut out, idx as u64);
+        put_len(out, idx as u64);
         out.push(OP_RESIZEDB);
-        put_len(&mut out, n);
-        put_len(&mut out, with_ttl);
+        put_len(out, n);
+        put_len(out, with_ttl);
         for (k, e) in db.dict.iter() {
             if !live(e) {
                 continue;
             }
+            let out = &mut o.buf;
             if e.expire != NO_EXPIRE {
                 out.push(OP_EXPIRETIME_MS);
                 out.extend_from_slice(&e.expire.to_le_bytes());
             }
-            put_value(&mut out, k.as_bytes(), &e.value, compress);
+            put_value(out, k.as_bytes(), &e.value, compress);
+            o.maybe_flush()?;
         }
     }
-    out.push(OP_EOF);
-    let crc = if checksum { crc64(0, &out) } else { 0 };
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
+    o.buf.push(OP_EOF);
+    o.flush()?;
+    let crc = if checksum { o.crc } else { 0 };
+    o.w.write_all(&crc.to_le_bytes())?;
+    Ok(o.written + 8)
 }
 
 // ---------------------------------------------------------------------------
@@ -727,15 +887,21 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+        self.string_ref().map(Cow::into_owned)
+    }
+
+    /// A string, borrowed from the input when it is stored raw (keys and
+    /// container blobs then cost no copy).
+    fn string_ref(&mut self) -> Result<Cow<'a, [u8]>, RdbError> {
         let at = self.pos;
         match self.len_or_enc()? {
             Len::Plain(n) => {
                 let n = usize::try_from(n).map_err(|_| RdbError::Truncated(self.pos))?;
-                Ok(self.take(n)?.to_vec())
+                Ok(Cow::Borrowed(self.take(n)?))
             }
-            Len::Enc(0) => Ok((self.u8()? as i8).to_string().into_bytes()),
-            Len::Enc(1) => Ok(i16::from_le_bytes(self.arr()?).to_string().into_bytes()),
-            Len::Enc(2) => Ok(i32::from_le_bytes(self.arr()?).to_string().into_bytes()),
+            Len::Enc(0) => Ok(int_string((self.u8()? as i8).into())),
+            Len::Enc(1) => Ok(int_string(i16::from_le_bytes(self.arr()?).into())),
+            Len::Enc(2) => Ok(int_string(i32::from_le_bytes(self.arr()?).into())),
             Len::Enc(3) => {
                 let clen = self.len()?;
                 let olen = self.len()?;
@@ -745,8 +911,10 @@ impl<'a> Reader<'a> {
                 if olen > (clen as u64).saturating_mul(264) + 64 {
                     return corrupt(at, "invalid LZF compressed string");
                 }
-                lzf_decompress(body, olen as usize)
-                    .map_or_else(|| corrupt(at, "invalid LZF compressed string"), Ok)
+                lzf_decompress(body, olen as usize).map_or_else(
+                    || corrupt(at, "invalid LZF compressed string"),
+                    |v| Ok(v.into()),
+                )
             }
             Len::Enc(e) => corrupt(at, format!("unknown string encoding {e}")),
         }
@@ -772,6 +940,10 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+fn int_string(v: i64) -> Cow<'static, [u8]> {
+    Cow::Owned(v.to_string().into_bytes())
 }
 
 fn int_bytes(v: i64) -> Bytes {
@@ -1151,14 +1323,14 @@ fn read_value(r: &mut Reader, ty: u8, ty_at: usize) -> Result<Value, RdbError> {
             }
             make_hash(v, at)?
         }
-        T_HASH_ZIPMAP => make_hash(parse_zipmap(&r.string()?, at)?, at)?,
-        T_LIST_ZIPLIST => Value::List(Box::new(parse_ziplist(&r.string()?, at)?.into())),
+        T_HASH_ZIPMAP => make_hash(parse_zipmap(&r.string_ref()?, at)?, at)?,
+        T_LIST_ZIPLIST => Value::List(Box::new(parse_ziplist(&r.string_ref()?, at)?.into())),
         T_SET_INTSET => {
-            let v = parse_intset(&r.string()?, at)?;
+            let v = parse_intset(&r.string_ref()?, at)?;
             make_set(v.into_iter().map(int_bytes).collect(), at)?
         }
         T_ZSET_ZIPLIST | T_ZSET_LISTPACK => {
-            let s = r.string()?;
+            let s = r.string_ref()?;
             let items = if ty == T_ZSET_ZIPLIST {
                 parse_ziplist(&s, at)?
             } else {
@@ -1168,7 +1340,7 @@ fn read_value(r: &mut Reader, ty: u8, ty_at: usize) -> Result<Value, RdbError> {
             Value::ZSet(Box::new(make_zset(p, at)?))
         }
         T_HASH_ZIPLIST | T_HASH_LISTPACK => {
-            let s = r.string()?;
+            let s = r.string_ref()?;
             let items = if ty == T_HASH_ZIPLIST {
                 parse_ziplist(&s, at)?
             } else {
@@ -1186,10 +1358,10 @@ fn read_value(r: &mut Reader, ty: u8, ty_at: usize) -> Result<Value, RdbError> {
                 } else {
                     2
                 };
-                let s = r.string()?;
+                let s = r.string_ref()?;
                 match (ty, container) {
                     (T_LIST_QUICKLIST, _) => l.extend(parse_ziplist(&s, node_at)?),
-                    (_, 1) => l.push_back(bs(s)),
+                    (_, 1) => l.push_back(bs(s.into_owned())),
                     (_, 2) => l.extend(parse_listpack(&s, node_at)?),
                     _ => {
                         return corrupt(node_at, format!("unknown quicklist container {container}"))
@@ -1214,10 +1386,156 @@ fn read_value(r: &mut Reader, ty: u8, ty_at: usize) -> Result<Value, RdbError> {
     })
 }
 
+/// Where [`read_rdb_with`] puts the keys it decodes, so a loader can build
+/// its databases directly instead of going through a list of keys first.
+pub trait RdbSink {
+    /// A SELECTDB opcode at `offset`: the keys that follow belong to `db`.
+    /// An error (say, an index the server has no database for) stops the
+    /// load.
+    fn select_db(&mut self, db: u64, offset: usize) -> Result<(), RdbError>;
+    /// A RESIZEDB opcode: the current database's key count and keys with
+    /// a TTL, as written (a size hint; already capped by the input size).
+    fn resize_db(&mut self, keys: usize, expires: usize);
+    /// One non-empty key of the current database, with its absolute
+    /// expire time if any. Returns false when the database already holds
+    /// `key` (the reader then fails with Redis's duplicated-key error).
+    fn key(&mut self, key: &[u8], value: Value, expire: Option<i64>) -> bool;
+}
+
+/// The sink of [`read_rdb`]: keys in file order, duplicates detected with
+/// a set per database.
+#[derive(Default)]
+struct CollectKeys {
+    db: u64,
+    dbs: BTreeMap<u64, Vec<LoadedKey>>,
+    // aHash: duplicate detection was a third of the load time with SipHash
+    seen: BTreeMap<u64, HashSet<Bytes, ahash::RandomState>>,
+}
+
+impl RdbSink for CollectKeys {
+    fn select_db(&mut self, db: u64, _offset: usize) -> Result<(), RdbError> {
+        self.db = db;
+        Ok(())
+    }
+
+    fn resize_db(&mut self, keys: usize, _expires: usize) {
+        self.seen.entry(self.db).or_default().reserve(keys);
+        self.dbs.entry(self.db).or_default().reserve(keys);
+    }
+
+    fn key(&mut self, key: &[u8], value: Value, expire: Option<i64>) -> bool {
+        let key = Bytes::copy_from_slice(key);
+        if !self.seen.entry(self.db).or_default().insert(key.clone()) {
+            return false;
+        }
+        self.dbs
+            .entry(self.db)
+            .or_default()
+            .push(LoadedKey { key, value, expire });
+        true
+    }
+}
+
+/// Decodes an RDB payload straight into `dbs` (no intermediate key list):
+/// the dict's own insert finds duplicates, and keys whose TTL passed at
+/// `now_ms` are dropped and counted as a master does (`i64::MIN` keeps
+/// them all). A database index beyond `dbs` is [`RdbError::DbOutOfRange`].
+/// On an error `dbs` holds part of the file and must be discarded.
+pub fn read_rdb_into_dbs(
+    data: &[u8],
+    dbs: &mut [Db],
+    now_ms: i64,
+) -> Result<(LoadedRdb, super::LoadStats), RdbError> {
+    let mut sink = DbLoader {
+        dbs,
+        cur: 0,
+        now_ms,
+        stats: super::LoadStats::default(),
+    };
+    let loaded = read_rdb_with(data, &mut sink)?;
+    Ok((loaded, sink.stats))
+}
+
+struct DbLoader<'a> {
+    dbs: &'a mut [Db],
+    cur: usize,
+    now_ms: i64,
+    stats: super::LoadStats,
+}
+
+impl RdbSink for DbLoader<'_> {
+    fn select_db(&mut self, db: u64, offset: usize) -> Result<(), RdbError> {
+        if db >= self.dbs.len() as u64 {
+            return Err(RdbError::DbOutOfRange { db, offset });
+        }
+        self.cur = db as usize;
+        Ok(())
+    }
+
+    fn resize_db(&mut self, keys: usize, expires: usize) {
+        self.dbs[self.cur].reserve(keys, expires);
+    }
+
+    fn key(&mut self, key: &[u8], value: Value, expire: Option<i64>) -> bool {
+        if let Some(at) = expire {
+            if at <= self.now_ms {
+                self.stats.expired += 1;
+                return true;
+            }
+        }
+        let mut e = Entry::new(value, 0);
+        e.expire = expire.unwrap_or(NO_EXPIRE);
+        let inserted = self.dbs[self.cur].insert_new(key, e);
+        self.stats.loaded += u64::from(inserted);
+        inserted
+    }
+}
+
 /// Decodes a whole RDB payload (versions 1 to 10). Fails with the byte
 /// offset on any malformed or truncated input and on a checksum mismatch
 /// (a zero stored checksum means "disabled" and is accepted).
 pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
+    let mut sink = CollectKeys::default();
+    let mut out = read_rdb_with(data, &mut sink)?;
+    out.dbs = sink.dbs;
+    Ok(out)
+}
+
+/// [`read_rdb`] handing each key to `sink` as it is decoded; the returned
+/// [`LoadedRdb`] has everything but `dbs` (left empty). On an error the
+/// sink may hold part of the file: the caller must discard it.
+pub fn read_rdb_with(data: &[u8], sink: &mut impl RdbSink) -> Result<LoadedRdb, RdbError> {
+    if data.len() < PARALLEL_CRC_MIN {
+        return decode(data, sink, |end| crc64(0, &data[..end]));
+    }
+    // The checksum is over everything up to EOF, which is normally all but
+    // the 8-byte trailer: compute that on another core while decoding (as
+    // Redis does inside its reads, it is otherwise ~10% of a load). An AOF
+    // preamble has more after the trailer; then the guess goes unused.
+    std::thread::scope(|sc| {
+        let covered = &data[..data.len() - 8];
+        let guess = std::thread::Builder::new()
+            .name("rdb-crc".into())
+            .spawn_scoped(sc, move || crc64(0, covered))
+            .ok();
+        decode(data, sink, |end| match guess {
+            Some(h) if end == covered.len() => h.join().unwrap_or_else(|_| crc64(0, covered)),
+            _ => crc64(0, &data[..end]),
+        })
+    })
+}
+
+/// Payloads from this size on have their checksum computed on a second
+/// thread.
+const PARALLEL_CRC_MIN: usize = 4 << 20;
+
+/// The decoder of [`read_rdb_with`]; `crc_of(end)` is the CRC64 of
+/// `data[..end]`.
+fn decode(
+    data: &[u8],
+    sink: &mut impl RdbSink,
+    crc_of: impl FnOnce(usize) -> u64,
+) -> Result<LoadedRdb, RdbError> {
     if data.len() < 9 {
         return if data.len() >= 5.min(data.len())
             && !b"REDIS".starts_with(&data[..5.min(data.len())])
@@ -1244,8 +1562,7 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
     let mut r = Reader { d: data, pos: 9 };
     let mut db: u64 = 0;
     let mut expire: Option<i64> = None;
-    // aHash: duplicate detection was a third of the load time with SipHash
-    let mut seen: BTreeMap<u64, HashSet<Bytes, ahash::RandomState>> = BTreeMap::new();
+    sink.select_db(0, 9)?;
     loop {
         let at = r.pos;
         let op = r.u8()?;
@@ -1256,15 +1573,15 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
                 if db > u32::MAX as u64 {
                     return corrupt(at, "database index out of range");
                 }
+                sink.select_db(db, at)?;
             }
             OP_RESIZEDB => {
                 let size = r.len()?;
-                r.len()?;
-                // size the duplicate check up front (a hint: capped so a
-                // hostile file cannot make us allocate without data)
-                let hint = (size as usize).min(data.len() / 4);
-                seen.entry(db).or_default().reserve(hint);
-                out.dbs.entry(db).or_default().reserve(hint);
+                let expires = r.len()?;
+                // a hint: capped so a hostile file cannot make us allocate
+                // without data
+                let cap = |n: u64| (n as usize).min(data.len() / 4);
+                sink.resize_db(cap(size), cap(expires));
             }
             OP_AUX => {
                 let k = r.string()?;
@@ -1296,13 +1613,13 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
             }
             ty => {
                 let key_at = r.pos;
-                let key = Bytes::from(r.string()?);
+                let key = r.string_ref()?;
                 let value = read_value(&mut r, ty, at)?;
                 let exp = expire.take();
                 if is_empty_value(&value) {
                     continue;
                 }
-                if !seen.entry(db).or_default().insert(key.clone()) {
+                if !sink.key(&key, value, exp) {
                     return corrupt(
                         key_at,
                         format!(
@@ -1311,11 +1628,6 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
                         ),
                     );
                 }
-                out.dbs.entry(db).or_default().push(LoadedKey {
-                    key,
-                    value,
-                    expire: exp,
-                });
             }
         }
     }
@@ -1323,7 +1635,7 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
         let crc_at = r.pos;
         let stored = u64::from_le_bytes(r.arr()?);
         if stored != 0 {
-            let got = crc64(0, &data[..crc_at]);
+            let got = crc_of(crc_at);
             if got != stored {
                 return Err(RdbError::BadChecksum {
                     expected: stored,
@@ -1339,7 +1651,6 @@ pub fn read_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Entry;
     use crate::types::key::Key;
 
     fn b(s: &str) -> Bytes {
@@ -1349,6 +1660,39 @@ mod tests {
     #[test]
     fn crc64_check_value_matches_redis() {
         assert_eq!(crc64(0, b"123456789"), 0xE9C6_D914_C4B8_D9CA);
+    }
+
+    /// The bitwise definition, one bit at a time.
+    fn crc64_bitwise(mut crc: u64, data: &[u8]) -> u64 {
+        for &b in data {
+            crc ^= b as u64;
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ CRC64_POLY_REFLECTED
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        crc
+    }
+
+    #[test]
+    fn crc64_slice_by_16_matches_bitwise_at_every_length_and_split() {
+        let mut rng = 7u64;
+        let data: Vec<u8> = (0..300)
+            .map(|_| {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (rng >> 33) as u8
+            })
+            .collect();
+        for len in 0..data.len() {
+            assert_eq!(crc64(0, &data[..len]), crc64_bitwise(0, &data[..len]));
+        }
+        let whole = crc64(0, &data);
+        for split in 0..data.len() {
+            assert_eq!(crc64(crc64(0, &data[..split]), &data[split..]), whole);
+        }
     }
 
     #[test]
@@ -1368,7 +1712,9 @@ mod tests {
     #[test]
     fn lzf_round_trips() {
         let mut rng = 12345u64;
-        for len in [21usize, 50, 300, 5000, 100_000] {
+        // long inputs first too: the reused hash table then holds stale
+        // positions past the end of the next, shorter input
+        for len in [100_000usize, 21, 50, 300, 5000, 100_000, 21] {
             let mut v = Vec::with_capacity(len);
             for i in 0..len {
                 rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1);
@@ -1515,6 +1861,127 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn loading_into_dbs_matches_read_rdb_and_drops_expired_keys() {
+        let dbs = sample_dbs();
+        let f = write_rdb(&dbs, &RdbAux::default(), 1000, true, true);
+        let listed = read_rdb(&f).unwrap();
+        let mut into: Vec<Db> = (0..3).map(|_| Db::default()).collect();
+        let (_, stats) = read_rdb_into_dbs(&f, &mut into, 1000).unwrap();
+        assert_eq!(stats.expired, 0);
+        for (i, db) in into.iter().enumerate() {
+            let keys = listed.dbs.get(&(i as u64)).map_or(&[][..], |v| &v[..]);
+            assert_eq!(db.len(), keys.len());
+            for k in keys {
+                let e = &db.dict[&k.key[..]];
+                assert_eq!(canon(&e.value), canon(&k.value));
+                assert_eq!(e.expire, k.expire.unwrap_or(NO_EXPIRE));
+                assert_eq!(db.expires.contains(&k.key[..]), k.expire.is_some());
+            }
+        }
+        assert_eq!(
+            stats.loaded,
+            listed.dbs.values().map(|v| v.len() as u64).sum()
+        );
+        // "big" expires at 4e12: loading later drops and counts it
+        let mut later: Vec<Db> = (0..3).map(|_| Db::default()).collect();
+        let (_, stats) = read_rdb_into_dbs(&f, &mut later, 4_000_000_000_000).unwrap();
+        assert_eq!(stats.expired, 1);
+        assert!(!later[0].dict.contains_key(&b"big"[..]));
+        assert!(later[0].expires.is_empty());
+    }
+
+    #[test]
+    fn loading_into_dbs_refuses_duplicates_and_unknown_databases() {
+        let mut d = b"REDIS0010\xfe\x00\x00\x01k\x01v\x00\x01k\x01w\xff".to_vec();
+        d.extend_from_slice(&[0; 8]);
+        let mut dbs = vec![Db::default()];
+        let e = read_rdb_into_dbs(&d, &mut dbs, 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "corrupt RDB at offset 17: duplicated key 'k' found in DB 0"
+        );
+        let mut d = b"REDIS0010\xfe\x05\x00\x01k\x01v\xff".to_vec();
+        d.extend_from_slice(&[0; 8]);
+        let mut dbs: Vec<Db> = (0..5).map(|_| Db::default()).collect();
+        assert_eq!(
+            read_rdb_into_dbs(&d, &mut dbs, 0).unwrap_err(),
+            RdbError::DbOutOfRange { db: 5, offset: 9 }
+        );
+        let mut dbs: Vec<Db> = (0..6).map(|_| Db::default()).collect();
+        assert!(read_rdb_into_dbs(&d, &mut dbs, 0).is_ok());
+        assert_eq!(dbs[5].len(), 1);
+    }
+
+    #[test]
+    fn snapshot_spanning_many_chunks_keeps_one_checksum() {
+        let mut db = Db::default();
+        for i in 0..30_000 {
+            let v = format!("{i:08}").repeat(1 + i % 9);
+            db.insert_entry(b(&format!("key:{i}")), Entry::new(Value::Str(v.into()), 0));
+        }
+        // one value bigger than a chunk on its own
+        db.insert_entry(
+            b("huge"),
+            Entry::new(Value::Str(vec![7; 3 * WRITE_CHUNK]), 0),
+        );
+        let f = write_rdb(&[db], &RdbAux::default(), 1000, true, true);
+        assert!(f.len() > 2 * WRITE_CHUNK);
+        let r = read_rdb(&f).unwrap();
+        assert_eq!(r.dbs[&0].len(), 30_001);
+        assert_eq!(r.consumed, f.len());
+    }
+
+    #[test]
+    fn large_payloads_are_checksummed_in_parallel_and_still_checked() {
+        let mut db = Db::default();
+        db.insert_entry(
+            b("big"),
+            Entry::new(Value::Str(vec![3; PARALLEL_CRC_MIN]), 0),
+        );
+        db.insert_entry(b("k"), Entry::new(Value::Str(b"v".to_vec()), 0));
+        let f = write_rdb(&[db], &RdbAux::default(), 0, false, true);
+        assert!(f.len() > PARALLEL_CRC_MIN);
+        assert_eq!(read_rdb(&f).unwrap().consumed, f.len());
+        let mut bad = f.clone();
+        bad[f.len() / 2] ^= 1;
+        assert!(matches!(read_rdb(&bad), Err(RdbError::BadChecksum { .. })));
+        // an AOF preamble: commands follow the trailer, so the checksum
+        // covers less than "all but the last 8 bytes"
+        let mut aof = f.clone();
+        aof.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        assert_eq!(read_rdb(&aof).unwrap().consumed, f.len());
+        let mut bad = aof.clone();
+        bad[f.len() / 2] ^= 1;
+        assert!(matches!(read_rdb(&bad), Err(RdbError::BadChecksum { .. })));
+    }
+
+    #[test]
+    fn a_failing_writer_fails_the_snapshot() {
+        struct Full(usize);
+        impl std::io::Write for Full {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                if self.0 < b.len() {
+                    return Err(std::io::Error::other("disk full"));
+                }
+                self.0 -= b.len();
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let dbs = sample_dbs();
+        let whole = write_rdb(&dbs, &RdbAux::default(), 1000, true, true).len();
+        let mut w = Full(whole - 1);
+        assert!(write_rdb_to(&mut w, &dbs, &RdbAux::default(), 1000, true, true).is_err());
+        let mut w = Full(whole);
+        assert_eq!(
+            write_rdb_to(&mut w, &dbs, &RdbAux::default(), 1000, true, true).unwrap(),
+            whole as u64
+        );
     }
 
     #[test]

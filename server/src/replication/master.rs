@@ -392,9 +392,11 @@ fn fork_diskless(shared: &Shared, st: &mut State, targets: &[u64]) -> Result<Syn
     if pid == 0 {
         // SAFETY: the child closes the read end and writes to its own fd.
         unsafe { libc::close(rfd) };
-        let data = crate::persistence::encode_snapshot(shared, st, now);
-        let mut w = unsafe { std::fs::File::from_raw_fd(wfd) };
-        let ok = std::io::Write::write_all(&mut w, &data).is_ok();
+        let mut w = std::io::BufWriter::with_capacity(256 * 1024, unsafe {
+            std::fs::File::from_raw_fd(wfd)
+        });
+        let ok = crate::persistence::encode_snapshot(shared, st, now, &mut w).is_ok()
+            && std::io::Write::flush(&mut w).is_ok();
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
     // SAFETY: the parent does not write.

@@ -249,6 +249,24 @@ impl Repl {
         self.second_offset = self.offset + 1;
     }
 
+    /// After loading an RDB that carries a replication position: a master
+    /// keeps it as its secondary ID (so its replicas can continue
+    /// partially after the restart), a replica as its cached master.
+    pub fn restore(&mut self, info: &crate::persistence::ReplInfo, backlog_size: usize) {
+        self.backlog = Some(Backlog::new(backlog_size));
+        if self.master.is_some() {
+            self.replid = info.id.clone();
+            self.offset = info.offset;
+            self.cached = true;
+            self.master_db = info.stream_db;
+        } else {
+            self.replid2 = info.id.clone();
+            self.second_offset = info.offset + 1;
+            self.offset = info.offset;
+            self.no_replicas_since = Some(Instant::now());
+        }
+    }
+
     /// A brand new history with no secondary ID.
     pub fn new_replid(&mut self) {
         self.replid = crate::state::random_hex(40);
