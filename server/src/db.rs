@@ -96,6 +96,9 @@ pub struct Db {
     /// While an AOF loads nothing expires (Redis's `keyIsExpired` returns
     /// false while loading): the file's own DELs do the deleting.
     pub frozen: bool,
+    /// On a replica: a key past its deadline reads as missing but stays
+    /// until the master's DEL arrives (Redis's expireIfNeeded on replicas).
+    pub keep_expired: bool,
     /// Average TTL estimate for INFO keyspace (`avg_ttl`), as Redis keeps it.
     pub avg_ttl: i64,
 }
@@ -114,7 +117,9 @@ impl Db {
     /// Deletes `key` if its deadline passed; returns whether it did.
     pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
         let expired = match self.dict.get(key) {
-            Some(e) => e.expire != NO_EXPIRE && e.expire <= now_ms && !self.frozen,
+            Some(e) => {
+                e.expire != NO_EXPIRE && e.expire <= now_ms && !self.frozen && !self.keep_expired
+            }
             None => false,
         };
         if expired {
@@ -149,6 +154,9 @@ impl Db {
             .map(|(_, e)| e.expire)
             .unwrap_or(NO_EXPIRE);
         if expire != NO_EXPIRE && expire <= now_ms && !self.frozen {
+            if self.keep_expired {
+                return None;
+            }
             self.remove(key);
             self.expired.push(Bytes::copy_from_slice(key));
             return None;
@@ -168,7 +176,10 @@ impl Db {
         match self.dict.entry(Key::new(&key)) {
             indexmap::map::Entry::Occupied(mut o) => {
                 let e = o.get_mut();
-                let was_expired = e.expire != NO_EXPIRE && e.expire <= now_ms && !self.frozen;
+                let was_expired = e.expire != NO_EXPIRE
+                    && e.expire <= now_ms
+                    && !self.frozen
+                    && !self.keep_expired;
                 e.value = value;
                 e.lru = lru;
                 e.raw = false;
@@ -302,7 +313,7 @@ impl Db {
     pub fn active_expire(&mut self, now_ms: i64, deadline: std::time::Instant) -> (usize, usize) {
         let mut rng = rand::thread_rng();
         let (mut sampled, mut expired) = (0, 0);
-        if self.frozen {
+        if self.frozen || self.keep_expired {
             return (0, 0);
         }
         loop {

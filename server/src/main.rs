@@ -352,6 +352,11 @@ fn main() {
                         let mut st = loader_shared.lock();
                         if let Some((dbs, stats, repl)) = res {
                             st.dbs = dbs;
+                            if st.repl.master.is_some() {
+                                picket_server::replication::replica::set_keep_expired(
+                                    &mut st, true,
+                                );
+                            }
                             st.rdb_last_load = stats;
                             if let Some(info) = repl {
                                 let size = st

@@ -522,3 +522,24 @@ fn restarts_with_persistence_continue_partially() {
     assert_eq!(stat(&m, "sync_full"), 0);
     assert_eq!(stat(&m, "sync_partial_ok"), 1);
 }
+
+#[test]
+fn a_replica_hides_expired_keys_but_waits_for_the_masters_del() {
+    let m = picket(&["--repl-diskless-sync-delay", "0"]);
+    let r = picket(&[]);
+    replicate(&r, &m);
+    wait_synced(&r, &m);
+    let mut mc = m.conn();
+    let _: () = q(&mut mc, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    let _: () = q(&mut mc, &["SET", "k", "v", "PX", "100"]);
+    wait_synced(&r, &m);
+    std::thread::sleep(Duration::from_millis(200));
+    let mut rc = r.conn();
+    // reads see it gone, but only the master deletes it
+    assert_eq!(q::<Option<String>>(&mut rc, &["GET", "k"]), None);
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 1);
+    assert_eq!(q::<Option<String>>(&mut mc, &["GET", "k"]), None);
+    wait_synced(&r, &m);
+    assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 0);
+    assert_eq!(digest(&r), digest(&m));
+}

@@ -154,11 +154,7 @@ fn write_snapshot(
 /// the server state (so it can run while the server answers `-LOADING`).
 /// A missing file is `Ok(None)`; a corrupt or truncated one is an error
 /// with its position, and nothing of it is used.
-pub fn load_file(
-    path: &std::path::Path,
-    ndb: usize,
-    now: i64,
-) -> Result<Option<Loaded>, String> {
+pub fn load_file(path: &std::path::Path, ndb: usize, now: i64) -> Result<Option<Loaded>, String> {
     let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -42,6 +42,7 @@ pub fn set_master(st: &mut State, host: String, port: u16) {
     });
     // a replica's stream position is its master's: no own SELECTs
     st.repl.seldb = None;
+    set_keep_expired(st, true);
     st.repl.kick.notify_one();
 }
 
@@ -53,6 +54,7 @@ pub fn promote(st: &mut State) {
     };
     m.kill.notify_one();
     st.repl.link_gen += 1;
+    set_keep_expired(st, false);
     st.repl.shift_replid();
     super::ensure_backlog(st);
     st.repl.seldb = None;
@@ -63,6 +65,13 @@ pub fn promote(st: &mut State) {
         st.repl.replid2,
         st.repl.second_offset
     );
+}
+
+/// A replica does not expire keys itself: the master's DELs do.
+pub fn set_keep_expired(st: &mut State, on: bool) {
+    for db in st.dbs.iter_mut() {
+        db.keep_expired = on;
+    }
 }
 
 /// Drops our own replicas (they reconnect and PSYNC).
@@ -428,6 +437,7 @@ async fn full_sync(
             return Err("master changed".into());
         }
         st.dbs = dbs;
+        set_keep_expired(&mut st, true);
         st.repl.replid = new_id;
         st.repl.replid2 = super::NO_REPLID.to_string();
         st.repl.second_offset = -1;
@@ -577,6 +587,13 @@ fn apply(shared: &Shared, st: &mut State, master: &mut crate::state::ClientInfo,
     if (cmd.arity > 0 && args.len() as i32 != cmd.arity) || (args.len() as i32) < -cmd.arity {
         return;
     }
+    // the master's commands see every key it has not deleted yet
+    for db in st.dbs.iter_mut() {
+        db.frozen = true;
+    }
     let _ = crate::cmd::call(shared, st, master, cmd, args, true);
+    for db in st.dbs.iter_mut() {
+        db.frozen = false;
+    }
     crate::cmd::after_command(st, Some(master));
 }
