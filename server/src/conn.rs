@@ -392,10 +392,7 @@ pub async fn serve(
                     }
                     // the pop that served us was written by the batch that
                     // fed the key; with appendfsync always wait for it too
-                    st.aof
-                        .as_ref()
-                        .filter(|a| a.fsync == crate::persistence::aof::Fsync::Always)
-                        .map(|a| (a.sync.clone(), a.sync.written()))
+                    crate::persistence::aof::always_target(&st)
                 };
                 if let Some((sync, upto)) = durable {
                     sync.wait(upto).await;

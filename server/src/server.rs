@@ -101,6 +101,7 @@ pub async fn run(shared: Arc<Shared>, listeners: Vec<TcpListener>) -> anyhow::Re
         .into_iter()
         .map(|l| tokio::spawn(accept_loop(shared.clone(), l)))
         .collect();
+    crate::persistence::aof::register_park_hook(&shared);
     tokio::spawn(cron(shared.clone()));
     tokio::spawn(replication_cron(shared.clone()));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

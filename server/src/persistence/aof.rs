@@ -7,9 +7,11 @@
 //!   written to the current INCR file before the batch's replies leave
 //!   (so a reply never promises more than the kernel has). Durability by
 //!   `appendfsync`: `always` waits, before replying, for an fdatasync
-//!   covering its bytes; concurrent clients share one fdatasync (group
-//!   commit, see [`Durability`]); `everysec` leaves fdatasync to a thread
-//!   that runs once per second; `no` leaves it to the kernel.
+//!   covering its bytes; the fdatasync runs when the runtime has nothing
+//!   else ready (the thread is about to park: Redis's `beforeSleep`), so
+//!   all the connections served meanwhile share it (group commit, see
+//!   [`Durability`]); `everysec` leaves fdatasync to a thread that runs
+//!   once per second; `no` leaves it to the kernel.
 //! - Rewrite (BGREWRITEAOF, automatic growth trigger, turning AOF on at
 //!   run time): a new INCR is opened at once and receives new writes, a
 //!   forked child writes the data set as the next BASE (RDB preamble or
@@ -62,6 +64,61 @@ pub struct Durability {
     inner: Mutex<SyncState>,
     done: tokio::sync::Notify,
     closed: AtomicBool,
+    /// Connections waiting for an fdatasync.
+    waiting: AtomicU64,
+}
+
+/// The server whose `appendfsync always` waiters the runtime serves
+/// before it parks (set once by [`crate::server::run`]).
+static PARK_SHARED: std::sync::OnceLock<std::sync::Weak<Shared>> = std::sync::OnceLock::new();
+
+/// Lets [`before_sleep`] reach the state.
+pub fn register_park_hook(shared: &Arc<Shared>) {
+    let _ = PARK_SHARED.set(Arc::downgrade(shared));
+}
+
+/// Runs when a runtime thread has nothing ready and is about to park
+/// (tokio's `on_thread_park`, Redis's `beforeSleep`): with `appendfsync
+/// always` and replies waiting, one write of everything the batches
+/// appended and one fdatasync, then every waiting reply is released.
+pub fn before_sleep() {
+    let Some(shared) = PARK_SHARED.get().and_then(|w| w.upgrade()) else {
+        return;
+    };
+    sync_pending(&shared);
+}
+
+/// Writes the AOF buffer and fdatasyncs it, when `always` replies wait.
+fn sync_pending(shared: &Shared) {
+    let (d, file, upto) = {
+        let mut st = shared.lock();
+        let Some(aof) = st.aof.as_mut() else { return };
+        // (writes nobody waits for, e.g. the cron's DELs, go out too)
+        if aof.fsync != Fsync::Always
+            || (aof.sync.waiting.load(Ordering::Acquire) == 0 && aof.buf.is_empty())
+        {
+            return;
+        }
+        if aof.write_buf().is_err() {
+            tracing::error!("Can't write to the AOF with appendfsync always: exiting.");
+            std::process::exit(1);
+        }
+        let d = aof.sync.clone();
+        let mut g = d.lock();
+        if g.running || g.synced >= d.written() {
+            return;
+        }
+        g.running = true;
+        let file = g.file.clone();
+        drop(g);
+        let upto = d.written();
+        (d, file, upto)
+    };
+    let res = match file {
+        Some(f) => f.sync_data(),
+        None => Ok(()),
+    };
+    d.finish_sync(upto, res);
 }
 
 #[derive(Debug)]
@@ -87,6 +144,7 @@ impl Durability {
             }),
             done: tokio::sync::Notify::new(),
             closed: AtomicBool::new(false),
+            waiting: AtomicU64::new(0),
         })
     }
 
@@ -120,50 +178,57 @@ impl Durability {
         Ok(())
     }
 
-    /// Waits until `target` bytes are on disk (appendfsync always).
+    /// Records the outcome of an fdatasync started with `running` set.
+    fn finish_sync(&self, upto: u64, res: std::io::Result<()>) {
+        {
+            let mut g = self.lock();
+            g.running = false;
+            g.fsyncs += 1;
+            match res {
+                Ok(()) => g.synced = g.synced.max(upto),
+                Err(e) => {
+                    // Redis exits when an `always` fsync fails: a reply
+                    // must never claim durability it does not have.
+                    tracing::error!("Can't persist the AOF on disk (fsync: {e}): exiting.");
+                    std::process::exit(1);
+                }
+            }
+        }
+        self.done.notify_waiters();
+    }
+
+    /// Waits until `target` bytes (appended so far) are on disk
+    /// (appendfsync always). The write and fdatasync normally run in
+    /// [`before_sleep`] once the runtime has served every ready
+    /// connection; on a busy multi-threaded runtime that may not park
+    /// soon, a waiter does them itself on the blocking pool.
     pub async fn wait(self: &Arc<Self>, target: u64) {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let current_thread = tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::CurrentThread;
         loop {
             let notified = self.done.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let start = {
-                let mut g = self.lock();
-                if g.synced >= target || self.closed.load(Ordering::Acquire) {
-                    return;
-                }
-                if g.running {
-                    None
-                } else {
-                    g.running = true;
-                    Some((g.file.clone(), self.written()))
-                }
-            };
-            let Some((file, upto)) = start else {
+            if self.lock().synced >= target || self.closed.load(Ordering::Acquire) {
+                break;
+            }
+            if current_thread {
+                // the thread parks as soon as nothing else is ready
                 notified.await;
                 continue;
-            };
-            let res = match file {
-                Some(f) => tokio::task::spawn_blocking(move || f.sync_data())
-                    .await
-                    .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string()))),
-                None => Ok(()),
-            };
-            {
-                let mut g = self.lock();
-                g.running = false;
-                g.fsyncs += 1;
-                match res {
-                    Ok(()) => g.synced = g.synced.max(upto),
-                    Err(e) => {
-                        // Redis exits when an `always` fsync fails: a reply
-                        // must never claim durability it does not have.
-                        tracing::error!("Can't persist the AOF on disk (fsync: {e}): exiting.");
-                        std::process::exit(1);
-                    }
-                }
             }
-            self.done.notify_waiters();
+            if tokio::time::timeout(Duration::from_millis(2), notified.as_mut())
+                .await
+                .is_ok()
+            {
+                continue;
+            }
+            if let Some(shared) = PARK_SHARED.get().and_then(|w| w.upgrade()) {
+                let _ = tokio::task::spawn_blocking(move || sync_pending(&shared)).await;
+            }
         }
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
     }
 
     fn switch_file(&self, file: Arc<File>) {
@@ -312,6 +377,11 @@ pub fn flush(st: &mut State) -> Option<(Arc<Durability>, u64)> {
     if aof.buf.is_empty() {
         return None;
     }
+    if aof.fsync == Fsync::Always {
+        // written and fdatasynced together, once per runtime tick
+        let target = aof.sync.written() + aof.buf.len() as u64;
+        return Some((aof.sync.clone(), target));
+    }
     if let Err(e) = aof.write_buf() {
         if aof.fsync == Fsync::Always {
             tracing::error!("Can't write to the AOF with appendfsync always ({e}): exiting.");
@@ -320,6 +390,13 @@ pub fn flush(st: &mut State) -> Option<(Arc<Durability>, u64)> {
         return None;
     }
     (aof.fsync == Fsync::Always).then(|| (aof.sync.clone(), aof.sync.written()))
+}
+
+/// What a reply must wait for with `appendfsync always`: every byte
+/// appended so far, buffered ones included.
+pub fn always_target(st: &State) -> Option<(Arc<Durability>, u64)> {
+    let aof = st.aof.as_ref().filter(|a| a.fsync == Fsync::Always)?;
+    Some((aof.sync.clone(), aof.sync.written() + aof.buf.len() as u64))
 }
 
 /// Writes and fsyncs everything now (SHUTDOWN, switching files, turning AOF off).
