@@ -543,3 +543,22 @@ fn a_replica_hides_expired_keys_but_waits_for_the_masters_del() {
     assert_eq!(q::<i64>(&mut rc, &["DBSIZE"]), 0);
     assert_eq!(digest(&r), digest(&m));
 }
+
+#[test]
+fn replicas_arriving_together_share_one_diskless_snapshot() {
+    let m = picket(&["--repl-diskless-sync-delay", "1"]);
+    fill(&m, "a", 300);
+    let forks = stat(&m, "total_forks");
+    let r1 = picket(&[]);
+    let r2 = picket(&[]);
+    replicate(&r1, &m);
+    replicate(&r2, &m);
+    // writes while they wait for the delayed snapshot reach both after it
+    fill(&m, "during", 50);
+    wait_synced(&r1, &m);
+    wait_synced(&r2, &m);
+    assert_eq!(stat(&m, "total_forks"), forks + 1);
+    assert_eq!(stat(&m, "sync_full"), 2);
+    assert_eq!(digest(&r1), digest(&m));
+    assert_eq!(digest(&r2), digest(&m));
+}

@@ -319,14 +319,16 @@ pub fn start_full_sync(shared: &Shared, st: &mut State) {
     let offset = st.repl.offset;
     let line = Bytes::from(format!("+FULLRESYNC {} {}\r\n", st.repl.replid, offset));
     if diskless {
+        // +FULLRESYNC goes first: the relay thread starts sending the
+        // payload as soon as the child runs
+        for id in &waiting {
+            if let Some(r) = st.repl.replicas.get_mut(id) {
+                let _ = r.tx.send(ReplMsg::Payload(line.clone()));
+                r.state = ReplicaState::WaitBgsaveEnd;
+            }
+        }
         match fork_diskless(shared, st, &waiting) {
             Ok(kind) => {
-                for id in &waiting {
-                    if let Some(r) = st.repl.replicas.get_mut(id) {
-                        let _ = r.tx.send(ReplMsg::Payload(line.clone()));
-                        r.state = ReplicaState::WaitBgsaveEnd;
-                    }
-                }
                 st.repl.fullsync = Some(FullSync {
                     targets: waiting,
                     kind,
