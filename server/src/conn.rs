@@ -392,7 +392,7 @@ pub async fn serve(
                     }
                     // the pop that served us was written by the batch that
                     // fed the key; with appendfsync always wait for it too
-                    crate::persistence::aof::always_target(&st)
+                    crate::persistence::aof::pending_target(&st)
                 };
                 if let Some((sync, upto)) = durable {
                     sync.wait(upto).await;

@@ -88,24 +88,35 @@ pub fn before_sleep() {
     sync_pending(&shared);
 }
 
-/// Writes the AOF buffer and fdatasyncs it, when `always` replies wait.
+/// Writes the AOF buffer (one `write` for every batch of the tick) and,
+/// with `appendfsync always`, fdatasyncs it; then releases the replies
+/// that waited for it.
 fn sync_pending(shared: &Shared) {
     let (d, file, upto) = {
         let mut st = shared.lock();
         let Some(aof) = st.aof.as_mut() else { return };
         // (writes nobody waits for, e.g. the cron's DELs, go out too)
-        if aof.fsync != Fsync::Always
-            || (aof.sync.waiting.load(Ordering::Acquire) == 0 && aof.buf.is_empty())
-        {
+        if aof.sync.waiting.load(Ordering::Acquire) == 0 && aof.buf.is_empty() {
             return;
         }
-        if aof.write_buf().is_err() {
+        let appended = aof.sync.written() + aof.buf.len() as u64;
+        let res = aof.write_buf();
+        let d = aof.sync.clone();
+        if aof.fsync != Fsync::Always {
+            // the reply may go once the kernel has the bytes; after a
+            // failed write it goes too (the command ran) and MISCONF
+            // refuses the next writes
+            d.release(appended);
+            return;
+        }
+        if res.is_err() {
             tracing::error!("Can't write to the AOF with appendfsync always: exiting.");
             std::process::exit(1);
         }
-        let d = aof.sync.clone();
         let mut g = d.lock();
         if g.running || g.synced >= d.written() {
+            drop(g);
+            d.release(g_synced(&d));
             return;
         }
         g.running = true;
@@ -121,9 +132,16 @@ fn sync_pending(shared: &Shared) {
     d.finish_sync(upto, res);
 }
 
+fn g_synced(d: &Durability) -> u64 {
+    d.lock().synced
+}
+
 #[derive(Debug)]
 struct SyncState {
     synced: u64,
+    /// Replies waiting for bytes up to here may go: fsynced ones with
+    /// `always`, written ones otherwise.
+    released: u64,
     running: bool,
     file: Option<Arc<File>>,
     /// fdatasync calls so far (INFO and tests).
@@ -137,6 +155,7 @@ impl Durability {
             written: AtomicU64::new(0),
             inner: Mutex::new(SyncState {
                 synced: 0,
+                released: 0,
                 running: false,
                 file: Some(file),
                 fsyncs: 0,
@@ -174,7 +193,10 @@ impl Durability {
         }
         let mut g = self.lock();
         g.synced = g.synced.max(upto);
+        g.released = g.released.max(upto);
         g.fsyncs += 1;
+        drop(g);
+        self.done.notify_waiters();
         Ok(())
     }
 
@@ -185,7 +207,10 @@ impl Durability {
             g.running = false;
             g.fsyncs += 1;
             match res {
-                Ok(()) => g.synced = g.synced.max(upto),
+                Ok(()) => {
+                    g.synced = g.synced.max(upto);
+                    g.released = g.released.max(upto);
+                }
                 Err(e) => {
                     // Redis exits when an `always` fsync fails: a reply
                     // must never claim durability it does not have.
@@ -197,8 +222,17 @@ impl Durability {
         self.done.notify_waiters();
     }
 
-    /// Waits until `target` bytes (appended so far) are on disk
-    /// (appendfsync always). The write and fdatasync normally run in
+    /// Lets replies waiting for bytes up to `upto` go.
+    fn release(&self, upto: u64) {
+        {
+            let mut g = self.lock();
+            g.released = g.released.max(upto);
+        }
+        self.done.notify_waiters();
+    }
+
+    /// Waits until `target` bytes (appended so far) are written, and with
+    /// `appendfsync always` on disk. The write and fdatasync normally run in
     /// [`before_sleep`] once the runtime has served every ready
     /// connection; on a busy multi-threaded runtime that may not park
     /// soon, a waiter does them itself on the blocking pool.
@@ -210,7 +244,7 @@ impl Durability {
             let notified = self.done.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.lock().synced >= target || self.closed.load(Ordering::Acquire) {
+            if self.lock().released >= target || self.closed.load(Ordering::Acquire) {
                 break;
             }
             if current_thread {
@@ -236,6 +270,7 @@ impl Durability {
         g.file = Some(file);
         // the old file was fsynced before the switch
         g.synced = g.synced.max(self.written());
+        g.released = g.released.max(self.written());
     }
 }
 
@@ -377,26 +412,18 @@ pub fn flush(st: &mut State) -> Option<(Arc<Durability>, u64)> {
     if aof.buf.is_empty() {
         return None;
     }
-    if aof.fsync == Fsync::Always {
-        // written and fdatasynced together, once per runtime tick
-        let target = aof.sync.written() + aof.buf.len() as u64;
-        return Some((aof.sync.clone(), target));
-    }
-    if let Err(e) = aof.write_buf() {
-        if aof.fsync == Fsync::Always {
-            tracing::error!("Can't write to the AOF with appendfsync always ({e}): exiting.");
-            std::process::exit(1);
-        }
-        return None;
-    }
-    (aof.fsync == Fsync::Always).then(|| (aof.sync.clone(), aof.sync.written()))
+    // written (and with `always` fdatasynced) once per runtime tick, for
+    // every batch of the tick, in [`before_sleep`]
+    let target = aof.sync.written() + aof.buf.len() as u64;
+    Some((aof.sync.clone(), target))
 }
 
-/// What a reply must wait for with `appendfsync always`: every byte
-/// appended so far, buffered ones included.
-pub fn always_target(st: &State) -> Option<(Arc<Durability>, u64)> {
-    let aof = st.aof.as_ref().filter(|a| a.fsync == Fsync::Always)?;
-    Some((aof.sync.clone(), aof.sync.written() + aof.buf.len() as u64))
+/// What a reply must wait for: every byte appended so far, buffered
+/// ones included (written, and with `always` fdatasynced).
+pub fn pending_target(st: &State) -> Option<(Arc<Durability>, u64)> {
+    let aof = st.aof.as_ref()?;
+    let target = aof.sync.written() + aof.buf.len() as u64;
+    (target > aof.sync.lock().released).then(|| (aof.sync.clone(), target))
 }
 
 /// Writes and fsyncs everything now (SHUTDOWN, switching files, turning AOF off).
