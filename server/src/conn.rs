@@ -327,17 +327,37 @@ pub async fn serve(
             }
             Flow::Paused(args) => {
                 pending.push_front(args);
-                loop {
-                    let until = shared.lock().pause.map(|p| p.until_ms);
-                    let Some(until) = until else { break };
-                    let wait = until - crate::state::now_ms();
-                    if wait <= 0 {
-                        shared.lock().pause = None;
-                        break;
+                // Wait for a change (CLIENT PAUSE's end or UNPAUSE, a
+                // FAILOVER's end), then dispatch the command again: it may
+                // still be paused, or now meet a replica (-READONLY).
+                // Registered before looking, so no wake-up is missed.
+                let unpaused = shared.unpaused.notified();
+                tokio::pin!(unpaused);
+                unpaused.as_mut().enable();
+                let wait = {
+                    let mut st = shared.lock();
+                    match st.pause.map(|p| p.until_ms - crate::state::now_ms()) {
+                        Some(ms) if ms > 0 => Some(Some(ms as u64)),
+                        Some(_) => {
+                            st.pause = None;
+                            None
+                        }
+                        None if crate::replication::failover::pauses_writes(&st) => Some(None),
+                        None => None,
                     }
+                };
+                if let Some(ms) = wait {
+                    let sleep = async {
+                        match ms {
+                            Some(ms) => {
+                                tokio::time::sleep(std::time::Duration::from_millis(ms)).await
+                            }
+                            None => std::future::pending().await,
+                        }
+                    };
                     tokio::select! {
-                        _ = shared.unpaused.notified() => {}
-                        _ = tokio::time::sleep(std::time::Duration::from_millis(wait as u64)) => {}
+                        _ = unpaused => {}
+                        _ = sleep => {}
                         _ = kill.notified() => break 'conn,
                     }
                 }

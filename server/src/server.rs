@@ -256,6 +256,7 @@ async fn replication_cron(shared: Arc<Shared>) {
                 continue;
             }
             st.start_batch(shared.started);
+            crate::replication::failover::cron(&mut st, &shared);
             crate::replication::master::cron(&shared, &mut st);
             let _ = crate::persistence::aof::flush(&mut st);
         }

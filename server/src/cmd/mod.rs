@@ -688,6 +688,13 @@ pub fn execute(
             return Flow::Paused(args);
         }
     }
+    // a coordinated FAILOVER pauses writes with a pause of its own
+    // (CLIENT UNPAUSE does not end it)
+    if cmd.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0
+        && crate::replication::failover::pauses_writes(st)
+    {
+        return Flow::Paused(args);
+    }
     let direct = if client.reply_mode == ReplyMode::On {
         Some(&mut *out)
     } else {

@@ -1,5 +1,5 @@
 //! Replication commands: REPLICAOF / SLAVEOF, REPLCONF, PSYNC, SYNC,
-//! WAIT and ROLE (the machinery is in [`crate::replication`]).
+//! WAIT, ROLE and FAILOVER (the machinery is in [`crate::replication`]).
 
 use bytes::Bytes;
 use picket_common::num::parse_i64;
@@ -8,6 +8,7 @@ use picket_common::resp::Frame;
 use super::flags::*;
 use super::{is, Cmd, CmdResult, Ctx, Flow};
 use crate::cmd;
+use crate::replication::failover::{self, FailoverState};
 use crate::replication::{master, replica};
 
 /// The replication rows of the command table.
@@ -20,9 +21,13 @@ pub static COMMANDS: &[Cmd] = &[
     cmd!("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, 0, 0, 0, "server", sync),
     cmd!("wait", 3, NOSCRIPT, 0, 0, 0, "generic", wait),
     cmd!("role", 1, NOSCRIPT | LOADING | STALE | FAST | SENTINEL, 0, 0, 0, "server", role),
+    cmd!("failover", -1, ADMIN | NOSCRIPT | STALE, 0, 0, 0, "server", failover_cmd),
 ];
 
 fn replicaof(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if ctx.st.repl.failover.state != FailoverState::NoFailover {
+        return Err(Frame::err("ERR REPLICAOF not allowed while failing over."));
+    }
     if ctx.client.kind == crate::state::ClientKind::Replica {
         return Err(Frame::err(
             "ERR Command is not valid when client is a replica.",
@@ -68,6 +73,9 @@ fn replconf(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn start_sync(ctx: &mut Ctx, id: &str, off: i64, sync_cmd: bool) -> CmdResult {
+    if ctx.st.repl.failover.state != FailoverState::NoFailover {
+        return Err(Frame::err("NOMASTERLINK Can't SYNC while failing over"));
+    }
     if ctx.st.repl.master.is_some() && !ctx.st.repl.link_up() {
         return Err(Frame::err(
             "NOMASTERLINK Can't SYNC while not connected with my master",
@@ -82,12 +90,26 @@ fn start_sync(ctx: &mut Ctx, id: &str, off: i64, sync_cmd: bool) -> CmdResult {
 
 fn psync(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if a.len() > 3 && is(&a[3], "failover") {
+        // our master hands over to us (its FAILOVER): promote, then the
+        // PSYNC below continues from our replid2
+        tracing::warn!(
+            "Failover request received for replid {}.",
+            String::from_utf8_lossy(&a[1])
+        );
         if ctx.st.repl.master.is_none() {
             return Err(Frame::err("ERR PSYNC FAILOVER can't be sent to a master."));
         }
-        return Err(Frame::err(
-            "ERR PSYNC FAILOVER replid must match my replid.",
-        ));
+        if !a[1].eq_ignore_ascii_case(ctx.st.repl.replid.as_bytes()) {
+            return Err(Frame::err(
+                "ERR PSYNC FAILOVER replid must match my replid.",
+            ));
+        }
+        replica::promote(ctx.st);
+        ctx.st.config.set_replicaof(None);
+        tracing::info!(
+            "MASTER MODE enabled (failover request from '{}')",
+            ctx.client.addr
+        );
     }
     let id = String::from_utf8_lossy(&a[1]).into_owned();
     let off = parse_i64(&a[2])
@@ -138,4 +160,10 @@ fn wait(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn role(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     Ok(crate::replication::role(ctx.st))
+}
+
+fn failover_cmd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let req = failover::parse(a).map_err(Frame::err)?;
+    failover::command(ctx.st, ctx.shared, req).map_err(Frame::err)?;
+    Ok(Frame::ok())
 }

@@ -579,6 +579,7 @@ pub fn cron(shared: &Shared, st: &mut State) {
         && !st.repl.replicas.is_empty()
         && st.repl.last_ping.elapsed() >= period
         && st.pause.is_none()
+        && !super::failover::holds_pings(st)
     {
         st.repl.last_ping = Instant::now();
         super::feed_command(st, None, &[Bytes::from_static(b"ping")]);

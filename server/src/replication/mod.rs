@@ -8,12 +8,15 @@
 //!   WAIT, min-replicas, the replication cron.
 //! - [`replica`]: the replica's side: the link to the master (handshake,
 //!   PSYNC, loading the payload, applying the stream, ACKs).
+//! - [`failover`]: the FAILOVER command's state machine (pause writes,
+//!   wait for the target, switch roles with `PSYNC ... FAILOVER`).
 //!
 //! The stream is fed from [`crate::propagate`] on a master; a replica
 //! forwards exactly the bytes it applied (cascading replicas see the same
 //! stream and offsets as their master's replicas).
 
 pub mod backlog;
+pub mod failover;
 pub mod master;
 pub mod replica;
 
@@ -135,6 +138,9 @@ pub struct MasterLink {
     pub gen: u64,
     /// The link task is running.
     pub running: bool,
+    /// Send `PSYNC <replid> <offset+1> FAILOVER`: we are the old master
+    /// handing over to this one (a coordinated FAILOVER in progress).
+    pub failover: bool,
 }
 
 /// A client blocked in WAIT.
@@ -183,6 +189,8 @@ pub struct Repl {
     pub announce: std::collections::HashMap<u64, master::Announce>,
     /// The database the master's stream starts in (RDB aux repl-stream-db).
     pub master_db: usize,
+    /// A coordinated FAILOVER, if one runs.
+    pub failover: failover::Failover,
 }
 
 impl Repl {
@@ -210,6 +218,7 @@ impl Repl {
             kick: Arc::new(Notify::new()),
             announce: Default::default(),
             master_db: 0,
+            failover: failover::Failover::default(),
         }
     }
 
@@ -426,7 +435,8 @@ pub fn info(st: &State) -> String {
     }
     let _ = write!(
         o,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+        "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+        failover::state_name(st),
         r.replid,
         r.replid2,
         r.offset,

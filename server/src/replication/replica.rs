@@ -39,6 +39,7 @@ pub fn set_master(st: &mut State, host: String, port: u16) {
         kill: Arc::new(tokio::sync::Notify::new()),
         gen: st.repl.link_gen,
         running: false,
+        failover: false,
     });
     // a replica's stream position is its master's: no own SELECTs
     st.repl.seldb = None;
@@ -268,16 +269,42 @@ async fn run_link(shared: &Arc<Shared>, gen: u64) -> Result<(), String> {
         for _ in 0..expect {
             link.line().await?;
         }
-        let (id, off) = {
+        let (id, off, failover) = {
             let st = shared.lock();
+            let failover = st.repl.master.as_ref().is_some_and(|m| m.failover);
             if st.repl.cached {
-                (st.repl.replid.clone(), st.repl.offset + 1)
+                (st.repl.replid.clone(), st.repl.offset + 1, failover)
             } else {
-                ("?".to_string(), -1)
+                ("?".to_string(), -1, failover)
             }
         };
-        link.send(&["PSYNC", &id, &off.to_string()]).await?;
-        let reply = link.line().await?;
+        let off = off.to_string();
+        let mut psync = vec!["PSYNC", &id, &off];
+        if failover {
+            psync.push("FAILOVER");
+        }
+        let reply = match link.send(&psync).await {
+            Ok(()) => link.line().await,
+            Err(e) => Err(e),
+        };
+        if failover {
+            // the target said no (or could not be written to / read from):
+            // back to being the master, as Redis's abortFailover
+            let accepted = matches!(&reply, Ok(r) if r.starts_with("+FULLRESYNC") || r.starts_with("+CONTINUE"));
+            let mut st = shared.lock();
+            if current(&st, gen) {
+                if !accepted {
+                    super::failover::abort(
+                        &mut st,
+                        shared,
+                        "Failover target rejected psync request",
+                    );
+                } else if reply.as_ref().is_ok_and(|r| r.starts_with("+FULLRESYNC")) {
+                    super::failover::psync_accepted(&mut st, shared);
+                }
+            }
+        }
+        let reply = reply?;
         if let Some(rest) = reply.strip_prefix("+FULLRESYNC ") {
             let mut it = rest.split(' ');
             let new_id = it.next().unwrap_or("").to_string();
@@ -298,6 +325,7 @@ async fn run_link(shared: &Arc<Shared>, gen: u64) -> Result<(), String> {
             }
             super::ensure_backlog(&mut st);
             st.repl.cached = true;
+            super::failover::psync_accepted(&mut st, shared);
             tracing::info!("Successful partial resynchronization with master.");
         } else if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
             return Err(format!("Master is currently unable to PSYNC: {reply}"));
