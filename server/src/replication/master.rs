@@ -218,6 +218,7 @@ pub fn psync(
         pending: Vec::new(),
         since: Instant::now(),
         soft_since: None,
+        old_sync: sync_cmd,
         kill: client.kill.clone(),
     };
     let first = st.repl.replicas.is_empty() && st.repl.backlog.is_none();
@@ -323,7 +324,11 @@ pub fn start_full_sync(shared: &Shared, st: &mut State) {
         // payload as soon as the child runs
         for id in &waiting {
             if let Some(r) = st.repl.replicas.get_mut(id) {
-                let _ = r.tx.send(ReplMsg::Payload(line.clone()));
+                if !r.old_sync {
+                    if !r.old_sync {
+                        let _ = r.tx.send(ReplMsg::Payload(line.clone()));
+                    }
+                }
                 r.state = ReplicaState::WaitBgsaveEnd;
             }
         }
@@ -345,7 +350,11 @@ pub fn start_full_sync(shared: &Shared, st: &mut State) {
         Ok(()) => {
             for id in &waiting {
                 if let Some(r) = st.repl.replicas.get_mut(id) {
-                    let _ = r.tx.send(ReplMsg::Payload(line.clone()));
+                    if !r.old_sync {
+                        if !r.old_sync {
+                            let _ = r.tx.send(ReplMsg::Payload(line.clone()));
+                        }
+                    }
                     r.state = ReplicaState::WaitBgsaveEnd;
                 }
             }

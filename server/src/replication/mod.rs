@@ -91,6 +91,8 @@ pub struct ReplicaConn {
     pub since: Instant,
     /// Since when the queue is above the soft limit.
     pub soft_since: Option<Instant>,
+    /// Came with SYNC (the pre-PSYNC protocol): no +FULLRESYNC line.
+    pub old_sync: bool,
     pub kill: Arc<Notify>,
 }
 
