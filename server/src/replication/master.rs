@@ -670,19 +670,29 @@ pub async fn serve_replica(
         tokio::select! {
             m = rx.recv() => {
                 let Some(m) = m else { break 'conn };
-                let (b, stream) = match m {
-                    ReplMsg::Stream(b) => (b, true),
-                    ReplMsg::Payload(b) => (b, false),
-                };
-                if wr.write_all(&b).await.is_err() {
+                // gather what is queued into one write (many small
+                // commands under load), up to 256 KB
+                let mut out = BytesMut::new();
+                let mut stream_bytes = 0u64;
+                let mut next = Some(m);
+                while let Some(m) = next.take() {
+                    match m {
+                        ReplMsg::Stream(b) => {
+                            stream_bytes += b.len() as u64;
+                            out.extend_from_slice(&b);
+                        }
+                        ReplMsg::Payload(b) => out.extend_from_slice(&b),
+                    }
+                    if out.len() < 256 * 1024 {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if wr.write_all(&out).await.is_err() {
                     break 'conn;
                 }
-                if stream {
-                    let n = b.len() as u64;
-                    let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
-                        Some(v.saturating_sub(n))
-                    });
-                }
+                let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                    Some(v.saturating_sub(stream_bytes))
+                });
             }
             n = rd.read_buf(&mut inbuf) => {
                 match n {
