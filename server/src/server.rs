@@ -259,6 +259,7 @@ async fn replication_cron(shared: Arc<Shared>) {
             crate::replication::failover::cron(&mut st, &shared);
             crate::replication::master::cron(&shared, &mut st);
             let _ = crate::persistence::aof::flush(&mut st);
+            crate::replication::flush_out(&mut st);
         }
         crate::replication::replica::ensure_link(&shared);
     }
@@ -303,6 +304,7 @@ async fn cron(shared: Arc<Shared>) {
         }
         // what the cron itself wrote (expired keys' DELs)
         let _ = crate::persistence::aof::flush(&mut st);
+        crate::replication::flush_out(&mut st);
         // Idle timeout (blocked, pub/sub and MONITOR clients are exempt, as in Redis).
         let timeout = st.config.timeout;
         if timeout > 0 {

@@ -314,6 +314,10 @@ impl State {
         let limits = crate::push::Limits::pubsub_from_config(
             config.get("client-output-buffer-limit").unwrap_or(""),
         );
+        let repl_limits = crate::push::Limits::from_config(
+            config.get("client-output-buffer-limit").unwrap_or(""),
+            "replica",
+        );
         let n = config.databases.max(1) as usize;
         State {
             dbs: (0..n).map(|_| Db::default()).collect(),
@@ -358,7 +362,7 @@ impl State {
             served_keys: Vec::new(),
             prop: Default::default(),
             aof: None,
-            repl: crate::replication::Repl::new(random_hex(40)),
+            repl: crate::replication::Repl::with_limits(random_hex(40), repl_limits),
         }
     }
 

@@ -263,6 +263,13 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             }
             ctx.st.config = staged;
             crate::persistence::aof::config_changed(ctx.st);
+            ctx.st.repl.limits = crate::push::Limits::from_config(
+                ctx.st
+                    .config
+                    .get("client-output-buffer-limit")
+                    .unwrap_or(""),
+                "replica",
+            );
             ctx.st.pubsub.limits = crate::push::Limits::pubsub_from_config(
                 ctx.st
                     .config

@@ -138,6 +138,7 @@ fn pending_info(st: &mut State, client: u64) -> &mut Announce {
 
 /// An ACK from a replica.
 pub fn on_ack(st: &mut State, client: u64, off: i64) {
+    super::flush_out(st);
     if let Some(r) = st.repl.replicas.get_mut(&client) {
         if off > r.ack_off {
             r.ack_off = off;
@@ -195,6 +196,8 @@ pub fn psync(
     off: i64,
     sync_cmd: bool,
 ) -> mpsc::UnboundedReceiver<ReplMsg> {
+    // the replicas already online get this hold's bytes first
+    super::flush_out(st);
     let (tx, rx) = mpsc::unbounded_channel();
     let ann = st.repl.announce.remove(&client.id).unwrap_or_default();
     let ip = ann.ip.clone().unwrap_or_else(|| {
@@ -276,6 +279,7 @@ fn partial_ok(st: &State, id: &str, off: i64) -> bool {
 /// diskless when enabled and every waiter announced `capa eof`, after
 /// repl-diskless-sync-delay unless enough replicas wait.
 pub fn start_full_sync(shared: &Shared, st: &mut State) {
+    super::flush_out(st);
     if st.repl.fullsync.is_some() || st.bgsave.is_some() {
         return;
     }
@@ -461,6 +465,7 @@ fn fork_diskless(shared: &Shared, st: &mut State, targets: &[u64]) -> Result<Syn
 
 /// A BGSAVE finished: serve the replicas waiting for a disk snapshot.
 pub fn bgsave_done(st: &mut State, ok: bool) {
+    super::flush_out(st);
     let Some(fs) = st
         .repl
         .fullsync
@@ -504,10 +509,7 @@ pub fn bgsave_done(st: &mut State, ok: bool) {
 /// Disconnects replicas whose queued stream passed the replica class of
 /// client-output-buffer-limit (they resync when they come back).
 pub fn enforce_output_limits(st: &mut State) {
-    let limits = crate::push::Limits::from_config(
-        st.config.get("client-output-buffer-limit").unwrap_or(""),
-        "replica",
-    );
+    let limits = st.repl.limits;
     if limits.hard == 0 && limits.soft == 0 {
         return;
     }

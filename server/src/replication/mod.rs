@@ -31,6 +31,9 @@ use tokio::sync::{mpsc, Notify};
 use crate::state::State;
 use backlog::Backlog;
 
+/// Redis's default client-output-buffer-limit.
+const DEFAULT_LIMITS: &str = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+
 /// 40 zeros: "no secondary ID".
 pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
 
@@ -193,9 +196,22 @@ pub struct Repl {
     pub master_db: usize,
     /// A coordinated FAILOVER, if one runs.
     pub failover: failover::Failover,
+    /// Stream bytes of the current lock hold for the online replicas
+    /// ([`flush_out`]).
+    pub outbuf: Vec<u8>,
+    /// The replica class of client-output-buffer-limit, parsed.
+    pub limits: crate::push::Limits,
 }
 
 impl Repl {
+    /// With the replica output-buffer limits from the configuration.
+    pub fn with_limits(replid: String, limits: crate::push::Limits) -> Repl {
+        Repl {
+            limits,
+            ..Repl::new(replid)
+        }
+    }
+
     pub fn new(replid: String) -> Repl {
         Repl {
             replid,
@@ -221,6 +237,8 @@ impl Repl {
             announce: Default::default(),
             master_db: 0,
             failover: failover::Failover::default(),
+            outbuf: Vec::new(),
+            limits: crate::push::Limits::from_config(DEFAULT_LIMITS, "replica"),
         }
     }
 
@@ -304,18 +322,36 @@ pub fn feed_raw(st: &mut State, data: &[u8]) {
     if st.repl.replicas.is_empty() {
         return;
     }
-    let bytes = Bytes::copy_from_slice(data);
+    let mut online = false;
     for r in st.repl.replicas.values_mut() {
         match r.state {
-            ReplicaState::Online => {
-                r.queued
-                    .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                let _ = r.tx.send(ReplMsg::Stream(bytes.clone()));
-            }
+            ReplicaState::Online => online = true,
             ReplicaState::WaitBgsaveEnd | ReplicaState::SendBulk | ReplicaState::WaitAck => {
                 r.pending.extend_from_slice(data)
             }
             ReplicaState::WaitBgsaveStart => {}
+        }
+    }
+    if online {
+        st.repl.outbuf.extend_from_slice(data);
+    }
+}
+
+/// Sends what this lock hold appended to the stream to the online
+/// replicas, as one message each (Redis writes a replica's output buffer
+/// once per event-loop pass, not once per command). Called at the end of
+/// every batch, and before any replica changes state, so a replica only
+/// ever gets the bytes produced while it was online.
+pub fn flush_out(st: &mut State) {
+    if st.repl.outbuf.is_empty() {
+        return;
+    }
+    let bytes = Bytes::from(std::mem::take(&mut st.repl.outbuf));
+    for r in st.repl.replicas.values_mut() {
+        if r.state == ReplicaState::Online {
+            r.queued
+                .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            let _ = r.tx.send(ReplMsg::Stream(bytes.clone()));
         }
     }
     master::enforce_output_limits(st);

@@ -18,6 +18,7 @@ use crate::state::{Shared, State};
 
 /// Becomes a replica of host:port (REPLICAOF, the `replicaof` directive).
 pub fn set_master(st: &mut State, host: String, port: u16) {
+    super::flush_out(st);
     let was_master = st.repl.master.is_none();
     if let Some(m) = st.repl.master.take() {
         m.kill.notify_one();
@@ -50,6 +51,7 @@ pub fn set_master(st: &mut State, host: String, port: u16) {
 /// REPLICAOF NO ONE: a new history; the old one stays valid as replid2
 /// so the other replicas can continue from us partially.
 pub fn promote(st: &mut State) {
+    super::flush_out(st);
     let Some(m) = st.repl.master.take() else {
         return;
     };
@@ -581,6 +583,7 @@ async fn stream(shared: &Arc<Shared>, gen: u64, mut link: Link) -> Result<(), St
             }
             crate::cmd::after_command(&mut st, None);
             let _ = crate::persistence::aof::flush(&mut st);
+            super::flush_out(&mut st);
         }
         for off in acks {
             link.send(&["REPLCONF", "ACK", &off.to_string()]).await?;
