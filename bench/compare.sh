@@ -14,12 +14,18 @@
 #    RDB size and start-up load time for KEYS keys; peak RSS (server +
 #    child) during BGSAVE under a SET load; SET throughput with
 #    appendfsync always / everysec. Median of R runs, ratios picket/redis.
+# 4. Replication (bench/repl.py, which documents the method): picket master
+#    -> picket replica against redis -> redis: full sync time of KEYS keys
+#    (disk and diskless), bytes of a partial resync after a REPL_GAP-command
+#    gap, replication lag (bytes and time) and master SET rps with one
+#    replica under a redis-benchmark SET load at each pipeline depth.
 #
 # Environment: N (requests per run, default 100000), R (repetitions, 3),
 # C (clients, 50), PIPELINES ("1 16"), TESTS (set,get,incr,lpush,lpop,sadd,hset,zadd,mset),
 # KEYS (1000000), VALSIZE (100), SKIP_THROUGHPUT=1, SKIP_MEMORY=1,
 # SKIP_PERSIST=1 (SKIP_BGSAVE=1, SKIP_AOF=1 skip parts of it;
-# PERSIST_VALUES=random|x picks its values), SKIP_BUILD=1,
+# PERSIST_VALUES=random|x picks its values), SKIP_REPL=1 (REPL_N requests
+# per lag run, default 1000000; REPL_GAP, default 10000), SKIP_BUILD=1,
 # PICKET_ARGS (extra picket-server options, e.g. "--io-threads 2").
 # Output: a Markdown report on stdout; raw numbers in bench/out/.
 set -euo pipefail
@@ -217,6 +223,16 @@ if [ -z "${SKIP_PERSIST:-}" ]; then
     cp "$PERSIST_RAW" "$ROOT/bench/out/persist-latest.csv"
 fi
 
+# ---- replication ----
+REPL_MD="$WORK/repl.md"
+if [ -z "${SKIP_REPL:-}" ]; then
+    REPL_RAW="$ROOT/bench/out/repl-$STAMP.csv"
+    KEYS=$KEYS VALSIZE=$VALSIZE R=$R C=$C PIPELINES=$PIPELINES \
+        python3 "$ROOT/bench/repl.py" "$PICKET" "$REPL_RAW" "$REPL_MD"
+    cp "$REPL_RAW" "$ROOT/bench/out/repl-latest.csv"
+    cp "${REPL_RAW%.csv}-samples.csv" "$ROOT/bench/out/repl-latest-samples.csv"
+fi
+
 cp "$RAW" "$ROOT/bench/out/latest.csv"
 
 python3 - "$RAW" "$MEM" "$N" "$R" "$C" "$KEYS" "$VALSIZE" "$TESTS" "$PIPELINES" <<'PY'
@@ -303,4 +319,9 @@ if [ -s "$PERSIST_MD" ]; then
     cat "$PERSIST_MD"
     echo
     echo "Raw persistence runs: $PERSIST_RAW"
+fi
+if [ -s "$REPL_MD" ]; then
+    cat "$REPL_MD"
+    echo
+    echo "Raw replication runs: $REPL_RAW (lag samples: ${REPL_RAW%.csv}-samples.csv)"
 fi

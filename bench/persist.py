@@ -29,16 +29,16 @@ KEYS, VALSIZE, R, C, N, PERSIST_VALUES=random|x, PICKET_ARGS, SKIP_AOF=1,
 SKIP_BGSAVE=1)
 """
 import os
-import random
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import Conn, Servers, bench_rps, children, fail, fill, log, make_resp, rss_kb, stop, wait_loaded
 
 PICKET, OUT_CSV, OUT_MD = sys.argv[1:4]
 KEYS = int(os.environ.get("KEYS", "1000000"))
@@ -47,163 +47,10 @@ R = int(os.environ.get("R", "3"))
 C = int(os.environ.get("C", "50"))
 N = int(os.environ.get("N", "100000"))
 VALUES = os.environ.get("PERSIST_VALUES", "random")
-PICKET_ARGS = shlex.split(os.environ.get("PICKET_ARGS", ""))
-BINS = {"picket": PICKET, "redis": shutil.which("redis-server") or "redis-server"}
+SERVERS = Servers(PICKET, shlex.split(os.environ.get("PICKET_ARGS", "")))
+start = SERVERS.start
 WORK = tempfile.mkdtemp(prefix="persist-")
-PROCS = []
 AOF_OFF = set()  # servers that did not report aof_enabled:1
-
-
-def log(msg):
-    print(f"persist.py: {msg}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Conn:
-    """One RESP connection; enough of the protocol for these replies."""
-
-    def __init__(self, port, timeout=600):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.f = self.s.makefile("rb")
-
-    def cmd(self, *args):
-        parts = [a.encode() if isinstance(a, str) else a for a in args]
-        self.s.sendall(b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
-        return self.reply()
-
-    def reply(self):
-        line = self.f.readline()
-        if not line:
-            raise ConnectionError("connection closed")
-        t, rest = line[:1], line[1:-2]
-        if t in (b"+", b":"):
-            return rest.decode()
-        if t == b"-":
-            return RuntimeError(rest.decode())
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)[:-2]
-            return data.decode(errors="replace")
-        raise ValueError(f"unexpected reply {line!r}")
-
-    def info(self, section):
-        r = self.cmd("INFO", section)
-        if isinstance(r, Exception):
-            return {}
-        return dict(l.split(":", 1) for l in r.split("\r\n") if ":" in l and not l.startswith("#"))
-
-    def close(self):
-        self.s.close()
-
-
-def start(name, d, extra=()):
-    port = free_port()
-    args = [BINS[name], "--port", str(port), "--bind", "127.0.0.1", "--dir", d,
-            "--save", "", "--daemonize", "no"]
-    args += list(extra)
-    if name == "picket":
-        args += PICKET_ARGS
-    t0 = time.monotonic()
-    p = subprocess.Popen(args, stdout=open(os.path.join(d, "log"), "a"), stderr=subprocess.STDOUT)
-    PROCS.append(p)
-    return p, port, t0
-
-
-def wait_loaded(p, port, t0, limit=300):
-    """Seconds from spawn until INFO persistence reports loading:0."""
-    c = None
-    while time.monotonic() - t0 < limit:
-        if p.poll() is not None:
-            raise SystemExit(f"persist.py: server exited with {p.returncode} while starting")
-        try:
-            if c is None:
-                c = Conn(port)
-            if c.info("persistence").get("loading") == "0":
-                dt = time.monotonic() - t0
-                c.close()
-                return dt
-        except OSError:
-            c = None
-        time.sleep(0.01)
-    raise SystemExit("persist.py: server did not finish loading")
-
-
-def stop(p):
-    if p.poll() is None:
-        p.kill()
-    p.wait()
-
-
-def fill(port, resp):
-    with open(resp, "rb") as f:
-        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--pipe"],
-                             stdin=f, capture_output=True, text=True).stdout
-    if f"errors: 0, replies: {KEYS}" not in out:
-        raise SystemExit(f"persist.py: loading keys failed: {out}")
-
-
-def make_resp(path):
-    """KEYS × SET key:%012d <VALSIZE bytes> (redis-benchmark's key names, so
-    its -r KEYS load overwrites these keys). Values are seeded random
-    alphanumerics (LZF cannot shrink them, as with most real data) or, with
-    PERSIST_VALUES=x, all 'x' (the most compressible case)."""
-    rnd = random.Random(42)
-    alpha = (b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/" * 4)
-    table = bytes(alpha[i] for i in range(256))
-    with open(path, "wb") as out:
-        batch = 10000
-        for start_i in range(0, KEYS, batch):
-            n = min(batch, KEYS - start_i)
-            if VALUES == "x":
-                vals = b"x" * (VALSIZE * n)
-            else:
-                vals = rnd.randbytes(VALSIZE * n).translate(table)
-            chunk = []
-            for j in range(n):
-                k = b"key:%012d" % (start_i + j)
-                v = vals[j * VALSIZE:(j + 1) * VALSIZE]
-                chunk.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, VALSIZE, v))
-            out.write(b"".join(chunk))
-
-
-def children(pid):
-    kids = []
-    try:
-        for t in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{t}/children") as f:
-                kids += [int(x) for x in f.read().split()]
-        return kids
-    except OSError:
-        pass
-    for d in os.listdir("/proc"):  # no /proc/<pid>/task/*/children
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        kids.append(int(d))
-            except (OSError, IndexError, ValueError):
-                pass
-    return kids
-
-
-def rss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for l in f:
-                if l.startswith("VmRSS:"):
-                    return int(l.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def run_save_load(name, resp):
@@ -212,14 +59,14 @@ def run_save_load(name, resp):
     os.makedirs(d)
     p, port, t0 = start(name, d, ["--appendonly", "no"])
     wait_loaded(p, port, t0)
-    fill(port, resp)
+    fill(port, resp, KEYS)
     c = Conn(port)
     t = time.monotonic()
     r = c.cmd("SAVE")
     save_s = time.monotonic() - t
     c.close()
     if r != "OK":
-        raise SystemExit(f"persist.py: {name} SAVE: {r}")
+        fail(f"{name} SAVE: {r}")
     size = os.path.getsize(os.path.join(d, "dump.rdb"))
     stop(p)
     p, port, t0 = start(name, d, ["--appendonly", "no"])
@@ -229,7 +76,7 @@ def run_save_load(name, resp):
     c.close()
     stop(p)
     if str(n) != str(KEYS):
-        raise SystemExit(f"persist.py: {name} loaded {n} keys, expected {KEYS}")
+        fail(f"{name} loaded {n} keys, expected {KEYS}")
     return save_s, size, load_s
 
 
@@ -239,7 +86,7 @@ def run_bgsave_rss(name, resp):
     os.makedirs(d)
     p, port, t0 = start(name, d, ["--appendonly", "no"])
     wait_loaded(p, port, t0)
-    fill(port, resp)
+    fill(port, resp, KEYS)
     base = rss_kb(p.pid)
     bench = subprocess.Popen(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "set",
                               "-c", str(C), "-n", "100000000", "-r", str(KEYS), "-d", str(VALSIZE), "-q"],
@@ -250,7 +97,7 @@ def run_bgsave_rss(name, resp):
         r = c.cmd("BGSAVE")
         t = time.monotonic()
         if isinstance(r, Exception):
-            raise SystemExit(f"persist.py: {name} BGSAVE: {r}")
+            fail(f"{name} BGSAVE: {r}")
         peak = peak_parent = peak_child = 0
         forked = False
         while True:
@@ -276,7 +123,7 @@ def run_bgsave_rss(name, resp):
             bench.wait()
         stop(p)
     if ok != "ok":
-        raise SystemExit(f"persist.py: {name} BGSAVE status {ok}")
+        fail(f"{name} BGSAVE status {ok}")
     if not forked:
         log(f"{name}: no child process seen during BGSAVE (saved in the foreground?)")
     return base, peak, peak_parent, peak_child, dur
@@ -299,15 +146,15 @@ def run_aof(name, fsync):
                              capture_output=True, text=True).stdout
     finally:
         stop(p)
-    for l in out.splitlines():
-        if l.startswith('"SET"'):
-            return float(l.split(",")[1].strip('"'))
-    raise SystemExit(f"persist.py: {name} AOF {fsync} benchmark failed: {out}")
+    rps = bench_rps(out)
+    if rps is None:
+        fail(f"{name} AOF {fsync} benchmark failed: {out}")
+    return rps
 
 
 def main():
     resp = os.path.join(WORK, "persist.resp")
-    make_resp(resp)
+    make_resp(resp, KEYS, VALSIZE, VALUES)
     rows = []
     try:
         for rep in range(1, R + 1):
@@ -330,10 +177,7 @@ def main():
                         rows.append((s, f"aof_{fsync}_rps", rep, rps))
                         log(f"{s} rep {rep}: SET with appendfsync {fsync}: {rps:.0f} rps")
     finally:
-        for p in PROCS:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        SERVERS.kill_all()
         shutil.rmtree(WORK, ignore_errors=True)
     with open(OUT_CSV, "w") as f:
         f.write("server,metric,rep,value\n")
