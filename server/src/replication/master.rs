@@ -329,9 +329,7 @@ pub fn start_full_sync(shared: &Shared, st: &mut State) {
         for id in &waiting {
             if let Some(r) = st.repl.replicas.get_mut(id) {
                 if !r.old_sync {
-                    if !r.old_sync {
-                        let _ = r.tx.send(ReplMsg::Payload(line.clone()));
-                    }
+                    let _ = r.tx.send(ReplMsg::Payload(line.clone()));
                 }
                 r.state = ReplicaState::WaitBgsaveEnd;
             }
@@ -355,9 +353,7 @@ pub fn start_full_sync(shared: &Shared, st: &mut State) {
             for id in &waiting {
                 if let Some(r) = st.repl.replicas.get_mut(id) {
                     if !r.old_sync {
-                        if !r.old_sync {
-                            let _ = r.tx.send(ReplMsg::Payload(line.clone()));
-                        }
+                        let _ = r.tx.send(ReplMsg::Payload(line.clone()));
                     }
                     r.state = ReplicaState::WaitBgsaveEnd;
                 }
