@@ -52,6 +52,11 @@ fn emit(st: &mut State, db: usize, args: &[Bytes]) {
     crate::replication::feed_command(st, Some(db), args);
 }
 
+/// Writes a unit of one entry (no MULTI/EXEC).
+pub fn emit_one(st: &mut State, db: usize, args: &[Bytes]) {
+    emit(st, db, args);
+}
+
 /// Writes a unit of entries, wrapped in MULTI/EXEC when there are several.
 pub fn emit_unit(st: &mut State, ops: Vec<Op>) {
     if ops.is_empty() || !active(st) {
@@ -126,17 +131,55 @@ pub fn expired_keys(st: &mut State, in_command: bool) {
 /// `*<n>\r\n$<len>\r\n<arg>\r\n...`: a command as RESP2 multibulk.
 pub fn encode_command(out: &mut Vec<u8>, args: &[Bytes]) {
     out.push(b'*');
-    out.extend_from_slice(itoa(args.len() as u64).as_bytes());
+    put_decimal(out, args.len() as u64);
     out.extend_from_slice(b"\r\n");
     for a in args {
         out.push(b'$');
-        out.extend_from_slice(itoa(a.len() as u64).as_bytes());
+        put_decimal(out, a.len() as u64);
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
 }
 
-fn itoa(n: u64) -> String {
-    n.to_string()
+/// Appends `n` in decimal without allocating.
+fn put_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_encode_as_resp2_multibulk() {
+        let mut out = Vec::new();
+        encode_command(
+            &mut out,
+            &[
+                Bytes::from_static(b"SET"),
+                Bytes::from_static(b"k"),
+                Bytes::from(vec![b'x'; 1234]),
+            ],
+        );
+        let want = format!(
+            "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1234\r\n{}\r\n",
+            "x".repeat(1234)
+        );
+        assert_eq!(out, want.as_bytes());
+        let mut z = Vec::new();
+        put_decimal(&mut z, 0);
+        put_decimal(&mut z, u64::MAX);
+        assert_eq!(z, format!("0{}", u64::MAX).as_bytes());
+    }
 }

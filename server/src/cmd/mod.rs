@@ -785,7 +785,12 @@ pub fn call_with(
             }
             // (only growth counts: SAVE and SHUTDOWN reset the counter)
             None if st.dirty > dirty_before => {
-                crate::propagate::also(st, db_before, args.to_vec());
+                if st.prop.depth == 0 && st.prop.pending.is_empty() {
+                    // the common case, a lone top-level write: no copy
+                    crate::propagate::emit_one(st, db_before, args);
+                } else {
+                    crate::propagate::also(st, db_before, args.to_vec());
+                }
             }
             None => {}
         }

@@ -201,6 +201,8 @@ pub struct Repl {
     pub outbuf: Vec<u8>,
     /// The replica class of client-output-buffer-limit, parsed.
     pub limits: crate::push::Limits,
+    /// Encoding buffer reused by [`feed_command`].
+    pub scratch: Vec<u8>,
 }
 
 impl Repl {
@@ -239,6 +241,7 @@ impl Repl {
             failover: failover::Failover::default(),
             outbuf: Vec::new(),
             limits: crate::push::Limits::from_config(DEFAULT_LIMITS, "replica"),
+            scratch: Vec::new(),
         }
     }
 
@@ -363,7 +366,9 @@ pub fn feed_command(st: &mut State, db: Option<usize>, args: &[Bytes]) {
     if !active(st) {
         return;
     }
-    let mut out = Vec::with_capacity(64);
+    // one reused buffer: no allocation per command
+    let mut out = std::mem::take(&mut st.repl.scratch);
+    out.clear();
     if let Some(db) = db {
         if st.repl.seldb != Some(db) {
             crate::propagate::encode_command(
@@ -375,6 +380,7 @@ pub fn feed_command(st: &mut State, db: Option<usize>, args: &[Bytes]) {
     }
     crate::propagate::encode_command(&mut out, args);
     feed_raw(st, &out);
+    st.repl.scratch = out;
 }
 
 /// Creates the backlog when the first replica attaches (a master then

@@ -107,12 +107,17 @@ pub fn ensure_link(shared: &Arc<Shared>) {
         }
         if st.repl.link_gen == gen {
             if let Some(m) = st.repl.master.as_mut() {
-                if m.state == LinkState::Connected {
+                let was_up = m.state == LinkState::Connected;
+                if was_up {
                     m.down_since = Some(Instant::now());
                     tracing::warn!("Connection with master lost.");
                 }
                 m.state = LinkState::Connect;
                 m.running = false;
+                if was_up {
+                    // reconnect at once after losing an established link
+                    st.repl.kick.notify_one();
+                }
             }
         }
     });
