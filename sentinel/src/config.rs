@@ -1349,26 +1349,102 @@ fn rewrite_generic(st: &mut RewriteState, server: &ServerOptions) {
             }
         }
     }
-    // rewriteConfigUserOption: without an aclfile every user is written;
-    // Picket keeps the file's user lines, or describes the default user
-    if server.users.is_empty() {
+    // rewriteConfigUserOption: without an aclfile every user is described
+    // again (ACLDescribeUser); the default user appears even when the file
+    // declares none
+    let declares_default = server
+        .users
+        .iter()
+        .any(|u| u.first().is_some_and(|n| n == "default"));
+    if !declares_default {
         let pass = match server.requirepass() {
-            Some(p) => {
-                use sha2::{Digest, Sha256};
-                let h = Sha256::digest(p.as_bytes());
-                let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
-                format!("#{hex}")
-            }
+            Some(p) => format!("#{}", sha256_hex(p.as_bytes())),
             None => "nopass".to_string(),
         };
         st.line("user", format!("user default on {pass} ~* &* +@all"), true);
-    } else {
-        for u in &server.users {
+    }
+    for u in &server.users {
+        let line = describe_user(u).unwrap_or_else(|| {
             let args: Vec<String> = u.iter().map(|a| repr_arg(a.as_bytes())).collect();
-            st.line("user", format!("user {}", args.join(" ")), true);
-        }
+            format!("user {}", args.join(" "))
+        });
+        st.line("user", line, true);
     }
     st.mark("user");
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `ACLDescribeUser` for a user declared in the config file (`user <name>
+/// <rules...>`), for the rule sets that grant all keys, channels and
+/// commands; `None` for any other rule, whose line is then kept as it was.
+/// Users loaded from the config start from `reset`, which sets
+/// `sanitize-payload`.
+fn describe_user(args: &[String]) -> Option<String> {
+    let (name, rules) = args.split_first()?;
+    let (mut on, mut nopass, mut skip_sanitize) = (false, false, false);
+    let (mut keys, mut channels, mut commands) = (false, false, false);
+    let mut passwords: Vec<String> = Vec::new();
+    for r in rules {
+        match r.as_str() {
+            "on" => on = true,
+            "off" => on = false,
+            "nopass" => {
+                nopass = true;
+                passwords.clear();
+            }
+            "resetpass" => {
+                nopass = false;
+                passwords.clear();
+            }
+            "sanitize-payload" => skip_sanitize = false,
+            "skip-sanitize-payload" => skip_sanitize = true,
+            "~*" | "allkeys" => keys = true,
+            "&*" | "allchannels" => channels = true,
+            "+@all" | "allcommands" => commands = true,
+            _ if r.starts_with('>') => {
+                nopass = false;
+                let h = sha256_hex(&r.as_bytes()[1..]);
+                if !passwords.contains(&h) {
+                    passwords.push(h);
+                }
+            }
+            _ if r.starts_with('#')
+                && r.len() == 65
+                && r[1..].bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                nopass = false;
+                let h = r[1..].to_ascii_lowercase();
+                if !passwords.contains(&h) {
+                    passwords.push(h);
+                }
+            }
+            _ => return None,
+        }
+    }
+    if !(keys && channels && commands) {
+        return None;
+    }
+    let mut out = format!("user {name} {}", if on { "on" } else { "off" });
+    if nopass {
+        out.push_str(" nopass");
+    }
+    out.push_str(if skip_sanitize {
+        " skip-sanitize-payload"
+    } else {
+        " sanitize-payload"
+    });
+    for h in &passwords {
+        out.push_str(&format!(" #{h}"));
+    }
+    out.push_str(" ~* &* +@all");
+    Some(out)
 }
 
 /// `rewriteConfigSentinelOption`: the sentinel state lines, in Redis's
@@ -1611,4 +1687,493 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Resolves only `db.example` (to 10.0.0.9); IP literals as usual.
+    struct FakeResolver;
+
+    impl Resolver for FakeResolver {
+        fn resolve(&self, host: &str, ip_only: bool) -> Option<String> {
+            if let Ok(ip) = host.parse::<IpAddr>() {
+                return Some(ip.to_string());
+            }
+            (!ip_only && host == "db.example").then(|| "10.0.0.9".to_string())
+        }
+    }
+
+    const ID_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const ID_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    fn load(text: &str) -> Result<(ServerOptions, PersistedState), LoadError> {
+        parse_with_base(text, Path::new("/"), &FakeResolver)
+    }
+
+    fn fatal(text: &str) -> FatalConfigError {
+        match load(text) {
+            Err(LoadError::Fatal(e)) => e,
+            other => panic!("expected a fatal error, got {other:?}"),
+        }
+    }
+
+    fn reason(text: &str) -> String {
+        fatal(text).reason
+    }
+
+    #[test]
+    fn monitor_and_master_options_are_read() {
+        let (server, st) = load(
+            "port 27000\n\
+             sentinel monitor m 127.0.0.1 6380 2\n\
+             sentinel down-after-milliseconds m 5000\n\
+             SENTINEL failover-timeout m 6000\n\
+             sentinel parallel-syncs m 3\n\
+             sentinel auth-pass m secret\n\
+             sentinel auth-user m bob\n\
+             sentinel master-reboot-down-after-period m 7\n\
+             sentinel config-epoch m 4\n\
+             sentinel leader-epoch m 5\n\
+             sentinel known-replica m 127.0.0.1 6381\n\
+             sentinel known-slave m 127.0.0.1 6382\n\
+             sentinel known-sentinel m 127.0.0.1 26380 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n\
+             sentinel rename-command m CONFIG XCONFIG\n\
+             sentinel myid aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+        )
+        .unwrap();
+        assert_eq!(server.port(), 27000);
+        assert_eq!(st.myid, ID_A);
+        let m = st.master("m").unwrap();
+        assert_eq!(m.addr, SentinelAddr::from_ip("127.0.0.1", 6380));
+        assert_eq!(m.quorum, 2);
+        assert_eq!(m.down_after_ms, 5000);
+        assert_eq!(m.failover_timeout_ms, 6000);
+        assert_eq!(m.parallel_syncs, 3);
+        assert_eq!(m.auth_pass.as_deref(), Some("secret"));
+        assert_eq!(m.auth_user.as_deref(), Some("bob"));
+        assert_eq!(m.master_reboot_down_after_period_ms, 7);
+        assert_eq!((m.config_epoch, m.leader_epoch), (4, 5));
+        assert_eq!(st.current_epoch, 4, "config-epoch raises current-epoch");
+        assert_eq!(m.known_replicas.len(), 2);
+        assert_eq!(m.known_sentinels[0].runid, ID_B);
+        assert_eq!(
+            m.renamed_commands,
+            vec![("CONFIG".into(), "XCONFIG".into())]
+        );
+    }
+
+    #[test]
+    fn sentinel_lines_apply_in_three_passes_whatever_their_order() {
+        // options before their monitor line, resolve-hostnames after it
+        let (_, st) = load(
+            "sentinel down-after-milliseconds m 1000\n\
+             sentinel monitor m db.example 6379 1\n\
+             sentinel resolve-hostnames yes\n",
+        )
+        .unwrap();
+        let m = st.master("m").unwrap();
+        assert_eq!(m.down_after_ms, 1000);
+        assert_eq!(m.addr.ip, "10.0.0.9");
+        assert_eq!(m.addr.hostname, "db.example");
+    }
+
+    #[test]
+    fn defaults_match_redis() {
+        let (server, st) = load("sentinel monitor m 127.0.0.1 6379 1\n").unwrap();
+        assert_eq!(server.port(), SENTINEL_PORT);
+        assert!(!server.protected_mode());
+        assert!(st.deny_scripts_reconfig);
+        let m = st.master("m").unwrap();
+        assert_eq!(m.down_after_ms, 30_000);
+        assert_eq!(m.failover_timeout_ms, 180_000);
+        assert_eq!(m.parallel_syncs, 1);
+        assert_eq!(st.myid, "");
+    }
+
+    #[test]
+    fn errors_carry_redis_reasons() {
+        let cases: &[(&str, &str)] = &[
+            ("sentinel monitor m 127.0.0.1 6379 0", "Quorum must be 1 or greater."),
+            ("sentinel monitor m 127.0.0.1 6379 x", "Quorum must be 1 or greater."),
+            ("sentinel monitor m 127.0.0.1 70000 1", "Invalid port number."),
+            ("sentinel monitor m db.example 6379 1", "Can't resolve instance hostname."),
+            (
+                "sentinel monitor m 127.0.0.1 1 1\nsentinel monitor m 127.0.0.1 2 1",
+                "Duplicate master name.",
+            ),
+            ("sentinel down-after-milliseconds nope 10", "No such master with specified name."),
+            (
+                "sentinel monitor m 127.0.0.1 1 1\nsentinel down-after-milliseconds m 0",
+                "negative or zero time parameter.",
+            ),
+            (
+                "sentinel monitor m 127.0.0.1 1 1\nsentinel failover-timeout m -5",
+                "negative or zero time parameter.",
+            ),
+            (
+                "sentinel monitor m 127.0.0.1 1 1\nsentinel master-reboot-down-after-period m -1",
+                "negative time parameter.",
+            ),
+            ("sentinel myid abc", "Malformed Sentinel id in myid option."),
+            ("sentinel monitor m 127.0.0.1 6379", "Unrecognized sentinel configuration statement."),
+            ("sentinel bogus 1", "Unrecognized sentinel configuration statement."),
+            (
+                "sentinel deny-scripts-reconfig maybe",
+                "Please specify yes or no for the deny-scripts-reconfig options.",
+            ),
+            (
+                "sentinel resolve-hostnames 1",
+                "Please specify yes or no for the resolve-hostnames option.",
+            ),
+            (
+                "sentinel announce-hostnames 1",
+                "Please specify yes or no for the announce-hostnames option.",
+            ),
+            (
+                "sentinel monitor m 127.0.0.1 1 1\nsentinel known-replica m 127.0.0.1 2\nsentinel known-slave m 127.0.0.1 2",
+                "Duplicate hostname and port for replica.",
+            ),
+            (
+                "sentinel monitor m 127.0.0.1 1 1\nsentinel known-sentinel m 127.0.0.1 2 x\nsentinel known-sentinel m 127.0.0.1 3 x",
+                "Duplicate runid for sentinel.",
+            ),
+            (
+                "sentinel monitor m 127.0.0.1 1 1\nsentinel rename-command m config a\nsentinel rename-command m CONFIG b",
+                "Same command renamed multiple times with rename-command.",
+            ),
+            (
+                "sentinel monitor m 127.0.0.1 1 1\nsentinel notification-script m /nonexistent/x",
+                "Notification script seems non existing or non executable.",
+            ),
+            (
+                "sentinel monitor m 127.0.0.1 1 1\nsentinel client-reconfig-script m /nonexistent/x",
+                "Client reconfiguration script seems non existing or non executable.",
+            ),
+            ("bogus-directive 1", "Bad directive or wrong number of arguments"),
+            ("port 1 2", "wrong number of arguments"),
+            ("port abc", "argument couldn't be parsed into an integer"),
+            ("daemonize maybe", "argument must be 'yes' or 'no'"),
+            ("port \"1", "Unbalanced quotes in configuration line"),
+            ("dir /nonexistent/dir", "No such file or directory"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(reason(text), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_fatal_report_names_the_line_of_the_failing_sentinel_entry() {
+        // sentinel errors are found after every generic line was applied,
+        // but name their own line
+        let e = fatal("# c\nsentinel monitor m 127.0.0.1 1 0\nport 26000\n");
+        assert_eq!(e.line, Some((2, "sentinel monitor m 127.0.0.1 1 0".into())));
+        assert_eq!(
+            e.to_string(),
+            "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n\
+             Reading the configuration file, at line 2\n\
+             >>> 'sentinel monitor m 127.0.0.1 1 0'\n\
+             Quorum must be 1 or greater."
+        );
+        // a generic error later in the file wins over an earlier sentinel one
+        let e = fatal("sentinel monitor m 127.0.0.1 1 0\nport x\n");
+        assert_eq!(e.line.unwrap().0, 2);
+    }
+
+    #[test]
+    fn command_line_options_follow_the_file() {
+        let opts = options_text(&[
+            "--port".into(),
+            "26001".into(),
+            "--loglevel".into(),
+            "warning".into(),
+        ]);
+        assert_eq!(opts, "port \"26001\" \nloglevel \"warning\" ");
+        let text = format!("sentinel monitor m 127.0.0.1 1 1\n\n{opts}");
+        let (server, _) = load(&text).unwrap();
+        assert_eq!(server.port(), 26001);
+        // the file's trailing newline and the separator count as lines
+        let e = fatal(&format!(
+            "port 1\n\n{}",
+            options_text(&["--port".into(), "x".into()])
+        ));
+        assert_eq!(e.line, Some((3, "port \"x\"".into())));
+        let (p, o) = parse_command_line(&["s.conf".into(), "--sentinel".into()]);
+        assert_eq!(p, Some(PathBuf::from("s.conf")));
+        assert_eq!(o, "sentinel ");
+        assert_eq!(options_text(&["--save".into()]), "save \"\"");
+    }
+
+    #[test]
+    fn c_number_parsing_is_atoi_and_strtoull() {
+        assert_eq!(atoi("  42abc"), 42);
+        assert_eq!(atoi("abc"), 0);
+        assert_eq!(atoi("-7"), -7);
+        assert_eq!(atoi("4294967297"), 1, "strtol then truncation to int");
+        assert_eq!(strtoull("-1"), u64::MAX);
+        assert_eq!(strtoull("99999999999999999999999"), u64::MAX);
+        assert_eq!(strtoull("12x"), 12);
+    }
+
+    fn state_with(f: impl FnOnce(&mut PersistedState)) -> PersistedState {
+        let mut st = PersistedState {
+            myid: ID_A.into(),
+            ..Default::default()
+        };
+        st.masters.push(MasterConfig::new(
+            "mymaster",
+            SentinelAddr::from_ip("127.0.0.1", 17002),
+            2,
+        ));
+        f(&mut st);
+        st
+    }
+
+    fn server_in(dir: &str, text: &str) -> ServerOptions {
+        parse_with_base(text, Path::new(dir), &FakeResolver)
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn first_rewrite_appends_after_the_signature_like_redis() {
+        let old = "# my sentinel\nport 27811\nsentinel monitor mymaster 127.0.0.1 17002 2\n";
+        let server = server_in("/", old);
+        let st = state_with(|_| {});
+        let new = rewrite_content(old, &server, &st);
+        assert_eq!(
+            new,
+            "# my sentinel\nport 27811\nsentinel monitor mymaster 127.0.0.1 17002 2\n\n\
+             # Generated by CONFIG REWRITE\n\
+             dir \"/\"\n\
+             latency-tracking-info-percentiles 50 99 99.9\n\
+             protected-mode no\n\
+             user default on nopass ~* &* +@all\n\
+             sentinel myid aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\
+             sentinel config-epoch mymaster 0\n\
+             sentinel leader-epoch mymaster 0\n\
+             sentinel current-epoch 0\n"
+        );
+        // the second rewrite keeps the file's final newline as an empty
+        // line, and the default user loaded from the file is described
+        // with `sanitize-payload`, exactly as redis-sentinel does
+        let server = server_in("/", &new);
+        let second = rewrite_content(&new, &server, &st);
+        assert_eq!(
+            second,
+            new.replace("nopass ~*", "nopass sanitize-payload ~*") + "\n"
+        );
+        let server = server_in("/", &second);
+        assert_eq!(
+            rewrite_content(&second, &server, &st),
+            second,
+            "stable from then on"
+        );
+    }
+
+    #[test]
+    fn rewrite_reuses_old_lines_in_place_and_blanks_orphans() {
+        let old = "sentinel monitor mymaster 127.0.0.1 17002 2\n\
+                   sentinel known-replica mymaster 127.0.0.1 1\n\
+                   # keep me\n\
+                   sentinel known-replica mymaster 127.0.0.1 2\n\
+                   sentinel known-replica mymaster 127.0.0.1 3\n\
+                   save 900 1\n\
+                   sentinel down-after-milliseconds mymaster 5000\n";
+        let server = server_in("/", old);
+        let st = state_with(|s| {
+            s.masters[0].known_replicas = vec![
+                SentinelAddr::from_ip("127.0.0.1", 7),
+                SentinelAddr::from_ip("127.0.0.1", 8),
+            ];
+        });
+        let new = rewrite_content(old, &server, &st);
+        let lines: Vec<&str> = new.lines().collect();
+        assert_eq!(lines[1], "sentinel known-replica mymaster 127.0.0.1 7");
+        assert_eq!(lines[2], "# keep me");
+        assert_eq!(lines[3], "sentinel known-replica mymaster 127.0.0.1 8");
+        // the third replica line, the save line (sentinel never writes save
+        // points) and the default down-after line are blanked, runs collapse
+        assert_eq!(lines[4], "");
+        assert_eq!(lines[5], "# Generated by CONFIG REWRITE");
+        assert!(!new.contains("save"));
+        assert!(!new.contains("down-after"));
+    }
+
+    #[test]
+    fn known_slave_lines_are_a_different_option_and_stay() {
+        // Redis keys sentinel lines by their first two words: an old
+        // known-slave line is never reused nor removed
+        let old = "sentinel monitor mymaster 127.0.0.1 17002 2\nsentinel known-slave mymaster 127.0.0.1 5\n";
+        let server = server_in("/", old);
+        let st = state_with(|s| {
+            s.masters[0].known_replicas = vec![SentinelAddr::from_ip("127.0.0.1", 5)];
+        });
+        let new = rewrite_content(old, &server, &st);
+        assert!(new.contains("sentinel known-slave mymaster 127.0.0.1 5\n"));
+        assert!(new.contains("sentinel known-replica mymaster 127.0.0.1 5\n"));
+    }
+
+    #[test]
+    fn promoted_replica_is_written_as_the_master_and_old_master_as_replica() {
+        let st = state_with(|s| {
+            let m = &mut s.masters[0];
+            m.known_replicas = vec![SentinelAddr::from_ip("127.0.0.1", 17001)];
+            m.promoted = Some(SentinelAddr::from_ip("127.0.0.1", 17001));
+        });
+        let server = server_in("/", "");
+        let new = rewrite_content("", &server, &st);
+        assert!(new.contains("sentinel monitor mymaster 127.0.0.1 17001 2\n"));
+        assert!(new.contains("sentinel known-replica mymaster 127.0.0.1 17002\n"));
+        // an empty file gets no blank line before the signature
+        assert!(new.starts_with("# Generated by CONFIG REWRITE\n"));
+    }
+
+    #[test]
+    fn options_are_written_only_when_not_default_and_values_unquoted_as_redis() {
+        let st = state_with(|s| {
+            let m = &mut s.masters[0];
+            m.down_after_ms = 2000;
+            m.parallel_syncs = 5;
+            m.auth_pass = Some("a b".into());
+            m.renamed_commands = vec![("CONFIG".into(), "XCONFIG".into())];
+            m.known_sentinels = vec![KnownSentinel {
+                addr: SentinelAddr::from_ip("127.0.0.1", 27003),
+                runid: ID_B.into(),
+            }];
+            s.deny_scripts_reconfig = false;
+            s.announce_ip = Some("1.2.3.4".into());
+            s.announce_port = 1234;
+            s.sentinel_pass = Some("x y".into());
+            s.current_epoch = 9;
+        });
+        let server = server_in("/", "");
+        let new = rewrite_content("", &server, &st);
+        let sentinel: Vec<&str> = new.lines().filter(|l| l.starts_with("sentinel")).collect();
+        assert_eq!(
+            sentinel,
+            vec![
+                "sentinel myid aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                "sentinel deny-scripts-reconfig no",
+                "sentinel monitor mymaster 127.0.0.1 17002 2",
+                "sentinel down-after-milliseconds mymaster 2000",
+                "sentinel parallel-syncs mymaster 5",
+                "sentinel auth-pass mymaster a b",
+                "sentinel config-epoch mymaster 0",
+                "sentinel leader-epoch mymaster 0",
+                "sentinel known-sentinel mymaster 127.0.0.1 27003 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                "sentinel rename-command mymaster CONFIG XCONFIG",
+                "sentinel current-epoch 9",
+                "sentinel announce-ip \"1.2.3.4\"",
+                "sentinel announce-port 1234",
+                "sentinel sentinel-pass x y",
+            ]
+        );
+    }
+
+    #[test]
+    fn generic_options_are_rewritten_canonically_in_place() {
+        let old = "PORT 27811\nloglevel WARNING\nmaxmemory 1048576\nrequirepass \"s3cr et\"\nbogus line here\n";
+        // the bogus line would not load; the rewrite comments it out
+        let server = server_in(
+            "/",
+            "PORT 27811\nloglevel WARNING\nmaxmemory 1048576\nrequirepass \"s3cr et\"\n",
+        );
+        let new = rewrite_content(old, &server, &state_with(|_| {}));
+        let lines: Vec<&str> = new.lines().collect();
+        assert_eq!(
+            &lines[..5],
+            &[
+                "port 27811",
+                "loglevel warning",
+                "maxmemory 1mb",
+                "requirepass \"s3cr et\"",
+                "# ??? bogus line here"
+            ]
+        );
+        assert!(new.contains(
+            "user default on #a0164910608ec6c076bc18b06a0e5411ed3fe3b98f5ee6e70701142ed266f4f3 ~* &* +@all\n"
+        ));
+    }
+
+    #[test]
+    fn rewrite_then_load_round_trips_the_state() {
+        let st = state_with(|s| {
+            let m = &mut s.masters[0];
+            m.down_after_ms = 2000;
+            m.failover_timeout_ms = 6000;
+            m.config_epoch = 3;
+            m.leader_epoch = 3;
+            m.auth_user = Some("u".into());
+            m.known_replicas = vec![
+                SentinelAddr::from_ip("127.0.0.1", 17001),
+                SentinelAddr::from_ip("::1", 17003),
+            ];
+            m.known_sentinels = vec![KnownSentinel {
+                addr: SentinelAddr::from_ip("127.0.0.1", 27003),
+                runid: ID_B.into(),
+            }];
+            s.current_epoch = 3;
+            s.resolve_hostnames = true;
+            s.announce_port = 5;
+            s.sentinel_user = Some("su".into());
+            s.masters.push(MasterConfig::new(
+                "other",
+                SentinelAddr::from_ip("10.1.1.1", 6379),
+                1,
+            ));
+        });
+        let server = server_in("/", "port 26999\n");
+        let text = rewrite_content("port 26999\n", &server, &st);
+        let (server2, st2) = load(&text).unwrap();
+        assert_eq!(st2, st);
+        assert_eq!(server2.port(), 26999);
+        let second = rewrite_content(&text, &server2, &st2);
+        let (server3, st3) = load(&second).unwrap();
+        assert_eq!(st3, st);
+        assert_eq!(rewrite_content(&second, &server3, &st3), second);
+    }
+
+    #[test]
+    fn rewrite_writes_the_file_atomically_and_keeps_no_temp_file() {
+        let dir = std::env::temp_dir().join(format!("picket-sconf-{}", random_id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sentinel.conf");
+        fs::write(&path, "sentinel monitor m 127.0.0.1 6379 1\n").unwrap();
+        let mut cfg = SentinelConfig::load_with(Some(&path), "", &FakeResolver).unwrap();
+        assert!(cfg.ensure_myid().unwrap());
+        assert_eq!(cfg.state.myid.len(), RUN_ID_SIZE);
+        assert!(cfg.state.myid.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(!cfg.ensure_myid().unwrap(), "only generated once");
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(&format!("sentinel myid {}\n", cfg.state.myid)));
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        let again = SentinelConfig::load_with(Some(&path), "", &FakeResolver).unwrap();
+        assert_eq!(again.state.myid, cfg.state.myid);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn refuses_without_a_config_file() {
+        let e = SentinelConfig::load_with(None, "port 1", &FakeResolver).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Sentinel needs config file on disk to save state. Exiting..."
+        );
+        // but fatal errors in the options come first, as in Redis
+        let e = SentinelConfig::load_with(None, "port x", &FakeResolver).unwrap_err();
+        assert!(matches!(e, LoadError::Fatal(_)));
+        let e =
+            SentinelConfig::load_with(Some(Path::new("/nonexistent/s.conf")), "", &FakeResolver)
+                .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Fatal error, can't open config file '/nonexistent/s.conf': No such file or directory"
+        );
+    }
 }
