@@ -12,6 +12,23 @@
 //! The state the core persists is a [`PersistedState`]; the core calls
 //! [`SentinelConfig::rewrite`] with its current state after every change
 //! Redis flushes on (new replica or sentinel, epoch change, vote, switch).
+//!
+//! Known differences from redis-sentinel 7.0.15 (checked against it in
+//! `tests/config.rs`):
+//! - redis-sentinel appends the generic lines (`protected-mode`, `port`,
+//!   `dir`, `latency-tracking-info-percentiles`, …) in the order of a
+//!   randomly seeded hash table, different at each start; Picket writes
+//!   them in the directive table's (alphabetical) order. Masters, known
+//!   replicas and known sentinels are likewise hash-ordered in Redis and
+//!   written in the order of [`PersistedState`] here.
+//! - `user` lines are described again only for the all-keys / all-channels
+//!   / all-commands rule sets (what sentinels use); other ACL rules are
+//!   kept as written. Server-level `rename-command`, `loadmodule` and
+//!   module options are accepted and kept, not applied or checked.
+//! - IP literals are parsed strictly (`127.1` is refused, glibc accepts
+//!   it); log lines carry UTC time; reading the config from stdin (`-`)
+//!   is not supported; `pidfile` is not forced to `/var/run/redis.pid`
+//!   when daemonizing without one.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
