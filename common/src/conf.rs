@@ -128,6 +128,13 @@ pub fn repr_arg(s: &[u8]) -> String {
     if plain {
         return String::from_utf8_lossy(s).into_owned();
     }
+    repr_quoted(s)
+}
+
+/// Redis's `sdscatrepr`: always in double quotes, with `\\`, `\"`, `\n`,
+/// `\r`, `\t`, `\a`, `\b` escapes and `\xhh` for other unprintable bytes
+/// (CONFIG REWRITE writes string options such as `dir` this way).
+pub fn repr_quoted(s: &[u8]) -> String {
     let mut out = String::from("\"");
     for &b in s {
         match b {
@@ -173,6 +180,12 @@ mod tests {
     }
 
     #[test]
+    fn repr_quoted_always_quotes_like_sdscatrepr() {
+        assert_eq!(repr_quoted(b"/tmp/x"), "\"/tmp/x\"");
+        assert_eq!(repr_quoted(b"a\"b\\\x01\xff"), "\"a\\\"b\\\\\\x01\\xff\"");
+    }
+
+    #[test]
     fn repr_round_trips() {
         for v in [
             &b"plain"[..],
@@ -183,6 +196,8 @@ mod tests {
         ] {
             let r = repr_arg(v);
             assert_eq!(split_args(r.as_bytes()).unwrap(), vec![v.to_vec()], "{r}");
+            let q = repr_quoted(v);
+            assert_eq!(split_args(q.as_bytes()).unwrap(), vec![v.to_vec()], "{q}");
         }
     }
 }

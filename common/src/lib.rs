@@ -4,12 +4,15 @@
 //!   inline, with Redis's protocol errors and limits) and the reply encoder.
 //! - [`conf`]: the redis.conf grammar (`sdssplitargs` tokenising, quoted
 //!   strings, escapes) used for config files and inline commands alike.
+//! - [`directives`]: the table of generic redis.conf directives (names,
+//!   aliases, defaults, value checks) read by server and sentinel alike.
 //! - [`num`]: number formatting and parsing exactly as Redis does it
 //!   (`%.17g` doubles, strict integers, `strtold`-style floats).
 //! - [`glob`]: Redis's `stringmatchlen` glob matcher (KEYS, SCAN MATCH,
 //!   PSUBSCRIBE, CONFIG GET).
 
 pub mod conf;
+pub mod directives;
 pub mod glob;
 pub mod num;
 pub mod resp;
