@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need when it is missing
-# (Debian's redis-server, redis-tools, python3-redis; the tests compare
-# picket with the real redis-server 7.0.15), then runs every test of the
+# (Debian's redis-server, redis-sentinel, redis-tools, python3-redis; the
+# tests compare picket with the real 7.0.15 binaries), then runs every test of the
 # workspace (all of them, even after a failure; the exit status is non-zero
 # if any failed). Extra arguments go to `cargo test` (e.g. `-p picket-server`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(redis-server redis-tools python3-redis)
+PKGS=(redis-server redis-sentinel redis-tools python3-redis)
 missing=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -23,10 +23,11 @@ if ((${#missing[@]})); then
     fi
     "${SUDO[@]}" apt-get update
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${PKGS[@]}"
-    # the package starts a service on 6379; tests never use it
+    # the packages start services on 6379/26379; tests never use them
     "${SUDO[@]}" service redis-server stop >/dev/null 2>&1 || true
+    "${SUDO[@]}" service redis-sentinel stop >/dev/null 2>&1 || true
 fi
-for b in redis-server redis-cli redis-benchmark; do
+for b in redis-server redis-sentinel redis-cli redis-benchmark; do
     command -v "$b" >/dev/null || { echo "test.sh: $b not on PATH after install" >&2; exit 1; }
 done
 

@@ -128,8 +128,15 @@ fn refusals_match_redis_sentinel() {
         };
         cmd.arg(&ro).current_dir(&dir.0).output().unwrap()
     };
+    // our binary is copied next to the file: the build directory may sit
+    // in a home the unprivileged user cannot enter
+    let ours_bin = dir.0.join("picket-sentinel");
+    fs::copy(PICKET, &ours_bin).unwrap();
+    let mut perms = fs::metadata(&ours_bin).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    fs::set_permissions(&ours_bin, perms).unwrap();
     let real = as_nobody("redis-sentinel");
-    let ours = as_nobody(PICKET);
+    let ours = as_nobody(ours_bin.to_str().unwrap());
     assert_eq!(ours.status.code(), Some(1));
     let want = format!(
         "Sentinel config file {} is not writable: Permission denied. Exiting...",
