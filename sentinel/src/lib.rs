@@ -24,3 +24,6 @@ pub mod instance;
 pub mod io;
 pub mod monitor;
 pub mod state;
+
+#[cfg(test)]
+mod tests;

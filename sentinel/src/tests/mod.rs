@@ -1,0 +1,5 @@
+//! Rule-by-rule tests of the core with a fake clock, and a small
+//! deterministic simulation of several sentinels.
+
+mod detection;
+mod kit;
