@@ -175,6 +175,24 @@ impl Fx {
                                 reply: Reply::Other,
                             },
                         ],
+                        Request::Slaveof { master } => {
+                            // The instance obeys: its INFO changes.
+                            let run = info
+                                .split("run_id:")
+                                .nth(1)
+                                .and_then(|r| r.chars().next())
+                                .unwrap_or('z');
+                            let text = match master {
+                                None => master_info(run, &[]),
+                                Some(a) => replica_info(run, a, true, 0, 100),
+                            };
+                            self.alive.insert(instance.clone(), text);
+                            argv.iter()
+                                .map(|_| Input::ReplyDiscarded {
+                                    instance: instance.clone(),
+                                })
+                                .collect()
+                        }
                         _ => argv
                             .iter()
                             .map(|_| Input::ReplyDiscarded {

@@ -2,4 +2,5 @@
 //! deterministic simulation of several sentinels.
 
 mod detection;
+mod election;
 mod kit;
