@@ -3,4 +3,5 @@
 
 mod detection;
 mod election;
+mod failover;
 mod kit;
