@@ -7,6 +7,9 @@ use crate::instance::{Addr, FailoverState};
 use crate::io::{events, Action, Request};
 use crate::state::CommandError;
 
+/// A replica for `group`: (port, run id letter, offset, priority).
+type Spec = (u16, char, u64, i64);
+
 /// One sentinel (quorum 1, no peers), master alive with replicas alive:
 /// (port, run id letter, offset, priority).
 fn group(replicas: &[(u16, char, u64, i64)]) -> Fx {
@@ -64,7 +67,7 @@ fn priority_zero_is_never_selected() {
 #[test]
 fn replica_ranking_priority_then_offset_then_runid() {
     // (replicas, expected winner port)
-    let table: &[(&[(u16, char, u64, i64)], u16)] = &[
+    let table: &[(&[Spec], u16)] = &[
         (&[(6380, 'n', 100, 10), (6381, 'o', 900, 20)], 6380),
         (&[(6380, 'n', 100, 10), (6381, 'o', 900, 10)], 6381),
         (&[(6380, 'p', 100, 10), (6381, 'o', 100, 10)], 6381),

@@ -18,7 +18,7 @@ pub const DOWN_AFTER: Millis = 5000;
 pub const FAILOVER_TIMEOUT: Millis = 60_000;
 
 pub fn runid(c: char) -> String {
-    std::iter::repeat(c).take(40).collect()
+    std::iter::repeat_n(c, 40).collect()
 }
 
 pub fn master_addr() -> Addr {

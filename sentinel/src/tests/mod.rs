@@ -4,4 +4,6 @@
 mod detection;
 mod election;
 mod failover;
+mod hello;
 mod kit;
+mod sim;
