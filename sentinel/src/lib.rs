@@ -1,8 +1,34 @@
 //! `picket-sentinel`: a Redis Sentinel 7.0-compatible monitor.
 //!
+//! The decision logic is a deterministic state machine (ARCHITECTURE.md,
+//! invariant 3): it is fed [`io::Input`]s and the current time and returns
+//! [`io::Action`]s; sockets, timers and files live around it.
+//!
+//! - [`state`]: [`state::SentinelState`], the entry points, the injected
+//!   [`state::Random`], and the commands that change what is monitored.
+//! - [`io`]: the inputs, actions, requests and events.
+//! - [`instance`]: the records about masters, replicas and other sentinels.
+//! - [`info`]: reading a monitored server's INFO text.
+//! - [`monitor`]: the tick — PING/INFO/hello scheduling, links, replies,
+//!   SDOWN, ODOWN, TILT.
+//! - [`election`]: IS-MASTER-DOWN-BY-ADDR both ways, votes and leader count.
+//! - [`failover`]: the failover state machine, replica selection, master
+//!   reset/switch and enforcing replica configuration.
+//! - [`hello`]: hello payloads, sentinel discovery, config-epoch propagation.
 //! - [`config`]: the sentinel.conf model (generic directives, `sentinel`
 //!   directives, the persisted state), loading with redis-sentinel's
 //!   errors and start-up refusals, and the CONFIG REWRITE-style atomic
 //!   rewrite that persists the state.
 
 pub mod config;
+pub mod election;
+pub mod failover;
+pub mod hello;
+pub mod info;
+pub mod instance;
+pub mod io;
+pub mod monitor;
+pub mod state;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,261 @@
+//! Hello messages: the exact payload, and what receiving one does —
+//! sentinel discovery, epoch adoption, and the newer-config-epoch-wins
+//! rule that propagates a failover's result (reference §5).
+
+use std::fmt;
+use std::net::IpAddr;
+
+use crate::failover::{client_reconf_script, reset_master_and_change_address};
+use crate::info::{atoi, strtoull};
+use crate::instance::{Addr, Instance, InstanceId, Kind, Master, Millis, Who};
+use crate::io::{Action, Level};
+use crate::state::SentinelState;
+
+/// The pub/sub channel sentinels talk on.
+pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
+
+/// One hello: `<ip>,<port>,<myid>,<current epoch>,<master name>,<master
+/// ip>,<master port>,<master config epoch>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hello {
+    /// The sender's announced address.
+    pub sentinel_ip: String,
+    /// The sender's announced port.
+    pub sentinel_port: i64,
+    /// The sender's myid.
+    pub runid: String,
+    /// The sender's current epoch.
+    pub current_epoch: u64,
+    /// Which master this is about.
+    pub master_name: String,
+    /// Where the sender believes that master is.
+    pub master_ip: String,
+    /// Its port.
+    pub master_port: i64,
+    /// The config epoch of that belief.
+    pub master_config_epoch: u64,
+}
+
+impl Hello {
+    /// Parses a payload: exactly 8 comma-separated fields, numbers read the
+    /// C way (`atoi`, `strtoull`) as Redis does.
+    pub fn parse(payload: &str) -> Option<Hello> {
+        let t: Vec<&str> = payload.split(',').collect();
+        if t.len() != 8 {
+            return None;
+        }
+        Some(Hello {
+            sentinel_ip: t[0].to_string(),
+            sentinel_port: atoi(t[1]),
+            runid: t[2].to_string(),
+            current_epoch: strtoull(t[3]),
+            master_name: t[4].to_string(),
+            master_ip: t[5].to_string(),
+            master_port: atoi(t[6]),
+            master_config_epoch: strtoull(t[7]),
+        })
+    }
+}
+
+impl fmt::Display for Hello {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{},{},{},{},{},{},{},{}",
+            self.sentinel_ip,
+            self.sentinel_port,
+            self.runid,
+            self.current_epoch,
+            self.master_name,
+            self.master_ip,
+            self.master_port,
+            self.master_config_epoch
+        )
+    }
+}
+
+/// A valid address for a new record (`createSentinelAddr` without
+/// hostname resolution).
+fn valid_addr(ip: &str, port: i64) -> Option<Addr> {
+    let port = u16::try_from(port).ok()?;
+    ip.parse::<IpAddr>().ok()?;
+    Some(Addr::new(ip, port))
+}
+
+impl SentinelState {
+    /// A hello arrived (`sentinelReceiveHelloMessages` when `via` is a
+    /// pub/sub link, `sentinelPublishCommand` when `None`).
+    pub(crate) fn hello_received(&mut self, now: Millis, via: Option<&InstanceId>, payload: &str) {
+        if let Some(id) = via {
+            if let Some(i) = self.instance_mut(id) {
+                i.link.pc_last_activity = now;
+            }
+            if payload.contains(&self.g.myid) {
+                return;
+            }
+        }
+        self.process_hello(now, payload);
+    }
+
+    /// `sentinelProcessHelloMessage`.
+    fn process_hello(&mut self, now: Millis, payload: &str) {
+        let Some(h) = Hello::parse(payload) else {
+            return;
+        };
+        if !self.masters.contains_key(&h.master_name) {
+            return;
+        }
+        let mname = h.master_name.clone();
+        let known = self.masters[&mname]
+            .sentinels
+            .get(&h.runid)
+            .is_some_and(|s| {
+                s.addr.matches(&h.sentinel_ip, h.sentinel_port)
+                    && s.runid.as_deref() == Some(&h.runid)
+            });
+        let mut si: Option<String> = known.then(|| h.runid.clone());
+        if !known {
+            self.add_hello_sender(now, &h);
+            if self.masters[&mname].sentinels.contains_key(&h.runid) {
+                si = Some(h.runid.clone());
+            }
+        }
+
+        let (mut ctx, masters) = self.split(now);
+        let Some(m) = masters.get_mut(&mname) else {
+            return;
+        };
+        let script = m.cfg.notification_script.clone();
+        if h.current_epoch > ctx.g.current_epoch {
+            ctx.g.current_epoch = h.current_epoch;
+            ctx.out.persist();
+            ctx.out.event(
+                Level::Warning,
+                "+new-epoch",
+                ctx.g.current_epoch.to_string(),
+                script.as_deref(),
+            );
+        }
+        let Some(si) = si else {
+            return;
+        };
+        if m.config_epoch < h.master_config_epoch {
+            m.config_epoch = h.master_config_epoch;
+            if !m.inst.addr.matches(&h.master_ip, h.master_port) {
+                if let Some(new_addr) = valid_addr(&h.master_ip, h.master_port) {
+                    let from = m.details(&Who::Sentinel(si.clone()));
+                    ctx.out.event(
+                        Level::Warning,
+                        "+config-update-from",
+                        from,
+                        script.as_deref(),
+                    );
+                    let text = format!("{} {} {}", m.name(), m.inst.addr, new_addr);
+                    ctx.out
+                        .event(Level::Warning, "+switch-master", text, script.as_deref());
+                    let old = m.inst.addr.clone();
+                    reset_master_and_change_address(&mut ctx, m, new_addr);
+                    let to = m.inst.addr.clone();
+                    client_reconf_script(&mut ctx, m, "observer", &old, &to);
+                }
+            }
+        }
+        if let Some(s) = m.sentinels.get_mut(&si) {
+            s.last_hello_time = now;
+        }
+    }
+
+    /// Adds an unknown hello sender, handling address switches and
+    /// address conflicts (step 2 of reference §5).
+    fn add_hello_sender(&mut self, now: Millis, h: &Hello) {
+        let mname = h.master_name.clone();
+        let (ctx, masters) = self.split(now);
+        let Some(m) = masters.get_mut(&mname) else {
+            return;
+        };
+        let removed = remove_sentinel(ctx.out, m, &h.runid);
+        if removed > 0 {
+            let text = format!(
+                "{} ip {} port {} for {}",
+                m.details(&Who::Master),
+                h.sentinel_ip,
+                h.sentinel_port,
+                h.runid
+            );
+            ctx.out
+                .event(Level::Notice, "+sentinel-address-switch", text, None);
+        } else if let Some(other) = m
+            .sentinels
+            .values()
+            .find(|s| s.addr.matches(&h.sentinel_ip, h.sentinel_port))
+        {
+            let text = m.details_of(other);
+            let obsolete = other.name.clone();
+            ctx.out
+                .event(Level::Notice, "+sentinel-invalid-addr", text, None);
+            for mm in masters.values_mut() {
+                remove_sentinel(ctx.out, mm, &obsolete);
+            }
+        }
+        let Some(m) = masters.get_mut(&mname) else {
+            return;
+        };
+        let Some(addr) = valid_addr(&h.sentinel_ip, h.sentinel_port) else {
+            return;
+        };
+        let mut s = Instance::new(Kind::Sentinel, h.runid.clone(), addr.clone(), now);
+        s.runid = Some(h.runid.clone());
+        m.sentinels.insert(h.runid.clone(), s);
+        if removed == 0 {
+            let text = m.details(&Who::Sentinel(h.runid.clone()));
+            ctx.out.event(Level::Notice, "+sentinel", text, None);
+        } else {
+            // sentinelUpdateSentinelAddressInAllMasters
+            let mut reconfigured = 0;
+            for mm in masters.values_mut() {
+                let mm_name = mm.name().to_string();
+                if mm_name == mname {
+                    continue;
+                }
+                if let Some(s) = mm.sentinels.get_mut(&h.runid) {
+                    ctx.out.push(Action::Disconnect {
+                        instance: Who::Sentinel(h.runid.clone()).id(&mm_name),
+                        link: None,
+                    });
+                    s.link.cc = false;
+                    s.link.pc = false;
+                    s.addr = addr.clone();
+                    reconfigured += 1;
+                }
+            }
+            if reconfigured > 0 {
+                if let Some(m) = masters.get(&mname) {
+                    let text = format!(
+                        "{} {} additional matching instances",
+                        m.details(&Who::Sentinel(h.runid.clone())),
+                        reconfigured
+                    );
+                    ctx.out
+                        .event(Level::Notice, "+sentinel-address-update", text, None);
+                }
+            }
+        }
+        ctx.out.persist();
+    }
+}
+
+/// Removes the sentinel with `runid` from `m`, closing its link; returns
+/// how many were removed (`removeMatchingSentinelFromMaster`).
+fn remove_sentinel(out: &mut crate::io::Out, m: &mut Master, runid: &str) -> usize {
+    let name = m.name().to_string();
+    match m.sentinels.remove(runid) {
+        Some(_) => {
+            out.push(Action::Disconnect {
+                instance: Who::Sentinel(runid.to_string()).id(&name),
+                link: None,
+            });
+            1
+        }
+        None => 0,
+    }
+}

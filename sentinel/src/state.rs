@@ -1,0 +1,348 @@
+//! The sentinel's whole state (`struct sentinelState` plus the masters
+//! dict) and its entry points. Every entry point takes the current time;
+//! randomness comes from the injected [`Random`]. Nothing here touches a
+//! socket, a file or the real clock, so a test can drive it exactly.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::instance::{Addr, Instance, InstanceId, Kind, Master, MasterConfig, Millis, Who};
+use crate::io::{Action, Input, Level, Out};
+
+/// Source of randomness (Redis's `rand()`): failover start desync and the
+/// timer frequency. Any `rand::RngCore` is one.
+pub trait Random {
+    /// A uniformly random 32-bit value.
+    fn next_u32(&mut self) -> u32;
+}
+
+impl<R: rand::RngCore> Random for R {
+    fn next_u32(&mut self) -> u32 {
+        rand::RngCore::next_u32(self)
+    }
+}
+
+/// The sentinel-wide fields of `struct sentinelState`.
+#[derive(Clone, Debug)]
+pub struct Global {
+    /// This sentinel's 40-character id.
+    pub myid: String,
+    /// Current epoch (`current-epoch`).
+    pub current_epoch: u64,
+    /// In TILT mode.
+    pub tilt: bool,
+    /// When TILT was (last) entered.
+    pub tilt_start_time: Millis,
+    /// Time of the previous timer tick.
+    pub previous_time: Millis,
+    /// `announce-ip`.
+    pub announce_ip: Option<String>,
+    /// `announce-port` (0 = use `port`).
+    pub announce_port: u16,
+    /// Our own listening port.
+    pub port: u16,
+}
+
+/// What each rule function needs besides the master it works on.
+pub(crate) struct Ctx<'a> {
+    pub(crate) now: Millis,
+    pub(crate) g: &'a mut Global,
+    pub(crate) out: &'a mut Out,
+    pub(crate) rng: &'a mut dyn Random,
+}
+
+impl Ctx<'_> {
+    /// `rand() % n`.
+    pub(crate) fn rand(&mut self, n: u32) -> Millis {
+        Millis::from(self.rng.next_u32() % n)
+    }
+}
+
+/// Errors of the SENTINEL commands the core answers, with Redis's text
+/// (prefix included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandError {
+    /// `-ERR No such master with that name`
+    NoSuchMaster,
+    /// `-INPROG Failover already in progress`
+    InProgress,
+    /// `-NOGOODSLAVE No suitable replica to promote`
+    NoGoodSlave,
+    /// `-ERR Duplicate master name.`
+    DuplicateMaster,
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CommandError::NoSuchMaster => "ERR No such master with that name",
+            CommandError::InProgress => "INPROG Failover already in progress",
+            CommandError::NoGoodSlave => "NOGOODSLAVE No suitable replica to promote",
+            CommandError::DuplicateMaster => "ERR Duplicate master name.",
+        })
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+/// The deterministic core of a sentinel.
+pub struct SentinelState {
+    /// Sentinel-wide state.
+    pub g: Global,
+    /// Monitored masters by name.
+    pub masters: BTreeMap<String, Master>,
+    rng: Box<dyn Random + Send>,
+    pub(crate) out: Out,
+}
+
+impl SentinelState {
+    /// A sentinel with id `myid` listening on `port`, created at `now`.
+    pub fn new(
+        myid: impl Into<String>,
+        port: u16,
+        now: Millis,
+        rng: Box<dyn Random + Send>,
+    ) -> Self {
+        SentinelState {
+            g: Global {
+                myid: myid.into(),
+                current_epoch: 0,
+                tilt: false,
+                tilt_start_time: 0,
+                previous_time: now,
+                announce_ip: None,
+                announce_port: 0,
+                port,
+            },
+            masters: BTreeMap::new(),
+            rng,
+            out: Out::default(),
+        }
+    }
+
+    pub(crate) fn split(&mut self, now: Millis) -> (Ctx<'_>, &mut BTreeMap<String, Master>) {
+        (
+            Ctx {
+                now,
+                g: &mut self.g,
+                out: &mut self.out,
+                rng: &mut *self.rng,
+            },
+            &mut self.masters,
+        )
+    }
+
+    /// Feeds one input; returns what to do, in order.
+    pub fn handle(&mut self, now: Millis, input: Input) -> Vec<Action> {
+        match input {
+            Input::Tick => self.timer(now),
+            Input::LinkUp {
+                instance,
+                link,
+                local_ip,
+            } => self.link_up(now, &instance, link, local_ip),
+            Input::LinkDown { instance, link } => self.link_down(&instance, link),
+            Input::PingReply { instance, reply } => self.ping_reply(now, &instance, reply),
+            Input::InfoReply { instance, text } => self.info_reply(now, &instance, text),
+            Input::PublishReply { instance, reply } => self.publish_reply(now, &instance, reply),
+            Input::MasterDownReply { instance, reply } => {
+                self.master_down_reply(now, &instance, reply)
+            }
+            Input::ReplyDiscarded { instance } => {
+                if let Some(i) = self.instance_mut(&instance) {
+                    i.link.pending_commands = i.link.pending_commands.saturating_sub(1);
+                }
+            }
+            Input::Hello { via, payload } => self.hello_received(now, via.as_ref(), &payload),
+        }
+        self.out.take()
+    }
+
+    /// The delay until the next tick: Redis re-randomises `hz` to 10–19
+    /// after every tick so that sentinels drift apart.
+    pub fn next_tick_delay(&mut self) -> Millis {
+        let hz = 10 + Millis::from(self.rng.next_u32() % 10);
+        1000 / hz
+    }
+
+    /// Looks up any record.
+    pub fn instance(&self, id: &InstanceId) -> Option<&Instance> {
+        self.masters.get(id.master_name())?.get(&id.who())
+    }
+
+    pub(crate) fn instance_mut(&mut self, id: &InstanceId) -> Option<&mut Instance> {
+        self.masters.get_mut(id.master_name())?.get_mut(&id.who())
+    }
+
+    /// `SENTINEL GET-MASTER-ADDR-BY-NAME`: the address clients should use.
+    pub fn master_addr(&self, name: &str) -> Option<&Addr> {
+        self.masters.get(name).map(Master::current_addr)
+    }
+
+    // ---- building the state from a config file (no events) ----
+
+    /// Adds a master from a `sentinel monitor` line.
+    pub fn add_master(&mut self, now: Millis, cfg: MasterConfig) -> Result<(), CommandError> {
+        if self.masters.contains_key(&cfg.name) {
+            return Err(CommandError::DuplicateMaster);
+        }
+        self.masters.insert(cfg.name.clone(), Master::new(cfg, now));
+        Ok(())
+    }
+
+    /// Adds a replica from a `sentinel known-replica` line.
+    pub fn add_known_replica(&mut self, now: Millis, master: &str, addr: Addr) -> bool {
+        let Some(m) = self.masters.get_mut(master) else {
+            return false;
+        };
+        add_replica(m, addr, now)
+    }
+
+    /// Adds a sentinel from a `sentinel known-sentinel` line.
+    pub fn add_known_sentinel(
+        &mut self,
+        now: Millis,
+        master: &str,
+        addr: Addr,
+        runid: &str,
+    ) -> bool {
+        let Some(m) = self.masters.get_mut(master) else {
+            return false;
+        };
+        if m.sentinels.contains_key(runid) {
+            return false;
+        }
+        let mut s = Instance::new(Kind::Sentinel, runid.to_string(), addr, now);
+        s.runid = Some(runid.to_string());
+        m.sentinels.insert(runid.to_string(), s);
+        true
+    }
+
+    // ---- commands that change what is monitored ----
+
+    /// `SENTINEL MONITOR`: `+monitor <details> quorum <q>` and a flush.
+    pub fn monitor(
+        &mut self,
+        now: Millis,
+        cfg: MasterConfig,
+    ) -> (Result<(), CommandError>, Vec<Action>) {
+        let name = cfg.name.clone();
+        if let Err(e) = self.add_master(now, cfg) {
+            return (Err(e), Vec::new());
+        }
+        self.out.persist();
+        if let Some(m) = self.masters.get(&name) {
+            let text = format!("{} quorum {}", m.details(&Who::Master), m.cfg.quorum);
+            let script = m.cfg.notification_script.clone();
+            self.out
+                .event(Level::Warning, "+monitor", text, script.as_deref());
+        }
+        (Ok(()), self.out.take())
+    }
+
+    /// `SENTINEL REMOVE`: `-monitor <details>`, links closed, flush.
+    pub fn remove(&mut self, name: &str) -> (Result<(), CommandError>, Vec<Action>) {
+        let Some(m) = self.masters.remove(name) else {
+            return (Err(CommandError::NoSuchMaster), Vec::new());
+        };
+        let text = m.details(&Who::Master);
+        self.out.event(
+            Level::Warning,
+            "-monitor",
+            text,
+            m.cfg.notification_script.as_deref(),
+        );
+        for id in all_ids(&m) {
+            self.out.push(Action::Disconnect {
+                instance: id,
+                link: None,
+            });
+        }
+        self.out.persist();
+        (Ok(()), self.out.take())
+    }
+
+    /// `SENTINEL RESET <pattern>`: every matching master forgets its
+    /// replicas, sentinels and failover state (`+reset-master`); returns
+    /// how many matched.
+    pub fn reset(&mut self, now: Millis, pattern: &str) -> (usize, Vec<Action>) {
+        let names: Vec<String> = self
+            .masters
+            .keys()
+            .filter(|n| picket_common::glob::glob_match(pattern.as_bytes(), n.as_bytes(), false))
+            .cloned()
+            .collect();
+        let (mut ctx, masters) = self.split(now);
+        for n in &names {
+            if let Some(m) = masters.get_mut(n) {
+                crate::failover::reset_master(&mut ctx, m, false, true);
+            }
+        }
+        if !names.is_empty() {
+            self.out.persist();
+        }
+        (names.len(), self.out.take())
+    }
+
+    /// `SENTINEL CKQUORUM`: `Ok(usable)` or `Err(text after -NOQUORUM)`.
+    pub fn ckquorum(&self, name: &str) -> Result<Result<String, String>, CommandError> {
+        let m = self.masters.get(name).ok_or(CommandError::NoSuchMaster)?;
+        let voters = m.sentinels.len() + 1;
+        let usable = 1 + m
+            .sentinels
+            .values()
+            .filter(|s| !s.flags.s_down && !s.flags.o_down)
+            .count();
+        let mut problems = Vec::new();
+        if usable < m.cfg.quorum as usize {
+            problems.push(
+                "Not enough available Sentinels to reach the specified quorum for this master",
+            );
+        }
+        if usable < voters / 2 + 1 {
+            problems.push(
+                "Not enough available Sentinels to reach the majority and authorize a failover",
+            );
+        }
+        if problems.is_empty() {
+            Ok(Ok(format!(
+                "OK {usable} usable Sentinels. Quorum and failover authorization can be reached"
+            )))
+        } else {
+            Ok(Err(format!(
+                "NOQUORUM {usable} usable Sentinels. {}",
+                problems.join(". ")
+            )))
+        }
+    }
+}
+
+/// Every record id of a master (itself, replicas, sentinels).
+pub(crate) fn all_ids(m: &Master) -> Vec<InstanceId> {
+    let name = m.name().to_string();
+    let mut ids = vec![InstanceId::Master(name.clone())];
+    ids.extend(m.replicas.keys().map(|r| Who::Replica(r.clone()).id(&name)));
+    ids.extend(
+        m.sentinels
+            .keys()
+            .map(|r| Who::Sentinel(r.clone()).id(&name)),
+    );
+    ids
+}
+
+/// Adds a replica record unless one with that address exists.
+pub(crate) fn add_replica(m: &mut Master, addr: Addr, now: Millis) -> bool {
+    let name = addr.name();
+    if m.replicas.contains_key(&name) {
+        return false;
+    }
+    m.replicas
+        .insert(name.clone(), Instance::new(Kind::Replica, name, addr, now));
+    true
+}
+
+impl SentinelState {
+    pub(crate) fn out_take(&mut self) -> Vec<Action> {
+        self.out.take()
+    }
+}
