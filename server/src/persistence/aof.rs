@@ -82,11 +82,18 @@ pub fn register_park_hook(shared: &Arc<Shared>) {
 /// always` and replies waiting, one write of everything the batches
 /// appended and one fdatasync, then every waiting reply is released.
 pub fn before_sleep() {
+    // the common case (AOF off, nothing appended this tick) costs one load
+    if !WORK_PENDING.swap(false, Ordering::AcqRel) {
+        return;
+    }
     let Some(shared) = PARK_SHARED.get().and_then(|w| w.upgrade()) else {
         return;
     };
     sync_pending(&shared);
 }
+
+/// Set when a batch appended to the AOF buffer: the park hook has work.
+static WORK_PENDING: AtomicBool = AtomicBool::new(false);
 
 /// Writes the AOF buffer (one `write` for every batch of the tick) and,
 /// with `appendfsync always`, fdatasyncs it; then releases the replies
@@ -115,6 +122,10 @@ fn sync_pending(shared: &Shared) {
         }
         let mut g = d.lock();
         if g.running || g.synced >= d.written() {
+            if g.running {
+                // another fdatasync is under way: look again next tick
+                WORK_PENDING.store(true, Ordering::Release);
+            }
             drop(g);
             d.release(g_synced(&d));
             return;
@@ -414,6 +425,7 @@ pub fn flush(st: &mut State) -> Option<(Arc<Durability>, u64)> {
     }
     // written (and with `always` fdatasynced) once per runtime tick, for
     // every batch of the tick, in [`before_sleep`]
+    WORK_PENDING.store(true, Ordering::Release);
     let target = aof.sync.written() + aof.buf.len() as u64;
     Some((aof.sync.clone(), target))
 }
