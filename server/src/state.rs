@@ -305,6 +305,8 @@ pub struct State {
     pub prop: crate::propagate::Propagation,
     /// The append-only file, when `appendonly yes`.
     pub aof: Option<crate::persistence::aof::Aof>,
+    /// AOF rewrites (also with AOF off).
+    pub aofrw: crate::persistence::aof::Rewriting,
     /// Replication: IDs, offsets, backlog, replicas, the master link.
     pub repl: crate::replication::Repl,
 }
@@ -362,6 +364,7 @@ impl State {
             served_keys: Vec::new(),
             prop: Default::default(),
             aof: None,
+            aofrw: Default::default(),
             repl: crate::replication::Repl::with_limits(random_hex(40), repl_limits),
         }
     }

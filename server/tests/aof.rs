@@ -634,3 +634,35 @@ fn info_persistence_reports_the_aof() {
         .sum();
     assert_eq!(size, on_disk);
 }
+
+#[test]
+fn bgrewriteaof_with_aof_off_writes_a_base_like_redis() {
+    for (bin, s) in [
+        (PICKET, Server::start(&["--save", ""])),
+        ("redis-server", Server::start_redis(&["--save", ""])),
+    ] {
+        let mut c = s.conn();
+        fill(&mut c);
+        let want = snapshot(&mut c);
+        let reply: String = q(&mut c, &["BGREWRITEAOF"]);
+        assert_eq!(
+            reply, "Background append only file rewriting started",
+            "{bin}"
+        );
+        wait_rewrite(&mut c);
+        assert_eq!(
+            manifest(s.dir.path()),
+            "file appendonly.aof.1.base.rdb seq 1 type b\n",
+            "{bin}"
+        );
+        let i = info(&mut c);
+        assert!(
+            i.contains("aof_enabled:0") && i.contains("aof_rewrites:1"),
+            "{bin}: {i}"
+        );
+        shutdown(&mut c);
+        // the base loads when AOF is turned on at the next start
+        let p = restart_in(PICKET, s.dir.path(), &["--appendonly", "yes", "--save", ""]);
+        assert_eq!(snapshot(&mut p.conn()), want, "{bin}");
+    }
+}

@@ -619,7 +619,7 @@ fn bgsave(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if ctx.st.bgsave.is_some() {
         return Err(Frame::err("ERR Background save already in progress"));
     }
-    let rewriting = ctx.st.aof.as_ref().is_some_and(|a| a.rewrite.is_some());
+    let rewriting = ctx.st.aofrw.rewrite.is_some();
     if rewriting || ctx.in_exec {
         if a.len() == 2 || ctx.in_exec {
             ctx.st.bgsave_scheduled = true;
@@ -633,19 +633,14 @@ fn bgsave(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
-    let Some(aof) = ctx.st.aof.as_mut() else {
-        return Err(Frame::err(
-            "ERR Can't execute an AOF background rewriting while appendonly is off (picket-server writes the first BASE when AOF is turned on)",
-        ));
-    };
-    if aof.rewrite.is_some() {
+    if ctx.st.aofrw.rewrite.is_some() {
         return Err(Frame::err(
             "ERR Background append only file rewriting already in progress",
         ));
     }
     if ctx.st.bgsave.is_some() || ctx.in_exec {
-        aof.rewrite_scheduled = true;
-        aof.consecutive_failures = 0;
+        ctx.st.aofrw.scheduled = true;
+        ctx.st.aofrw.consecutive_failures = 0;
         return Ok(Frame::Simple(
             "Background append only file rewriting scheduled".into(),
         ));

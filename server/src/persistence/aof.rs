@@ -294,6 +294,34 @@ pub struct Rewrite {
     pub temp: PathBuf,
 }
 
+/// Rewrites (BGREWRITEAOF), which also run with AOF off: Redis then
+/// writes a BASE and a manifest listing only it.
+#[derive(Debug)]
+pub struct Rewriting {
+    pub rewrite: Option<Rewrite>,
+    pub scheduled: bool,
+    pub last_ok: bool,
+    pub last_time_sec: i64,
+    pub rewrites: u64,
+    pub consecutive_failures: u64,
+    /// Automatic rewrites are not retried before this (back-off after failures).
+    pub next_auto: Option<Instant>,
+}
+
+impl Default for Rewriting {
+    fn default() -> Rewriting {
+        Rewriting {
+            rewrite: None,
+            scheduled: false,
+            last_ok: true,
+            last_time_sec: -1,
+            rewrites: 0,
+            consecutive_failures: 0,
+            next_auto: None,
+        }
+    }
+}
+
 /// Whether AOF is fully on or waiting for its first BASE (turned on at
 /// run time: writes go to a temporary INCR until the rewrite finishes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,14 +353,6 @@ pub struct Aof {
     pub sync: Arc<Durability>,
     /// The last failed write, reported as MISCONF until a write succeeds.
     pub write_error: Option<String>,
-    pub rewrite: Option<Rewrite>,
-    pub rewrite_scheduled: bool,
-    pub last_rewrite_ok: bool,
-    pub last_rewrite_time_sec: i64,
-    pub rewrites: u64,
-    pub consecutive_failures: u64,
-    /// Automatic rewrites are not retried before this (back-off after failures).
-    pub next_auto_rewrite: Option<Instant>,
     pub delayed_fsync: u64,
 }
 
@@ -973,13 +993,6 @@ fn new_aof(
         base_size,
         sync,
         write_error: None,
-        rewrite: None,
-        rewrite_scheduled: false,
-        last_rewrite_ok: true,
-        last_rewrite_time_sec: -1,
-        rewrites: 0,
-        consecutive_failures: 0,
-        next_auto_rewrite: None,
         delayed_fsync: 0,
     }
 }
@@ -1048,42 +1061,52 @@ fn delete_history(dir: &Path, filename: &str, m: &mut Manifest) {
 // Rewrite.
 
 /// BGREWRITEAOF: opens the next INCR for new writes and forks a child
-/// that writes the data set as the next BASE.
+/// that writes the data set as the next BASE. With AOF off it only
+/// writes the BASE (and a manifest naming it), as Redis 7.0 does.
 pub fn rewrite_start(shared: &Shared, st: &mut State) -> Result<(), String> {
-    if st.aof.as_ref().is_some_and(|a| a.rewrite.is_some()) {
+    if st.aofrw.rewrite.is_some() {
         return Err("Background append only file rewriting already in progress".into());
     }
     if st.bgsave.is_some() {
-        if let Some(a) = st.aof.as_mut() {
-            a.rewrite_scheduled = true;
-        }
+        st.aofrw.scheduled = true;
         return Err("scheduled".into());
     }
-    let Some(aof) = st.aof.as_mut() else {
-        return Err("AOF is off".into());
+    let dir = match st.aof.as_mut() {
+        Some(aof) => {
+            // everything so far goes to the old INCR, durably
+            let _ = aof.write_buf();
+            let _ = aof.sync.sync_now();
+            if aof.status == Status::On {
+                let seq = aof.manifest.next_incr_seq();
+                let f = ManifestFile {
+                    name: aof_file::incr_name(&aof.filename, seq),
+                    seq,
+                    kind: FileKind::Incr,
+                };
+                let file = open_append(&aof.incr_path(&f))
+                    .map_err(|e| format!("Can't open the append-only file {}: {e}", f.name))?;
+                aof.manifest.incrs.push(f);
+                persist_manifest(&aof.dir, &aof.filename, &aof.manifest)
+                    .map_err(|e| format!("Can't persist the AOF manifest: {e}"))?;
+                let file = Arc::new(file);
+                aof.sync.switch_file(file.clone());
+                aof.file = file;
+                aof.selected_db = None;
+            }
+            aof.dir.clone()
+        }
+        None => {
+            let dir = aof_dir(st);
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                format!(
+                    "Can't open or create append-only dir {}: {e}",
+                    dir.display()
+                )
+            })?;
+            dir
+        }
     };
-    // everything so far goes to the old INCR, durably
-    let _ = aof.write_buf();
-    let _ = aof.sync.sync_now();
-    if aof.status == Status::On {
-        let seq = aof.manifest.next_incr_seq();
-        let f = ManifestFile {
-            name: aof_file::incr_name(&aof.filename, seq),
-            seq,
-            kind: FileKind::Incr,
-        };
-        let file = open_append(&aof.incr_path(&f))
-            .map_err(|e| format!("Can't open the append-only file {}: {e}", f.name))?;
-        aof.manifest.incrs.push(f);
-        persist_manifest(&aof.dir, &aof.filename, &aof.manifest)
-            .map_err(|e| format!("Can't persist the AOF manifest: {e}"))?;
-        let file = Arc::new(file);
-        aof.sync.switch_file(file.clone());
-        aof.file = file;
-        aof.selected_db = None;
-    }
     let preamble = st.config.get("aof-use-rdb-preamble") != Some("no");
-    let dir = st.aof.as_ref().map(|a| a.dir.clone()).unwrap_or_default();
     let now = crate::state::now_ms();
     let t = Instant::now();
     // SAFETY: the child only encodes its copy-on-write image of the data
@@ -1112,14 +1135,12 @@ pub fn rewrite_start(shared: &Shared, st: &mut State) -> Result<(), String> {
     }
     st.latest_fork_usec = t.elapsed().as_micros() as u64;
     st.total_forks += 1;
-    if let Some(aof) = st.aof.as_mut() {
-        aof.rewrite_scheduled = false;
-        aof.rewrite = Some(Rewrite {
-            pid,
-            started: Instant::now(),
-            temp: dir.join(format!("temp-rewriteaof-bg-{pid}.aof")),
-        });
-    }
+    st.aofrw.scheduled = false;
+    st.aofrw.rewrite = Some(Rewrite {
+        pid,
+        started: Instant::now(),
+        temp: dir.join(format!("temp-rewriteaof-bg-{pid}.aof")),
+    });
     tracing::info!("Background append only file rewriting started by pid {pid}");
     Ok(())
 }
@@ -1131,19 +1152,20 @@ pub fn cron(shared: &Shared, st: &mut State) {
         st.aof.as_ref().is_some_and(|a| a.fsync == Fsync::Everysec),
         Ordering::Relaxed,
     );
-    let Some(aof) = st.aof.as_mut() else { return };
-    if aof.write_error.is_some() {
-        let _ = aof.write_buf();
+    if let Some(aof) = st.aof.as_mut() {
+        if aof.write_error.is_some() {
+            let _ = aof.write_buf();
+        }
     }
-    if let Some(rw) = aof.rewrite.clone() {
+    if let Some(rw) = st.aofrw.rewrite.clone() {
         let mut status: libc::c_int = 0;
         // SAFETY: non-blocking wait on our own child.
         let r = unsafe { libc::waitpid(rw.pid, &mut status, libc::WNOHANG) };
         if r == 0 {
             return;
         }
-        aof.rewrite = None;
-        aof.last_rewrite_time_sec = rw.started.elapsed().as_secs() as i64;
+        st.aofrw.rewrite = None;
+        st.aofrw.last_time_sec = rw.started.elapsed().as_secs() as i64;
         let ok = r == rw.pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
         if ok {
             if let Err(e) = rewrite_done(st, &rw) {
@@ -1159,16 +1181,16 @@ pub fn cron(shared: &Shared, st: &mut State) {
     if st.bgsave.is_some() {
         return;
     }
-    let Some(aof) = st.aof.as_ref() else { return };
-    if aof.next_auto_rewrite.is_some_and(|t| Instant::now() < t) {
+    if st.aofrw.next_auto.is_some_and(|t| Instant::now() < t) {
         return;
     }
-    if aof.rewrite_scheduled {
+    if st.aofrw.scheduled {
         if let Err(e) = rewrite_start(shared, st) {
             tracing::warn!("{e}");
         }
         return;
     }
+    let Some(aof) = st.aof.as_ref() else { return };
     // automatic rewrite on growth
     let perc = st
         .config
@@ -1195,19 +1217,22 @@ pub fn cron(shared: &Shared, st: &mut State) {
 
 fn rewrite_failed(st: &mut State, rw: &Rewrite) {
     let _ = std::fs::remove_file(&rw.temp);
-    if let Some(aof) = st.aof.as_mut() {
-        aof.last_rewrite_ok = false;
-        aof.consecutive_failures += 1;
-        if aof.status == Status::WaitRewrite {
-            // AOF was turned on and has no BASE yet: try again
-            aof.rewrite_scheduled = true;
-        }
-        if aof.consecutive_failures >= 3 {
-            // 1, 2, 4 ... up to 60 minutes
-            let exp = (aof.consecutive_failures - 3).min(6) as u32;
-            let mins = (1u64 << exp).min(60);
-            aof.next_auto_rewrite = Some(Instant::now() + Duration::from_secs(mins * 60));
-        }
+    let rw_state = &mut st.aofrw;
+    rw_state.last_ok = false;
+    rw_state.consecutive_failures += 1;
+    if st
+        .aof
+        .as_ref()
+        .is_some_and(|a| a.status == Status::WaitRewrite)
+    {
+        // AOF was turned on and has no BASE yet: try again
+        rw_state.scheduled = true;
+    }
+    if rw_state.consecutive_failures >= 3 {
+        // 1, 2, 4 ... up to 60 minutes
+        let exp = (rw_state.consecutive_failures - 3).min(6) as u32;
+        let mins = (1u64 << exp).min(60);
+        rw_state.next_auto = Some(Instant::now() + Duration::from_secs(mins * 60));
     }
 }
 
@@ -1215,8 +1240,10 @@ fn rewrite_failed(st: &mut State, rw: &Rewrite) {
 /// the history.
 fn rewrite_done(st: &mut State, rw: &Rewrite) -> Result<(), String> {
     let preamble = st.config.get("aof-use-rdb-preamble") != Some("no");
+    if st.aof.is_none() {
+        return rewrite_done_off(st, rw, preamble);
+    }
     let Some(aof) = st.aof.as_mut() else {
-        let _ = std::fs::remove_file(&rw.temp);
         return Ok(());
     };
     let mut m = aof.manifest.clone();
@@ -1277,10 +1304,6 @@ fn rewrite_done(st: &mut State, rw: &Rewrite) -> Result<(), String> {
         .map(|f| file_size(&aof.dir.join(&f.name)))
         .sum();
     aof.current_size = aof.base_size + incr_size + aof.buf.len() as u64;
-    aof.last_rewrite_ok = true;
-    aof.consecutive_failures = 0;
-    aof.next_auto_rewrite = None;
-    aof.rewrites += 1;
     let dir = aof.dir.clone();
     let filename = aof.filename.clone();
     let gc = st.config.get("aof-disable-auto-gc") != Some("yes");
@@ -1289,14 +1312,54 @@ fn rewrite_done(st: &mut State, rw: &Rewrite) -> Result<(), String> {
             delete_history(&dir, &filename, &mut aof.manifest);
         }
     }
+    rewrite_succeeded(st);
+    Ok(())
+}
+
+fn rewrite_succeeded(st: &mut State) {
+    st.aofrw.last_ok = true;
+    st.aofrw.consecutive_failures = 0;
+    st.aofrw.next_auto = None;
+    st.aofrw.rewrites += 1;
     tracing::info!("Background AOF rewrite finished successfully");
+}
+
+/// A rewrite with AOF off: the new BASE replaces whatever the manifest
+/// listed (those files become history and are deleted), and the manifest
+/// names only the BASE.
+fn rewrite_done_off(st: &mut State, rw: &Rewrite, preamble: bool) -> Result<(), String> {
+    let dir = aof_dir(st);
+    let filename = aof_filename(st);
+    let mut m = std::fs::read(dir.join(aof_file::manifest_name(&filename)))
+        .ok()
+        .and_then(|d| Manifest::parse(&d).ok())
+        .unwrap_or_default();
+    let seq = m.next_base_seq();
+    let name = aof_file::base_name(&filename, seq, preamble);
+    std::fs::rename(&rw.temp, dir.join(&name)).map_err(|e| e.to_string())?;
+    fsync_dir(&dir);
+    for old in m.base.take().into_iter().chain(m.incrs.drain(..)) {
+        m.history.push(ManifestFile {
+            kind: FileKind::History,
+            ..old
+        });
+    }
+    m.base = Some(ManifestFile {
+        name,
+        seq,
+        kind: FileKind::Base,
+    });
+    persist_manifest(&dir, &filename, &m).map_err(|e| e.to_string())?;
+    if st.config.get("aof-disable-auto-gc") != Some("yes") {
+        delete_history(&dir, &filename, &mut m);
+    }
+    rewrite_succeeded(st);
     Ok(())
 }
 
 /// Stops a running rewrite (AOF turned off, SHUTDOWN, FLUSHALL).
 pub fn rewrite_kill(st: &mut State) {
-    let Some(aof) = st.aof.as_mut() else { return };
-    if let Some(rw) = aof.rewrite.take() {
+    if let Some(rw) = st.aofrw.rewrite.take() {
         // SAFETY: signals and reaps our own child.
         unsafe {
             libc::kill(rw.pid, libc::SIGUSR1);
@@ -1372,35 +1435,32 @@ pub fn disable(st: &mut State) {
 
 /// INFO persistence's AOF fields.
 pub fn info_fields(st: &State) -> String {
-    let (enabled, in_progress, scheduled, last_time, current_time, ok, rewrites, fails, write_ok) =
-        match st.aof.as_ref() {
-            Some(a) => (
-                1,
-                a.rewrite.is_some() as u8,
-                a.rewrite_scheduled as u8,
-                a.last_rewrite_time_sec,
-                a.rewrite
-                    .as_ref()
-                    .map(|r| r.started.elapsed().as_secs() as i64)
-                    .unwrap_or(-1),
-                a.last_rewrite_ok,
-                a.rewrites,
-                a.consecutive_failures,
-                a.write_error.is_none(),
-            ),
-            None => (0, 0, 0, -1, -1, true, 0, 0, true),
-        };
+    let rw = &st.aofrw;
     let mut s = format!(
-        "aof_enabled:{enabled}\r\naof_rewrite_in_progress:{in_progress}\r\naof_rewrite_scheduled:{scheduled}\r\naof_last_rewrite_time_sec:{last_time}\r\naof_current_rewrite_time_sec:{current_time}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{rewrites}\r\naof_rewrites_consecutive_failures:{fails}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-        if ok { "ok" } else { "err" },
-        if write_ok { "ok" } else { "err" },
+        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        st.aof.is_some() as u8,
+        rw.rewrite.is_some() as u8,
+        rw.scheduled as u8,
+        rw.last_time_sec,
+        rw.rewrite
+            .as_ref()
+            .map(|r| r.started.elapsed().as_secs() as i64)
+            .unwrap_or(-1),
+        if rw.last_ok { "ok" } else { "err" },
+        rw.rewrites,
+        rw.consecutive_failures,
+        if st.aof.as_ref().is_some_and(|a| a.write_error.is_some()) {
+            "err"
+        } else {
+            "ok"
+        },
     );
     if let Some(a) = st.aof.as_ref() {
         s.push_str(&format!(
             "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:{}\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:{}\r\n",
             a.current_size + a.buf.len() as u64,
             a.base_size,
-            a.rewrite_scheduled as u8,
+            rw.scheduled as u8,
             a.buf.len(),
             a.delayed_fsync,
         ));

@@ -268,7 +268,7 @@ pub fn bgsave_poll(st: &mut State) {
 /// The `save <seconds> <changes>` points: starts a BGSAVE when one is
 /// due (after a failure, retries at most every 5 s, as Redis does).
 pub fn save_points_check(shared: &Shared, st: &mut State) {
-    let rewriting = st.aof.as_ref().is_some_and(|a| a.rewrite.is_some());
+    let rewriting = st.aofrw.rewrite.is_some();
     if st.bgsave.is_none() && !rewriting && st.bgsave_scheduled && !st.loading {
         st.bgsave_scheduled = false;
         if let Err(e) = bgsave_start(shared, st) {

@@ -283,7 +283,7 @@ pub fn start_full_sync(shared: &Shared, st: &mut State) {
     if st.repl.fullsync.is_some() || st.bgsave.is_some() {
         return;
     }
-    if st.aof.as_ref().is_some_and(|a| a.rewrite.is_some()) {
+    if st.aofrw.rewrite.is_some() {
         return;
     }
     let waiting: Vec<u64> = st
