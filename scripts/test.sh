@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need when it is missing
 # (Debian's redis-server, redis-sentinel, redis-tools, python3-redis; the
-# tests compare picket with the real 7.0.15 binaries), then runs every test of the
+# tests compare picket with the real 7.0.15 binaries; strace counts
+# fdatasync calls in one AOF test), then runs every test of the
 # workspace (all of them, even after a failure; the exit status is non-zero
 # if any failed). Extra arguments go to `cargo test` (e.g. `-p picket-server`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(redis-server redis-sentinel redis-tools python3-redis)
+PKGS=(redis-server redis-sentinel redis-tools python3-redis strace)
 missing=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -666,3 +666,62 @@ fn bgrewriteaof_with_aof_off_writes_a_base_like_redis() {
         assert_eq!(snapshot(&mut p.conn()), want, "{bin}");
     }
 }
+
+/// fdatasync calls a process makes while `during` runs (strace -f -c).
+fn fdatasyncs_during(pid: u32, during: impl FnOnce()) -> u64 {
+    let out = std::env::temp_dir().join(format!("picket-strace-{pid}"));
+    let mut tracer = std::process::Command::new("strace")
+        .args(["-f", "-c", "-e", "trace=fdatasync", "-o"])
+        .arg(&out)
+        .args(["-p", &pid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("strace (scripts/test.sh installs it)");
+    std::thread::sleep(Duration::from_millis(300));
+    during();
+    unsafe { libc::kill(tracer.id() as i32, libc::SIGINT) };
+    let _ = tracer.wait();
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    text.lines()
+        .find(|l| l.trim_end().ends_with("fdatasync"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn no_appendfsync_on_rewrite_skips_fsync_while_a_child_runs() {
+    for (flag, expect_fsync) in [("yes", false), ("no", true)] {
+        let p = Server::start(&[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--no-appendfsync-on-rewrite",
+            flag,
+            "--enable-debug-command",
+            "yes",
+        ]);
+        let mut c = p.conn();
+        // a child that runs for a while: a BGSAVE of a large data set
+        let _: () = q(&mut c, &["DEBUG", "POPULATE", "1500000", "k", "200"]);
+        let _: String = q(&mut c, &["BGSAVE"]);
+        std::thread::sleep(Duration::from_millis(250));
+        let n = fdatasyncs_during(p.child.id(), || {
+            for i in 0..50 {
+                let _: () = q(&mut c, &["SET", &format!("x{i}"), "v"]);
+            }
+        });
+        let i = info(&mut c);
+        assert!(
+            i.contains("rdb_bgsave_in_progress:1"),
+            "the child ended too soon: {i}"
+        );
+        assert_eq!(
+            n > 0,
+            expect_fsync,
+            "no-appendfsync-on-rewrite {flag}: {n} fdatasync"
+        );
+    }
+}

@@ -109,10 +109,12 @@ fn sync_pending(shared: &Shared) {
         let appended = aof.sync.written() + aof.buf.len() as u64;
         let res = aof.write_buf();
         let d = aof.sync.clone();
-        if aof.fsync != Fsync::Always {
-            // the reply may go once the kernel has the bytes; after a
-            // failed write it goes too (the command ran) and MISCONF
-            // refuses the next writes
+        let skip_fsync = NO_FSYNC_NOW.load(Ordering::Relaxed);
+        if aof.fsync != Fsync::Always || (skip_fsync && res.is_ok()) {
+            // the reply may go once the kernel has the bytes (with
+            // no-appendfsync-on-rewrite and a child running, even under
+            // `always`, as Redis); after a failed write it goes too (the
+            // command ran) and MISCONF refuses the next writes
             d.release(appended);
             return;
         }
@@ -1009,7 +1011,8 @@ fn spawn_fsync_thread(sync: Arc<Durability>) {
                 if sync.closed.load(Ordering::Acquire) {
                     break;
                 }
-                let policy = FSYNC_EVERYSEC.load(Ordering::Relaxed);
+                let policy =
+                    FSYNC_EVERYSEC.load(Ordering::Relaxed) && !NO_FSYNC_NOW.load(Ordering::Relaxed);
                 let pending = sync.written() > sync.lock().synced;
                 if policy && pending {
                     if let Err(e) = sync.sync_now() {
@@ -1021,6 +1024,12 @@ fn spawn_fsync_thread(sync: Arc<Durability>) {
             }
         });
 }
+
+/// `no-appendfsync-on-rewrite yes` while a child process (BGSAVE,
+/// rewrite, diskless sync) runs: no fsync then (Redis's
+/// `aof_no_fsync_on_rewrite && hasActiveChildProcess()`). Updated by the
+/// cron.
+static NO_FSYNC_NOW: AtomicBool = AtomicBool::new(false);
 
 /// Whether the fsync thread should fsync (appendfsync everysec), kept
 /// apart from the State lock so the thread never takes it.
@@ -1150,6 +1159,11 @@ pub fn cron(shared: &Shared, st: &mut State) {
     // appendfsync may have changed under the fsync thread
     FSYNC_EVERYSEC.store(
         st.aof.as_ref().is_some_and(|a| a.fsync == Fsync::Everysec),
+        Ordering::Relaxed,
+    );
+    let child = st.bgsave.is_some() || st.aofrw.rewrite.is_some() || st.repl.fullsync.is_some();
+    NO_FSYNC_NOW.store(
+        child && st.config.get("no-appendfsync-on-rewrite") == Some("yes"),
         Ordering::Relaxed,
     );
     if let Some(aof) = st.aof.as_mut() {
