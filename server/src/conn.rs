@@ -237,7 +237,7 @@ pub async fn serve(
             st.clients.insert(id, client);
             // the batch's writes reach the AOF before its replies leave
             durable = crate::persistence::aof::flush(&mut st);
-            crate::replication::flush_out(&mut st);
+            crate::replication::flush_later(&mut st);
         }
         if let Some((sync, upto)) = durable.take() {
             // appendfsync always: reply only once the bytes are on disk

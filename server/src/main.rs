@@ -245,13 +245,13 @@ fn main() {
     let rt = if io_threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .on_thread_park(picket_server::persistence::aof::before_sleep)
+            .on_thread_park(picket_server::server::before_sleep)
             .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(io_threads)
             .enable_all()
-            .on_thread_park(picket_server::persistence::aof::before_sleep)
+            .on_thread_park(picket_server::server::before_sleep)
             .build()
     };
     let rt = match rt {

@@ -101,7 +101,7 @@ pub async fn run(shared: Arc<Shared>, listeners: Vec<TcpListener>) -> anyhow::Re
         .into_iter()
         .map(|l| tokio::spawn(accept_loop(shared.clone(), l)))
         .collect();
-    crate::persistence::aof::register_park_hook(&shared);
+    let _ = PARK_SHARED.set(Arc::downgrade(&shared));
     tokio::spawn(cron(shared.clone()));
     tokio::spawn(replication_cron(shared.clone()));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -236,6 +236,27 @@ fn set_keepalive(socket: &tokio::net::TcpStream, secs: u32) {
             sz,
         );
     }
+}
+
+/// The server the runtime's park hook works for (set once by [`run`]).
+static PARK_SHARED: std::sync::OnceLock<std::sync::Weak<Shared>> = std::sync::OnceLock::new();
+
+/// The server, for work done outside a task (the park hook, the blocking pool).
+pub fn park_shared() -> Option<Arc<Shared>> {
+    PARK_SHARED.get().and_then(|w| w.upgrade())
+}
+
+/// Runs when a runtime thread has nothing ready and is about to park
+/// (tokio's `on_thread_park`; Redis's `beforeSleep`): the AOF write (and
+/// fdatasync) and the replicas' share of the stream for every batch of
+/// the tick, once.
+pub fn before_sleep() {
+    if !crate::persistence::aof::has_work() && !crate::replication::has_work() {
+        return;
+    }
+    let Some(shared) = park_shared() else { return };
+    crate::persistence::aof::before_sleep(&shared);
+    crate::replication::before_sleep(&shared);
 }
 
 /// The replication cron (10 Hz, and at once when kicked: a new replica,

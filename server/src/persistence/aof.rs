@@ -68,32 +68,25 @@ pub struct Durability {
     waiting: AtomicU64,
 }
 
-/// The server whose `appendfsync always` waiters the runtime serves
-/// before it parks (set once by [`crate::server::run`]).
-static PARK_SHARED: std::sync::OnceLock<std::sync::Weak<Shared>> = std::sync::OnceLock::new();
-
-/// Lets [`before_sleep`] reach the state.
-pub fn register_park_hook(shared: &Arc<Shared>) {
-    let _ = PARK_SHARED.set(Arc::downgrade(shared));
-}
-
-/// Runs when a runtime thread has nothing ready and is about to park
-/// (tokio's `on_thread_park`, Redis's `beforeSleep`): with `appendfsync
-/// always` and replies waiting, one write of everything the batches
-/// appended and one fdatasync, then every waiting reply is released.
-pub fn before_sleep() {
+/// Part of [`crate::server::before_sleep`] (the runtime is about to
+/// park: Redis's `beforeSleep`): one write of everything the batches of
+/// the tick appended and, with `appendfsync always`, one fdatasync; then
+/// every waiting reply is released.
+pub fn before_sleep(shared: &Shared) {
     // the common case (AOF off, nothing appended this tick) costs one load
     if !WORK_PENDING.swap(false, Ordering::AcqRel) {
         return;
     }
-    let Some(shared) = PARK_SHARED.get().and_then(|w| w.upgrade()) else {
-        return;
-    };
-    sync_pending(&shared);
+    sync_pending(shared);
 }
 
 /// Set when a batch appended to the AOF buffer: the park hook has work.
 static WORK_PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Whether the park hook has AOF work.
+pub fn has_work() -> bool {
+    WORK_PENDING.load(Ordering::Acquire)
+}
 
 /// Writes the AOF buffer (one `write` for every batch of the tick) and,
 /// with `appendfsync always`, fdatasyncs it; then releases the replies
@@ -271,7 +264,7 @@ impl Durability {
             {
                 continue;
             }
-            if let Some(shared) = PARK_SHARED.get().and_then(|w| w.upgrade()) {
+            if let Some(shared) = crate::server::park_shared() {
                 let _ = tokio::task::spawn_blocking(move || sync_pending(&shared)).await;
             }
         }

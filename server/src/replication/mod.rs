@@ -340,6 +340,37 @@ pub fn feed_raw(st: &mut State, data: &[u8]) {
     }
 }
 
+/// Set when a batch left stream bytes for the replicas: the park hook
+/// sends them ([`before_sleep`]).
+static OUT_PENDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the park hook has stream bytes to send.
+pub fn has_work() -> bool {
+    OUT_PENDING.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// End of a client batch: the stream bytes go out when the runtime is
+/// about to park, together with every other batch of the tick (one
+/// message per replica per tick, as Redis writes a replica's buffer once
+/// per event-loop pass); a large amount goes at once.
+pub fn flush_later(st: &mut State) {
+    // (a busy multi-threaded runtime may not park soon: send now there)
+    let single = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
+    if st.repl.outbuf.len() >= 64 * 1024 || !single {
+        flush_out(st);
+    } else if !st.repl.outbuf.is_empty() {
+        OUT_PENDING.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// The park hook's share: sends the stream bytes left by the tick's batches.
+pub fn before_sleep(shared: &crate::state::Shared) {
+    if OUT_PENDING.swap(false, std::sync::atomic::Ordering::AcqRel) {
+        flush_out(&mut shared.lock());
+    }
+}
+
 /// Sends what this lock hold appended to the stream to the online
 /// replicas, as one message each (Redis writes a replica's output buffer
 /// once per event-loop pass, not once per command). Called at the end of
