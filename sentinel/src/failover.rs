@@ -111,6 +111,9 @@ fn wait_start(ctx: &mut Ctx, m: &mut Master) {
         return;
     }
     warn(ctx, m, "+elected-leader", &Who::Master);
+    if ctx.g.simulate_failure & crate::commands::SimulateFailure::CRASH_AFTER_ELECTION != 0 {
+        ctx.out.push(Action::SimulatedCrash);
+    }
     m.failover_state = FailoverState::SelectSlave;
     m.failover_state_change_time = ctx.now;
     warn(ctx, m, "+failover-state-select-slave", &Who::Master);
@@ -471,6 +474,10 @@ pub(crate) fn replica_info_acting(ctx: &mut Ctx, m: &mut Master, who: &Who, role
             m.failover_state_change_time = now;
             ctx.out.persist();
             warn(ctx, m, "+promoted-slave", who);
+            if ctx.g.simulate_failure & crate::commands::SimulateFailure::CRASH_AFTER_PROMOTION != 0
+            {
+                ctx.out.push(Action::SimulatedCrash);
+            }
             warn(ctx, m, "+failover-state-reconf-slaves", &Who::Master);
             let from = m.inst.addr.clone();
             client_reconf_script(ctx, m, "leader", &from, &r_addr);

@@ -210,6 +210,11 @@ pub enum Action {
     },
     /// Rewrite the config file ("flush config").
     PersistConfig,
+    /// `SENTINEL SIMULATE-FAILURE` fired: log `Sentinel CRASH because of
+    /// SENTINEL simulate-failure` at warning level and exit with status 99
+    /// at once, performing none of the actions after this one
+    /// (`sentinelSimFailureCrash`).
+    SimulatedCrash,
 }
 
 /// Collects actions during one call; de-duplicates config flushes.

@@ -15,11 +15,17 @@
 //! - [`failover`]: the failover state machine, replica selection, master
 //!   reset/switch and enforcing replica configuration.
 //! - [`hello`]: hello payloads, sentinel discovery, config-epoch propagation.
+//! - [`commands`]: the settings commands (SENTINEL SET, CONFIG SET,
+//!   SIMULATE-FAILURE) as state changes that return actions.
+//! - [`replies`]: the reply shapes of SENTINEL MASTERS/MASTER/REPLICAS/
+//!   SENTINELS/INFO-CACHE/CONFIG GET/DEBUG and INFO's `# Sentinel` section,
+//!   as pure functions of the state.
 //! - [`config`]: the sentinel.conf model (generic directives, `sentinel`
 //!   directives, the persisted state), loading with redis-sentinel's
 //!   errors and start-up refusals, and the CONFIG REWRITE-style atomic
 //!   rewrite that persists the state.
 
+pub mod commands;
 pub mod config;
 pub mod election;
 pub mod failover;
@@ -28,6 +34,7 @@ pub mod info;
 pub mod instance;
 pub mod io;
 pub mod monitor;
+pub mod replies;
 pub mod state;
 
 #[cfg(test)]

@@ -41,6 +41,20 @@ pub struct Global {
     pub announce_port: u16,
     /// Our own listening port.
     pub port: u16,
+    /// `deny-scripts-reconfig` (default yes): SENTINEL SET may not change
+    /// script paths.
+    pub deny_scripts_reconfig: bool,
+    /// `resolve-hostnames`.
+    pub resolve_hostnames: bool,
+    /// `announce-hostnames`.
+    pub announce_hostnames: bool,
+    /// `sentinel-user`: the ACL user towards other sentinels.
+    pub sentinel_user: Option<String>,
+    /// `sentinel-pass`: the password towards other sentinels.
+    pub sentinel_pass: Option<String>,
+    /// SENTINEL SIMULATE-FAILURE flags (`SENTINEL_SIMFAILURE_*` bits, see
+    /// [`crate::commands::SimulateFailure`]).
+    pub simulate_failure: u32,
 }
 
 /// What each rule function needs besides the master it works on.
@@ -70,16 +84,76 @@ pub enum CommandError {
     NoGoodSlave,
     /// `-ERR Duplicate master name.`
     DuplicateMaster,
+    /// `-ERR Invalid argument '<value>' for SENTINEL SET '<option>'`
+    InvalidSetArgument {
+        /// The rejected value.
+        value: String,
+        /// The option as the client spelled it.
+        option: String,
+    },
+    /// `-ERR Unknown option or number of arguments for SENTINEL SET '<option>'`
+    UnknownSetOption(String),
+    /// `-ERR Reconfiguration of scripts path is denied ...` (while
+    /// `deny-scripts-reconfig yes`).
+    ScriptsReconfigDenied,
+    /// `-ERR Notification script seems non existing or non executable`
+    NotificationScriptNotExecutable,
+    /// `-ERR Client reconfiguration script seems non existing or non executable`
+    ReconfigScriptNotExecutable,
+    /// `-ERR Invalid argument '<param>' to SENTINEL CONFIG SET`
+    UnknownConfigParameter(String),
+    /// `-ERR Invalid value '<value>' to SENTINEL CONFIG SET '<param>'`
+    InvalidConfigValue {
+        /// The rejected value.
+        value: String,
+        /// The parameter as the client spelled it.
+        param: String,
+    },
+    /// `-ERR Unknown failure simulation specified`
+    UnknownFailureSimulation,
 }
 
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CommandError::NoSuchMaster => "ERR No such master with that name",
-            CommandError::InProgress => "INPROG Failover already in progress",
-            CommandError::NoGoodSlave => "NOGOODSLAVE No suitable replica to promote",
-            CommandError::DuplicateMaster => "ERR Duplicate master name.",
-        })
+        match self {
+            CommandError::NoSuchMaster => f.write_str("ERR No such master with that name"),
+            CommandError::InProgress => f.write_str("INPROG Failover already in progress"),
+            CommandError::NoGoodSlave => f.write_str("NOGOODSLAVE No suitable replica to promote"),
+            CommandError::DuplicateMaster => f.write_str("ERR Duplicate master name."),
+            CommandError::InvalidSetArgument { value, option } => {
+                write!(
+                    f,
+                    "ERR Invalid argument '{value}' for SENTINEL SET '{option}'"
+                )
+            }
+            CommandError::UnknownSetOption(option) => write!(
+                f,
+                "ERR Unknown option or number of arguments for SENTINEL SET '{option}'"
+            ),
+            CommandError::ScriptsReconfigDenied => f.write_str(
+                "ERR Reconfiguration of scripts path is denied for security reasons. \
+                 Check the deny-scripts-reconfig configuration directive in your \
+                 Sentinel configuration",
+            ),
+            CommandError::NotificationScriptNotExecutable => {
+                f.write_str("ERR Notification script seems non existing or non executable")
+            }
+            CommandError::ReconfigScriptNotExecutable => f.write_str(
+                "ERR Client reconfiguration script seems non existing or non executable",
+            ),
+            CommandError::UnknownConfigParameter(param) => {
+                write!(f, "ERR Invalid argument '{param}' to SENTINEL CONFIG SET")
+            }
+            CommandError::InvalidConfigValue { value, param } => {
+                write!(
+                    f,
+                    "ERR Invalid value '{value}' to SENTINEL CONFIG SET '{param}'"
+                )
+            }
+            CommandError::UnknownFailureSimulation => {
+                f.write_str("ERR Unknown failure simulation specified")
+            }
+        }
     }
 }
 
@@ -113,6 +187,12 @@ impl SentinelState {
                 announce_ip: None,
                 announce_port: 0,
                 port,
+                deny_scripts_reconfig: true,
+                resolve_hostnames: false,
+                announce_hostnames: false,
+                sentinel_user: None,
+                sentinel_pass: None,
+                simulate_failure: 0,
             },
             masters: BTreeMap::new(),
             rng,

@@ -6,4 +6,5 @@ mod election;
 mod failover;
 mod hello;
 mod kit;
+mod replies;
 mod sim;
