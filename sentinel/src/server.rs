@@ -850,7 +850,7 @@ impl Client {
             return err("ERR Invalid IP address or hostname specified");
         }
         let Ok(port) = u16::try_from(port) else {
-            return err("ERR Invalid port number");
+            return err("ERR Invalid port number.");
         };
         let cfg = MasterConfig::new(
             lossy(&args[2]),
