@@ -30,7 +30,7 @@ pub struct MasterDownReply {
 }
 
 /// Which connection of an instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LinkKind {
     /// The command connection.
     Command,

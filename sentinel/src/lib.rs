@@ -24,6 +24,14 @@
 //!   directives, the persisted state), loading with redis-sentinel's
 //!   errors and start-up refusals, and the CONFIG REWRITE-style atomic
 //!   rewrite that persists the state.
+//! - [`persist`]: the mapping between the config model and the core (start
+//!   up, config flushes) — the only place the two meet.
+//! - [`runtime`]: the process around the core: the state lock, the timer,
+//!   links to instances, performing actions (events, scripts, flushes).
+//! - [`server`]: the sentinel's own clients (commands of §13/§14).
+//! - [`pubsub`]: event subscriptions of the sentinel's clients.
+//! - [`scripts`]: the notification/reconfig script queue.
+//! - [`log`]: Redis-format log lines.
 
 pub mod commands;
 pub mod config;
@@ -33,8 +41,14 @@ pub mod hello;
 pub mod info;
 pub mod instance;
 pub mod io;
+pub mod log;
 pub mod monitor;
+pub mod persist;
+pub mod pubsub;
 pub mod replies;
+pub mod runtime;
+pub mod scripts;
+pub mod server;
 pub mod state;
 
 #[cfg(test)]

@@ -3,83 +3,20 @@
 //! Starts like `redis-sentinel`: the config file is loaded (fatal errors
 //! reported on stderr as Redis reports them), a sentinel refuses to run
 //! without a config file or with one it cannot write, and a missing
-//! `sentinel myid` is generated and persisted at once. The monitor itself
-//! is not wired in yet: after a successful start-up the binary logs
-//! `config loaded` and exits 0. (Redis 7.0 has no `--test-config`-style
-//! flag, so none is invented here.)
+//! `sentinel myid` is generated and persisted at once. Then the core is
+//! built from the config, the server listens on `port`/`bind`, the timer
+//! starts, and the process runs until SHUTDOWN, SIGTERM or SIGINT.
 
-use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use picket_sentinel::config::{parse_command_line, LoadError, SentinelConfig, SystemResolver};
+use picket_sentinel::io::{Event, Level};
+use picket_sentinel::log::{log_to, Logger};
+use picket_sentinel::persist::build_core;
+use picket_sentinel::runtime::{now_ms, Sentinel};
+use picket_sentinel::server;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Log levels as Redis marks them in its log lines.
-#[derive(Clone, Copy)]
-enum Level {
-    Notice,
-    Warning,
-}
-
-/// One log line in Redis's format: `pid:X dd Mon yyyy hh:mm:ss.mmm # msg`
-/// (UTC; `X` is the sentinel role). `logfile` empty means stdout.
-fn log(logfile: &str, level: Level, msg: &str) {
-    let mark = match level {
-        Level::Notice => '*',
-        Level::Warning => '#',
-    };
-    let line = format!(
-        "{}:X {} {} {}\n",
-        std::process::id(),
-        timestamp(),
-        mark,
-        msg
-    );
-    if logfile.is_empty() {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(line.as_bytes());
-        let _ = out.flush();
-    } else if let Ok(mut f) = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(logfile)
-    {
-        let _ = f.write_all(line.as_bytes());
-    }
-}
-
-/// `25 Nov 2026 15:34:42.254` for now, in UTC.
-fn timestamp() -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // civil-from-days (Howard Hinnant's algorithm)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        now.subsec_millis()
-    )
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -101,20 +38,21 @@ fn main() {
             std::process::exit(1);
         }
         Err(e) => {
-            log("", Level::Warning, &e.to_string());
+            log_to("", Level::Warning, &e.to_string());
             std::process::exit(1);
         }
     };
-    let logfile = config.server.logfile();
+    let logger = Logger::new(config.server.logfile(), &config.server.loglevel());
+    if let Err(e) = std::env::set_current_dir(config.server.dir()) {
+        logger.log(
+            Level::Warning,
+            &format!("Can't chdir to '{}': {e}", config.server.dir().display()),
+        );
+    }
     match config.ensure_myid() {
-        Ok(true) => log(
-            &logfile,
-            Level::Notice,
-            "Sentinel new configuration saved on disk",
-        ),
+        Ok(true) => logger.log(Level::Notice, "Sentinel new configuration saved on disk"),
         Ok(false) => {}
-        Err(e) => log(
-            &logfile,
+        Err(e) => logger.log(
             Level::Warning,
             &format!(
                 "WARNING: Sentinel was not able to save the new configuration on disk!!!: {}",
@@ -122,10 +60,79 @@ fn main() {
             ),
         ),
     }
-    log(
-        &logfile,
-        Level::Warning,
-        &format!("Sentinel ID is {}", config.state.myid),
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            logger.log(Level::Warning, &format!("Can't start the runtime: {e}"));
+            std::process::exit(1);
+        }
+    };
+    let code = rt.block_on(run(config, logger));
+    std::process::exit(code);
+}
+
+async fn run(config: SentinelConfig, logger: Logger) -> i32 {
+    let port = config.server.port();
+    let listeners = match server::bind(&config.server.bind(), port).await {
+        Ok(l) => l,
+        Err(msg) => {
+            logger.log(Level::Warning, &msg);
+            return 1;
+        }
+    };
+    logger.log(
+        Level::Notice,
+        &format!("Running mode=sentinel, port={port}."),
     );
-    log(&logfile, Level::Notice, "config loaded");
+    let core = build_core(
+        &config.state,
+        port,
+        now_ms(),
+        Box::new(<rand::rngs::StdRng as rand::SeedableRng>::from_entropy()),
+    );
+    let s = Sentinel::new(core, config, logger);
+    {
+        let g = s.lock();
+        s.logger
+            .log(Level::Warning, &format!("Sentinel ID is {}", g.core.g.myid));
+        // sentinelGenerateInitialMonitorEvents
+        for m in g.core.masters.values() {
+            s.event(&Event {
+                level: Level::Warning,
+                name: "+monitor".into(),
+                text: format!("{} quorum {}", m.details_of(&m.inst), m.cfg.quorum),
+            });
+        }
+    }
+    server::serve(Arc::clone(&s), listeners).await;
+    tokio::spawn(Arc::clone(&s).run_timer());
+    wait_for_signal(&s).await;
+    0
+}
+
+/// Resolves on SIGTERM/SIGINT (after the shutdown sequence) or once
+/// SHUTDOWN ran.
+async fn wait_for_signal(s: &Arc<Sentinel>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        s.stopped().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {
+            s.logger.log(Level::Warning, "Received SIGTERM scheduling shutdown...");
+            server::shutdown(s, "User requested shutdown...");
+        }
+        _ = int.recv() => {
+            s.logger.log(Level::Warning, "Received SIGINT scheduling shutdown...");
+            server::shutdown(s, "User requested shutdown...");
+        }
+        _ = s.stopped() => {}
+    }
 }

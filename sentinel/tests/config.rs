@@ -76,6 +76,17 @@ fn run(bin: &str, args: &[&str], cwd: &Path) -> Output {
     cmd.output().unwrap()
 }
 
+/// Runs a long-running binary for a second, then SIGTERMs it and returns
+/// its own exit status.
+fn run_for(bin: &str, args: &[&str], cwd: &Path) -> Output {
+    let mut cmd = Command::new("timeout");
+    cmd.args(["--preserve-status", "1"])
+        .arg(bin)
+        .args(args)
+        .current_dir(cwd);
+    cmd.output().unwrap()
+}
+
 /// A log line without its `pid:X date time` prefix.
 fn log_text(out: &[u8]) -> String {
     let s = String::from_utf8_lossy(out);
@@ -206,11 +217,18 @@ fn fatal_config_errors_match_redis_sentinel_byte_for_byte() {
 }
 
 #[test]
-fn a_good_config_loads_gets_a_myid_and_exits_zero() {
+fn a_good_config_loads_gets_a_myid_and_exits_zero_on_sigterm() {
     let dir = TempDir::new("ok");
     let path = dir.0.join("s.conf");
-    fs::write(&path, "sentinel monitor m 127.0.0.1 6379 2\n").unwrap();
-    let out = run(PICKET, &[path.to_str().unwrap(), "--port", "26999"], &dir.0);
+    let port = free_port().to_string();
+    let unused = free_port().to_string();
+    fs::write(
+        &path,
+        format!("bind 127.0.0.1\nsentinel monitor m 127.0.0.1 {unused} 2\n"),
+    )
+    .unwrap();
+    // the sentinel runs until SIGTERM, then exits 0
+    let out = run_for(PICKET, &[path.to_str().unwrap(), "--port", &port], &dir.0);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let text = fs::read_to_string(&path).unwrap();
     let myid = text
@@ -220,10 +238,10 @@ fn a_good_config_loads_gets_a_myid_and_exits_zero() {
     assert_eq!(myid.len(), 40);
     assert!(myid.bytes().all(|b| b.is_ascii_hexdigit()));
     // the command-line port is persisted too, as CONFIG REWRITE does
-    assert!(text.contains("\nport 26999\n"), "{text}");
+    assert!(text.contains(&format!("\nport {port}\n")), "{text}");
     assert!(log_text(&out.stdout).contains(&format!("Sentinel ID is {myid}")));
     // a second start keeps the id
-    let out = run(PICKET, &[path.to_str().unwrap()], &dir.0);
+    let out = run_for(PICKET, &[path.to_str().unwrap()], &dir.0);
     assert_eq!(out.status.code(), Some(0));
     assert!(fs::read_to_string(&path)
         .unwrap()

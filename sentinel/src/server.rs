@@ -1,0 +1,1033 @@
+//! The sentinel's own server: clients (redis-cli, client libraries, other
+//! sentinels) on `port`/`bind`, RESP2 and RESP3, the commands a 7.0
+//! sentinel accepts (reference §13) and the SENTINEL subcommands whose
+//! replies need no instance formatting (§14).
+//!
+//! The subcommands that print instance maps (MASTERS, MASTER, REPLICAS,
+//! SLAVES, SENTINELS), SET, CONFIG, INFO-CACHE, DEBUG, SIMULATE-FAILURE and
+//! the `# Sentinel` INFO section belong to the reply-formatting module;
+//! they plug in at [`formatted_subcommand`] and [`info_sentinel_section`].
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use picket_common::resp::{parse_request, Frame, RequestLimits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Notify};
+
+use crate::hello::HELLO_CHANNEL;
+use crate::instance::{Addr, MasterConfig};
+use crate::io::Input;
+use crate::pubsub::Message;
+use crate::runtime::Sentinel;
+
+const VERSION: &str = "7.0.15";
+
+/// What CLIENT LIST/KILL need to know about a connection.
+struct ClientEntry {
+    addr: String,
+    laddr: String,
+    name: String,
+    created: Instant,
+    last: Instant,
+    last_cmd: String,
+    resp: u8,
+    kill: Arc<Notify>,
+}
+
+/// The connected clients, by id.
+#[derive(Default)]
+pub struct Clients {
+    map: Mutex<BTreeMap<u64, ClientEntry>>,
+    next_id: AtomicU64,
+}
+
+impl Clients {
+    fn with<R>(&self, f: impl FnOnce(&mut BTreeMap<u64, ClientEntry>) -> R) -> R {
+        f(&mut self.map.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Binds every `bind` address on `port` (Redis's default `* -::*`; a
+/// leading `-` marks an address whose failure is not fatal). Returns the
+/// listeners, or the error text Redis logs.
+pub async fn bind(addrs: &[String], port: u16) -> Result<Vec<TcpListener>, String> {
+    let mut out = Vec::new();
+    for a in addrs {
+        let (optional, a) = match a.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, a.as_str()),
+        };
+        let host = match a {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            h => h,
+        };
+        match TcpListener::bind((host, port)).await {
+            Ok(l) => out.push(l),
+            Err(_) if optional => {}
+            Err(e) => {
+                return Err(format!(
+                    "Warning: Could not create server TCP listening socket {a}:{port}: bind: {}",
+                    crate::config::strerror(&e)
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Accepts clients on `listeners` until shutdown.
+pub async fn serve(s: Arc<Sentinel>, listeners: Vec<TcpListener>) {
+    let clients = Arc::new(Clients::default());
+    for l in listeners {
+        let (s, clients) = (Arc::clone(&s), Arc::clone(&clients));
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    r = l.accept() => {
+                        let Ok((stream, _)) = r else { continue };
+                        let (s, clients) = (Arc::clone(&s), Arc::clone(&clients));
+                        tokio::spawn(async move { Client::run(s, clients, stream).await });
+                    }
+                    _ = s.stopped() => return,
+                }
+            }
+        });
+    }
+}
+
+/// One client connection.
+struct Client {
+    id: u64,
+    s: Arc<Sentinel>,
+    clients: Arc<Clients>,
+    resp: u8,
+    authed: bool,
+    name: String,
+    close: bool,
+}
+
+enum Flow {
+    Reply(Frame),
+    /// Replies already written (SUBSCRIBE and friends).
+    Written,
+}
+
+fn err(msg: impl Into<String>) -> Flow {
+    Flow::Reply(Frame::err(msg))
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn arity_error(name: &str) -> Flow {
+    err(format!(
+        "ERR wrong number of arguments for '{}' command",
+        name.to_ascii_lowercase()
+    ))
+}
+
+/// `ERR unknown command '<name>', with args beginning with: '<a>' ...`.
+fn unknown_command(args: &[Bytes]) -> Flow {
+    let mut msg = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        lossy(&args[0][..args[0].len().min(128)])
+    );
+    let mut budget = 128usize;
+    for a in &args[1..] {
+        if budget == 0 {
+            break;
+        }
+        let take = a.len().min(budget);
+        msg.push_str(&format!("'{}' ", lossy(&a[..take])));
+        budget -= take;
+    }
+    err(msg)
+}
+
+fn parse_i64(b: &[u8]) -> Option<i64> {
+    picket_common::num::parse_i64(b)
+}
+
+impl Client {
+    async fn run(s: Arc<Sentinel>, clients: Arc<Clients>, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let addr = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let laddr = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let id = clients.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let kill = Arc::new(Notify::new());
+        clients.with(|m| {
+            m.insert(
+                id,
+                ClientEntry {
+                    addr,
+                    laddr,
+                    name: String::new(),
+                    created: Instant::now(),
+                    last: Instant::now(),
+                    last_cmd: "NULL".into(),
+                    resp: 2,
+                    kill: Arc::clone(&kill),
+                },
+            )
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        s.hub.register(id, tx);
+        let authed = s.lock().config.server.requirepass().is_none();
+        let mut c = Client {
+            id,
+            s: Arc::clone(&s),
+            clients: Arc::clone(&clients),
+            resp: 2,
+            authed,
+            name: String::new(),
+            close: false,
+        };
+        let (mut rd, mut wr) = stream.into_split();
+        let mut buf = BytesMut::with_capacity(4096);
+        let mut out = BytesMut::new();
+        'conn: loop {
+            tokio::select! {
+                n = rd.read_buf(&mut buf) => {
+                    if !matches!(n, Ok(n) if n > 0) {
+                        break;
+                    }
+                    loop {
+                        let limits = RequestLimits {
+                            unauthenticated: !c.authed,
+                            ..Default::default()
+                        };
+                        match parse_request(&buf, &limits) {
+                            Ok(Some((req, used))) => {
+                                let _ = buf.split_to(used);
+                                if req.args.is_empty() {
+                                    continue;
+                                }
+                                let args: Vec<Bytes> = req.args.into_iter().collect();
+                                match c.dispatch(&args, &mut out) {
+                                    Flow::Reply(f) => f.encode(c.resp, &mut out),
+                                    Flow::Written => {}
+                                }
+                                if c.close {
+                                    break;
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                Frame::err(format!("ERR {}", e.0)).encode(c.resp, &mut out);
+                                c.close = true;
+                                break;
+                            }
+                        }
+                    }
+                    if wr.write_all(&out).await.is_err() {
+                        break 'conn;
+                    }
+                    out.clear();
+                    if c.close {
+                        break;
+                    }
+                }
+                m = rx.recv() => {
+                    let Some(m) = m else { break };
+                    c.message_frame(m).encode(c.resp, &mut out);
+                    while let Ok(m) = rx.try_recv() {
+                        c.message_frame(m).encode(c.resp, &mut out);
+                    }
+                    if wr.write_all(&out).await.is_err() {
+                        break;
+                    }
+                    out.clear();
+                }
+                _ = kill.notified() => break,
+                _ = s.stopped() => break,
+            }
+        }
+        s.hub.unregister(id);
+        clients.with(|m| m.remove(&id));
+    }
+
+    fn push(&self, items: Vec<Frame>) -> Frame {
+        if self.resp >= 3 {
+            Frame::Push(items)
+        } else {
+            Frame::Array(items)
+        }
+    }
+
+    fn message_frame(&self, m: Message) -> Frame {
+        match m {
+            Message::Message { channel, payload } => self.push(vec![
+                Frame::bulk("message"),
+                Frame::Bulk(channel),
+                Frame::Bulk(payload),
+            ]),
+            Message::PMessage {
+                pattern,
+                channel,
+                payload,
+            } => self.push(vec![
+                Frame::bulk("pmessage"),
+                Frame::Bulk(pattern),
+                Frame::Bulk(channel),
+                Frame::Bulk(payload),
+            ]),
+        }
+    }
+
+    fn subscribed(&self) -> bool {
+        let (c, p) = self.s.hub.counts(self.id);
+        c + p > 0
+    }
+
+    fn dispatch(&mut self, args: &[Bytes], out: &mut BytesMut) -> Flow {
+        let name = lossy(&args[0]).to_ascii_lowercase();
+        self.clients.with(|m| {
+            if let Some(e) = m.get_mut(&self.id) {
+                e.last = Instant::now();
+                e.last_cmd = name.clone();
+            }
+        });
+        // (min args, max args) counting the command name; None = unbounded
+        let arity: (usize, Option<usize>) = match name.as_str() {
+            "ping" => (1, Some(2)),
+            "auth" => (2, Some(3)),
+            "hello" => (1, None),
+            "role" => (1, Some(1)),
+            "info" => (1, None),
+            "subscribe" | "psubscribe" => (2, None),
+            "unsubscribe" | "punsubscribe" => (1, None),
+            "publish" => (3, Some(3)),
+            "client" | "sentinel" | "acl" => (2, None),
+            "command" | "shutdown" => (1, None),
+            _ => return unknown_command(args),
+        };
+        if args.len() < arity.0 || arity.1.is_some_and(|m| args.len() > m) {
+            return arity_error(&name);
+        }
+        if !self.authed && !matches!(name.as_str(), "auth" | "hello") {
+            return err("NOAUTH Authentication required.");
+        }
+        if self.resp == 2
+            && self.subscribed()
+            && !matches!(
+                name.as_str(),
+                "ping" | "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe"
+            )
+        {
+            return err(format!(
+                "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+            ));
+        }
+        match name.as_str() {
+            "ping" => self.ping(args),
+            "auth" => self.auth(&args[1..]),
+            "hello" => self.hello(args),
+            "role" => {
+                let names = self.s.lock().core.masters.keys().map(Frame::bulk).collect();
+                Flow::Reply(Frame::Array(vec![
+                    Frame::bulk("sentinel"),
+                    Frame::Array(names),
+                ]))
+            }
+            "info" => self.info(&args[1..]),
+            "subscribe" | "psubscribe" => {
+                let pattern = name == "psubscribe";
+                for ch in &args[1..] {
+                    let n = self.s.hub.subscribe(self.id, ch.clone(), pattern);
+                    self.push(vec![
+                        Frame::bulk(&name),
+                        Frame::Bulk(ch.clone()),
+                        Frame::Integer(n as i64),
+                    ])
+                    .encode(self.resp, out);
+                }
+                Flow::Written
+            }
+            "unsubscribe" | "punsubscribe" => {
+                let pattern = name == "punsubscribe";
+                let targets: Vec<Bytes> = if args.len() > 1 {
+                    args[1..].to_vec()
+                } else {
+                    self.s.hub.subscriptions(self.id, pattern)
+                };
+                if targets.is_empty() {
+                    let (c, p) = self.s.hub.counts(self.id);
+                    self.push(vec![
+                        Frame::bulk(&name),
+                        Frame::Null,
+                        Frame::Integer((c + p) as i64),
+                    ])
+                    .encode(self.resp, out);
+                }
+                for ch in targets {
+                    let n = self.s.hub.unsubscribe(self.id, &ch, pattern);
+                    self.push(vec![
+                        Frame::bulk(&name),
+                        Frame::Bulk(ch),
+                        Frame::Integer(n as i64),
+                    ])
+                    .encode(self.resp, out);
+                }
+                Flow::Written
+            }
+            "publish" => {
+                if args[1].as_ref() != HELLO_CHANNEL.as_bytes() {
+                    return err("ERR Only HELLO messages are accepted by Sentinel instances.");
+                }
+                self.s.feed(Input::Hello {
+                    via: None,
+                    payload: lossy(&args[2]),
+                });
+                Flow::Reply(Frame::Integer(1))
+            }
+            "client" => self.client(args),
+            "command" => match args.get(1).map(|a| lossy(a).to_ascii_lowercase()) {
+                None => Flow::Reply(Frame::Array(vec![])),
+                Some(sub) if sub == "docs" => Flow::Reply(Frame::Map(vec![])),
+                Some(sub) if sub == "count" => Flow::Reply(Frame::Integer(0)),
+                Some(_) => err(format!(
+                    "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+                    lossy(&args[1])
+                )),
+            },
+            "acl" => match lossy(&args[1]).to_ascii_lowercase().as_str() {
+                "whoami" => Flow::Reply(Frame::bulk("default")),
+                _ => err(format!(
+                    "ERR unknown subcommand '{}'. Try ACL HELP.",
+                    lossy(&args[1])
+                )),
+            },
+            "shutdown" => {
+                shutdown(&self.s, "User requested shutdown...");
+                self.close = true;
+                Flow::Written
+            }
+            "sentinel" => self.sentinel(args),
+            _ => unknown_command(args),
+        }
+    }
+
+    fn ping(&self, args: &[Bytes]) -> Flow {
+        if self.resp == 2 && self.subscribed() {
+            let msg = args.get(1).cloned().unwrap_or_default();
+            return Flow::Reply(Frame::Array(vec![Frame::bulk("pong"), Frame::Bulk(msg)]));
+        }
+        match args.get(1) {
+            Some(m) => Flow::Reply(Frame::Bulk(m.clone())),
+            None => Flow::Reply(Frame::Simple("PONG".into())),
+        }
+    }
+
+    fn check_auth(&self, user: Option<&[u8]>, pass: &[u8]) -> Result<(), Flow> {
+        let requirepass = self.s.lock().config.server.requirepass();
+        let default_user = user.is_none_or(|u| u == b"default");
+        match requirepass {
+            None if user.is_none() => Err(err(
+                "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+            )),
+            None if default_user => Ok(()),
+            Some(p) if default_user && p.as_bytes() == pass => Ok(()),
+            _ => Err(err(
+                "WRONGPASS invalid username-password pair or user is disabled.",
+            )),
+        }
+    }
+
+    fn auth(&mut self, args: &[Bytes]) -> Flow {
+        let (user, pass) = match args {
+            [p] => (None, p),
+            [u, p] => (Some(u.as_ref()), p),
+            _ => return err("ERR syntax error"),
+        };
+        match self.check_auth(user, pass) {
+            Ok(()) => {
+                self.authed = true;
+                Flow::Reply(Frame::ok())
+            }
+            Err(f) => f,
+        }
+    }
+
+    fn hello(&mut self, args: &[Bytes]) -> Flow {
+        let mut resp = self.resp;
+        let mut i = 1;
+        if let Some(v) = args.get(1) {
+            match parse_i64(v) {
+                Some(v @ 2..=3) => resp = v as u8,
+                Some(_) => return err("NOPROTO unsupported protocol version"),
+                None => return err("ERR Protocol version is not an integer or out of range"),
+            }
+            i = 2;
+        }
+        let mut setname = None;
+        while i < args.len() {
+            let opt = lossy(&args[i]).to_ascii_lowercase();
+            if opt == "auth" && i + 2 < args.len() {
+                if let Err(f) = self.check_auth(Some(&args[i + 1]), &args[i + 2]) {
+                    return f;
+                }
+                self.authed = true;
+                i += 3;
+            } else if opt == "setname" && i + 1 < args.len() {
+                setname = Some(lossy(&args[i + 1]));
+                i += 2;
+            } else {
+                return err(format!(
+                    "ERR Syntax error in HELLO option '{}'",
+                    lossy(&args[i])
+                ));
+            }
+        }
+        if !self.authed {
+            return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        }
+        if let Some(n) = setname {
+            if let Err(f) = self.set_name(&n) {
+                return f;
+            }
+        }
+        self.resp = resp;
+        let id = self.id;
+        self.clients.with(|m| {
+            if let Some(e) = m.get_mut(&id) {
+                e.resp = resp;
+            }
+        });
+        Flow::Reply(Frame::Map(vec![
+            (Frame::bulk("server"), Frame::bulk("redis")),
+            (Frame::bulk("version"), Frame::bulk(VERSION)),
+            (Frame::bulk("proto"), Frame::Integer(i64::from(resp))),
+            (Frame::bulk("id"), Frame::Integer(id as i64)),
+            (Frame::bulk("mode"), Frame::bulk("sentinel")),
+            (Frame::bulk("modules"), Frame::Array(vec![])),
+        ]))
+    }
+
+    fn set_name(&mut self, n: &str) -> Result<(), Flow> {
+        if n.bytes().any(|b| !(b'!'..=b'~').contains(&b)) {
+            return Err(err(
+                "ERR Client names cannot contain spaces, newlines or special characters.",
+            ));
+        }
+        self.name = n.to_string();
+        let id = self.id;
+        self.clients.with(|m| {
+            if let Some(e) = m.get_mut(&id) {
+                e.name = n.to_string();
+            }
+        });
+        Ok(())
+    }
+
+    fn client(&mut self, args: &[Bytes]) -> Flow {
+        let sub = lossy(&args[1]).to_ascii_lowercase();
+        let n = args.len();
+        let arity = |ok: bool| {
+            if ok {
+                None
+            } else {
+                Some(err(format!(
+                    "ERR wrong number of arguments for 'client|{sub}' command"
+                )))
+            }
+        };
+        match sub.as_str() {
+            "setname" => {
+                if let Some(e) = arity(n == 3) {
+                    return e;
+                }
+                match self.set_name(&lossy(&args[2])) {
+                    Ok(()) => Flow::Reply(Frame::ok()),
+                    Err(f) => f,
+                }
+            }
+            "getname" => {
+                if let Some(e) = arity(n == 2) {
+                    return e;
+                }
+                if self.name.is_empty() {
+                    Flow::Reply(Frame::Null)
+                } else {
+                    Flow::Reply(Frame::bulk(&self.name))
+                }
+            }
+            "id" => {
+                if let Some(e) = arity(n == 2) {
+                    return e;
+                }
+                Flow::Reply(Frame::Integer(self.id as i64))
+            }
+            "list" => {
+                let text = self.clients.with(|m| {
+                    let mut t = String::new();
+                    for (id, e) in m.iter() {
+                        let (sub, psub) = self.s.hub.counts(*id);
+                        t.push_str(&format!(
+                            "id={id} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db=0 sub={sub} psub={psub} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}\n",
+                            e.addr,
+                            e.laddr,
+                            e.name,
+                            e.created.elapsed().as_secs(),
+                            e.last.elapsed().as_secs(),
+                            if sub + psub > 0 { "P" } else { "N" },
+                            e.last_cmd,
+                            e.resp
+                        ));
+                    }
+                    t
+                });
+                Flow::Reply(Frame::Verbatim("txt".into(), Bytes::from(text)))
+            }
+            "kill" => self.client_kill(&args[2..]),
+            _ => err(format!(
+                "ERR unknown subcommand '{}'. Try CLIENT HELP.",
+                lossy(&args[1])
+            )),
+        }
+    }
+
+    fn client_kill(&mut self, args: &[Bytes]) -> Flow {
+        if args.len() == 1 {
+            let addr = lossy(&args[0]);
+            let found = self.clients.with(|m| {
+                m.iter()
+                    .find(|(_, e)| e.addr == addr)
+                    .map(|(id, e)| (*id, Arc::clone(&e.kill)))
+            });
+            return match found {
+                Some((id, k)) => {
+                    if id == self.id {
+                        self.close = true;
+                    } else {
+                        k.notify_one();
+                    }
+                    Flow::Reply(Frame::ok())
+                }
+                None => err("ERR No such client"),
+            };
+        }
+        if args.is_empty() || !args.len().is_multiple_of(2) {
+            return err("ERR syntax error");
+        }
+        let (mut id, mut addr, mut kind, mut skipme) = (None, None, None, true);
+        for p in args.chunks(2) {
+            let v = lossy(&p[1]);
+            match lossy(&p[0]).to_ascii_lowercase().as_str() {
+                "id" => match v.parse::<u64>() {
+                    Ok(i) if i > 0 => id = Some(i),
+                    _ => return err("ERR client-id should be greater than 0"),
+                },
+                "addr" => addr = Some(v),
+                "type" => match v.to_ascii_lowercase().as_str() {
+                    t @ ("normal" | "pubsub" | "master" | "replica" | "slave") => {
+                        kind = Some(t.to_string())
+                    }
+                    _ => return err(format!("ERR Unknown client type '{v}'")),
+                },
+                "skipme" => match v.to_ascii_lowercase().as_str() {
+                    "yes" => skipme = true,
+                    "no" => skipme = false,
+                    _ => return err("ERR syntax error"),
+                },
+                _ => return err("ERR syntax error"),
+            }
+        }
+        let victims: Vec<(u64, Arc<Notify>)> = self.clients.with(|m| {
+            m.iter()
+                .filter(|(cid, e)| {
+                    let (sub, psub) = self.s.hub.counts(**cid);
+                    let is_pubsub = sub + psub > 0;
+                    id.is_none_or(|i| i == **cid)
+                        && addr.as_ref().is_none_or(|a| *a == e.addr)
+                        && kind.as_deref().is_none_or(|k| match k {
+                            "normal" => !is_pubsub,
+                            "pubsub" => is_pubsub,
+                            _ => false,
+                        })
+                        && !(skipme && **cid == self.id)
+                })
+                .map(|(cid, e)| (*cid, Arc::clone(&e.kill)))
+                .collect()
+        });
+        for (cid, k) in &victims {
+            if *cid == self.id {
+                self.close = true;
+            } else {
+                k.notify_one();
+            }
+        }
+        Flow::Reply(Frame::Integer(victims.len() as i64))
+    }
+
+    fn info(&self, args: &[Bytes]) -> Flow {
+        let wanted: Vec<String> = args.iter().map(|a| lossy(a).to_ascii_lowercase()).collect();
+        let all = wanted.is_empty()
+            || wanted
+                .iter()
+                .any(|w| w == "all" || w == "default" || w == "everything");
+        let want = |s: &str| all || wanted.iter().any(|w| w == s);
+        let mut sections = Vec::new();
+        let g = self.s.lock();
+        if want("server") {
+            let uptime = self.s.started.elapsed().as_secs();
+            let exe = std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            sections.push(format!(
+                "# Server\r\nredis_version:{VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:sentinel\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nexecutable:{exe}\r\nconfig_file:{}\r\n",
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                std::process::id(),
+                self.s.run_id,
+                g.config.server.port(),
+                crate::runtime::now_ms() * 1000,
+                uptime / 86_400,
+                g.config.server.hz(),
+                g.config.server.hz(),
+                g.config.path.display(),
+            ));
+        }
+        if want("clients") {
+            let (n, pubsub) = self.clients.with(|m| {
+                let p = m.keys().filter(|id| {
+                    let (c, p) = self.s.hub.counts(**id);
+                    c + p > 0
+                });
+                (m.len(), p.count())
+            });
+            sections.push(format!(
+                "# Clients\r\nconnected_clients:{n}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\npubsub_clients:{pubsub}\r\n"
+            ));
+        }
+        if want("sentinel") {
+            sections.push(info_sentinel_section(&g));
+        }
+        Flow::Reply(Frame::Bulk(Bytes::from(sections.join("\r\n"))))
+    }
+
+    fn sentinel(&mut self, args: &[Bytes]) -> Flow {
+        let sub = lossy(&args[1]).to_ascii_lowercase();
+        let n = args.len();
+        let arity = |ok: bool| {
+            (!ok).then(|| {
+                err(format!(
+                    "ERR wrong number of arguments for 'sentinel|{sub}' command"
+                ))
+            })
+        };
+        let s = Arc::clone(&self.s);
+        match sub.as_str() {
+            "myid" => {
+                arity(n == 2).unwrap_or_else(|| Flow::Reply(Frame::bulk(&s.lock().core.g.myid)))
+            }
+            "get-master-addr-by-name" => arity(n == 3).unwrap_or_else(|| {
+                let g = s.lock();
+                Flow::Reply(match g.core.master_addr(&lossy(&args[2])) {
+                    Some(a) => {
+                        Frame::Array(vec![Frame::bulk(&a.ip), Frame::bulk(a.port.to_string())])
+                    }
+                    None => Frame::NullArray,
+                })
+            }),
+            "is-master-down-by-addr" => arity(n == 6).unwrap_or_else(|| {
+                let (Some(port), Some(epoch)) = (parse_i64(&args[3]), parse_i64(&args[4])) else {
+                    return err("ERR value is not an integer or out of range");
+                };
+                let (ip, runid) = (lossy(&args[2]), lossy(&args[5]));
+                let a = s.apply(|core, now| {
+                    core.is_master_down_by_addr(now, &ip, port, epoch.max(0) as u64, &runid)
+                });
+                Flow::Reply(Frame::Array(vec![
+                    Frame::Integer(i64::from(a.down)),
+                    Frame::bulk(&a.leader),
+                    Frame::Integer(a.leader_epoch as i64),
+                ]))
+            }),
+            "failover" => arity(n == 3).unwrap_or_else(|| {
+                let name = lossy(&args[2]);
+                match s.apply(|core, now| core.failover(now, &name)) {
+                    Ok(()) => Flow::Reply(Frame::ok()),
+                    Err(e) => err(e.to_string()),
+                }
+            }),
+            "reset" => arity(n == 3).unwrap_or_else(|| {
+                let pattern = lossy(&args[2]);
+                let k = s.apply(|core, now| core.reset(now, &pattern));
+                Flow::Reply(Frame::Integer(k as i64))
+            }),
+            "ckquorum" => {
+                arity(n == 3).unwrap_or_else(|| match s.lock().core.ckquorum(&lossy(&args[2])) {
+                    Ok(Ok(text)) => Flow::Reply(Frame::Simple(text)),
+                    Ok(Err(text)) => err(text),
+                    Err(e) => err(e.to_string()),
+                })
+            }
+            "flushconfig" => arity(n == 2).unwrap_or_else(|| {
+                let mut g = s.lock();
+                match s.flush_config(&mut g) {
+                    Ok(()) => Flow::Reply(Frame::ok()),
+                    Err(_) => err("ERR Failed to save config file. Check server logs."),
+                }
+            }),
+            "monitor" => arity(n == 6).unwrap_or_else(|| self.monitor(args)),
+            "remove" => arity(n == 3).unwrap_or_else(|| {
+                let name = lossy(&args[2]);
+                match s.apply(|core, _| core.remove(&name)) {
+                    Ok(()) => Flow::Reply(Frame::ok()),
+                    Err(e) => err(e.to_string()),
+                }
+            }),
+            "pending-scripts" => arity(n == 2).unwrap_or_else(|| {
+                let g = s.lock();
+                let now = crate::runtime::now_ms();
+                let jobs = g
+                    .scripts
+                    .jobs
+                    .iter()
+                    .map(|j| {
+                        let (k, v) = if j.running {
+                            ("run-time", now - j.start_time)
+                        } else {
+                            ("run-delay", (j.start_time - now).max(0))
+                        };
+                        Frame::Map(vec![
+                            (
+                                Frame::bulk("argv"),
+                                Frame::Array(j.argv.iter().map(Frame::bulk).collect()),
+                            ),
+                            (
+                                Frame::bulk("flags"),
+                                Frame::bulk(if j.running { "running" } else { "scheduled" }),
+                            ),
+                            (Frame::bulk("pid"), Frame::bulk(j.pid.to_string())),
+                            (Frame::bulk(k), Frame::bulk(v.to_string())),
+                            (
+                                Frame::bulk("retry-num"),
+                                Frame::bulk(j.retry_num.to_string()),
+                            ),
+                        ])
+                    })
+                    .collect();
+                Flow::Reply(Frame::Array(jobs))
+            }),
+            _ => match formatted_subcommand(&s, &sub, args) {
+                Some(f) => f,
+                None => err(format!(
+                    "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
+                    lossy(&args[1])
+                )),
+            },
+        }
+    }
+
+    /// `SENTINEL MONITOR <name> <ip> <port> <quorum>` with
+    /// `sentinelCommand`'s checks in its order.
+    fn monitor(&self, args: &[Bytes]) -> Flow {
+        let Some(quorum) = parse_i64(&args[5]) else {
+            return err("ERR Invalid quorum");
+        };
+        let Some(port) = parse_i64(&args[4]) else {
+            return err("ERR Invalid port");
+        };
+        if quorum <= 0 {
+            return err("ERR Quorum must be 1 or greater.");
+        }
+        let ip = lossy(&args[3]);
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            return err("ERR Invalid IP address or hostname specified");
+        }
+        let Ok(port) = u16::try_from(port) else {
+            return err("ERR Invalid port number.");
+        };
+        let cfg = MasterConfig::new(
+            lossy(&args[2]),
+            Addr::new(ip, port),
+            u32::try_from(quorum).unwrap_or(u32::MAX),
+        );
+        match self.s.apply(|core, now| core.monitor(now, cfg)) {
+            Ok(()) => Flow::Reply(Frame::ok()),
+            Err(e) => err(e.to_string()),
+        }
+    }
+}
+
+/// Plug-in point for the reply-formatting module: SENTINEL MASTERS,
+/// MASTER, REPLICAS, SLAVES, SENTINELS, SET, CONFIG, INFO-CACHE, DEBUG,
+/// SIMULATE-FAILURE and HELP. Returns `None` for names that are not
+/// The subcommands whose replies are formatted by [`crate::replies`] and
+/// whose state changes are in [`crate::commands`]: MASTERS, MASTER,
+/// REPLICAS, SLAVES, SENTINELS, SET, CONFIG, INFO-CACHE, DEBUG,
+/// SIMULATE-FAILURE and HELP, with Redis's `sentinel|<sub>` arities.
+/// Returns `None` for names that are not sentinel subcommands.
+fn formatted_subcommand(s: &Arc<Sentinel>, sub: &str, args: &[Bytes]) -> Option<Flow> {
+    use crate::replies;
+    let n = args.len();
+    // (arity as in Redis's command table: positive exact, negative minimum)
+    let arity: i64 = match sub {
+        "masters" | "help" => 2,
+        "master" | "replicas" | "slaves" | "sentinels" => 3,
+        "set" => -5,
+        "config" | "info-cache" | "simulate-failure" => -3,
+        "debug" => -2,
+        _ => return None,
+    };
+    if (arity > 0 && n as i64 != arity) || (n as i64) < -arity {
+        return Some(err(format!(
+            "ERR wrong number of arguments for 'sentinel|{sub}' command"
+        )));
+    }
+    let now = crate::runtime::now_ms();
+    let reply = |r: Result<Frame, crate::state::CommandError>| match r {
+        Ok(f) => Flow::Reply(f),
+        Err(e) => err(e.to_string()),
+    };
+    let words: Vec<String> = args[2..].iter().map(|a| lossy(a)).collect();
+    Some(match sub {
+        "masters" => Flow::Reply(replies::masters(&s.lock().core, now)),
+        "master" => reply(replies::master(&s.lock().core, &words[0], now)),
+        "replicas" | "slaves" => reply(replies::replicas(&s.lock().core, &words[0], now)),
+        "sentinels" => reply(replies::sentinels(&s.lock().core, &words[0], now)),
+        "info-cache" => Flow::Reply(replies::info_cache(&s.lock().core, &words, now)),
+        "debug" if n == 2 => Flow::Reply(replies::debug_timers()),
+        "debug" => err("ERR SENTINEL DEBUG setters are not supported by picket-sentinel"),
+        "help" => Flow::Reply(Frame::Array(
+            SENTINEL_HELP
+                .iter()
+                .map(|l| Frame::Simple((*l).into()))
+                .collect(),
+        )),
+        "set" => {
+            let name = words[0].clone();
+            let rest = words[1..].to_vec();
+            let is_exec = |p: &str| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::metadata(p)
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            };
+            match s.apply(|core, _| core.set(&name, &rest, &is_exec)) {
+                Ok(()) => Flow::Reply(Frame::ok()),
+                Err(e) => err(e.to_string()),
+            }
+        }
+        "config" => {
+            let op = words[0].to_ascii_lowercase();
+            match (op.as_str(), words.len()) {
+                ("get", 2) => Flow::Reply(replies::config_get(&s.lock().core, &words[1])),
+                ("set", 3) => {
+                    let (param, value) = (words[1].clone(), words[2].clone());
+                    match s.apply(|core, _| core.config_set(&param, &value)) {
+                        Ok(()) => Flow::Reply(Frame::ok()),
+                        Err(e) => err(e.to_string()),
+                    }
+                }
+                _ => err(
+                    "ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.",
+                ),
+            }
+        }
+        "simulate-failure" => {
+            let r = s.lock().core.simulate_failure(&words);
+            match r {
+                Ok(crate::commands::SimulateFailureOutcome::Ok) => Flow::Reply(Frame::ok()),
+                Ok(crate::commands::SimulateFailureOutcome::Help) => {
+                    Flow::Reply(replies::simulate_failure_help())
+                }
+                Err(e) => err(e.to_string()),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// SENTINEL HELP, as redis-sentinel 7.0.15 prints it.
+const SENTINEL_HELP: &[&str] = &[
+    "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CKQUORUM <master-name>",
+    "    Check if the current Sentinel configuration is able to reach the quorum",
+    "    needed to failover a master and the majority needed to authorize the",
+    "    failover.",
+    "CONFIG SET <param> <value>",
+    "    Set a global Sentinel configuration parameter.",
+    "CONFIG GET <param>",
+    "    Get global Sentinel configuration parameter.",
+    "DEBUG [<param> <value> ...]",
+    "    Show a list of configurable time parameters and their values (milliseconds).",
+    "    Or update current configurable parameters values (one or more).",
+    "GET-MASTER-ADDR-BY-NAME <master-name>",
+    "    Return the ip and port number of the master with that name.",
+    "FAILOVER <master-name>",
+    "    Manually failover a master node without asking for agreement from other",
+    "    Sentinels",
+    "FLUSHCONFIG",
+    "    Force Sentinel to rewrite its configuration on disk, including the current",
+    "    Sentinel state.",
+    "INFO-CACHE <master-name>",
+    "    Return last cached INFO output from masters and all its replicas.",
+    "IS-MASTER-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid>",
+    "    Check if the master specified by ip:port is down from current Sentinel's",
+    "    point of view.",
+    "MASTER <master-name>",
+    "    Show the state and info of the specified master.",
+    "MASTERS",
+    "    Show a list of monitored masters and their state.",
+    "MONITOR <name> <ip> <port> <quorum>",
+    "    Start monitoring a new master with the specified name, ip, port and quorum.",
+    "MYID",
+    "    Return the ID of the Sentinel instance.",
+    "PENDING-SCRIPTS",
+    "    Get pending scripts information.",
+    "REMOVE <master-name>",
+    "    Remove master from Sentinel's monitor list.",
+    "REPLICAS <master-name>",
+    "    Show a list of replicas for this master and their state.",
+    "RESET <pattern>",
+    "    Reset masters for specific master name matching this pattern.",
+    "SENTINELS <master-name>",
+    "    Show a list of Sentinel instances for this master and their state.",
+    "SET <master-name> <option> <value> [<option> <value> ...]",
+    "    Set configuration parameters for certain masters.",
+    "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
+    "    Simulate a Sentinel crash.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// INFO's `# Sentinel` section (reference §16).
+fn info_sentinel_section(g: &crate::runtime::Inner) -> String {
+    let running = g.scripts.jobs.iter().filter(|j| j.running).count();
+    crate::replies::info_section(
+        &g.core,
+        crate::replies::ScriptStats {
+            running,
+            queued: g.scripts.jobs.len(),
+        },
+        crate::runtime::now_ms(),
+    )
+}
+
+/// SHUTDOWN and SIGTERM/SIGINT: flush the config, log as Redis does, stop
+/// every task.
+pub fn shutdown(s: &Arc<Sentinel>, why: &str) {
+    use crate::io::Level;
+    s.logger.log(Level::Warning, why);
+    {
+        let mut g = s.lock();
+        let _ = s.flush_config(&mut g);
+    }
+    s.logger
+        .log(Level::Warning, "Sentinel is now ready to exit, bye bye...");
+    s.request_shutdown();
+}
