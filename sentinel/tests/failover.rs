@@ -82,6 +82,28 @@ impl Drop for Proc {
 }
 
 fn redis_server(dir: &Path, replica_of: Option<u16>) -> Proc {
+    server("redis-server", dir, replica_of)
+}
+
+/// picket-server from this workspace's build directory (`cargo test
+/// --workspace`, the README's test command, builds it with its own tests).
+fn picket_server_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("picket-server");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the workspace's tests (cargo test --workspace) or cargo build -p picket-server",
+        bin.display()
+    );
+    bin
+}
+
+/// A monitored server (`bin` = redis-server or picket-server).
+fn server(bin: impl AsRef<std::ffi::OsStr>, dir: &Path, replica_of: Option<u16>) -> Proc {
     let port = free_port();
     let mut args = vec![
         "--port".to_string(),
@@ -100,14 +122,14 @@ fn redis_server(dir: &Path, replica_of: Option<u16>) -> Proc {
     if let Some(m) = replica_of {
         args.extend(["--replicaof".into(), "127.0.0.1".into(), m.to_string()]);
     }
-    let child = Command::new("redis-server")
+    let child = Command::new(bin)
         .args(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let p = Proc { child, port };
-    wait_for("redis-server to answer", Duration::from_secs(10), || {
+    wait_for("the server to answer", Duration::from_secs(10), || {
         cli(port, &["PING"]).trim() == "PONG"
     });
     p
@@ -409,4 +431,86 @@ fn picket_and_redis_sentinels_share_a_quorum_and_fail_over_together() {
     assert!(fs::read_to_string(confs[0].with_extension("log"))
         .unwrap()
         .contains(&format!("+config-update-from sentinel {picket_id} ")));
+}
+
+#[test]
+fn picket_sentinels_fail_over_picket_servers_and_the_old_master_rejoins() {
+    require_tool("redis-cli");
+    let bin = picket_server_bin();
+    let dir = TempDir::new("picketall");
+    let mut master = server(&bin, &dir.0, None);
+    let master_port = master.port;
+    let replicas = [
+        server(&bin, &dir.0, Some(master_port)),
+        server(&bin, &dir.0, Some(master_port)),
+    ];
+    cli(master_port, &["SET", "before", "1"]);
+    let sentinels: Vec<(Proc, PathBuf)> = (0..3)
+        .map(|_| sentinel(PICKET, &dir.0, master_port))
+        .collect();
+    let ports: Vec<u16> = sentinels.iter().map(|(p, _)| p.port).collect();
+    let confs: Vec<PathBuf> = sentinels.iter().map(|(_, c)| c.clone()).collect();
+    for conf in &confs {
+        wait_for("discovery persisted", Duration::from_secs(20), || {
+            count_lines(conf, &format!("sentinel known-sentinel {MASTER} ")) == 2
+                && count_lines(conf, &format!("sentinel known-replica {MASTER} ")) == 2
+        });
+    }
+    // both replicas hold the data (the diskless sync waits 5 s by default)
+    for r in &replicas {
+        wait_for("the replicas to sync", Duration::from_secs(20), || {
+            cli(r.port, &["GET", "before"]).trim() == "1"
+        });
+    }
+    let events = subscribe_all(ports[0]);
+    std::thread::sleep(Duration::from_millis(200));
+    master.kill();
+    let switch = expect_event(&events, "+switch-master", Duration::from_secs(30));
+    let replica_ports: Vec<u16> = replicas.iter().map(|r| r.port).collect();
+    let new_port = check_switched(&ports, &confs, &replica_ports);
+    assert_eq!(
+        switch,
+        format!("{MASTER} 127.0.0.1 {master_port} 127.0.0.1 {new_port}")
+    );
+    // the data written before the failure is on the new master
+    assert_eq!(cli(new_port, &["GET", "before"]).trim(), "1");
+    // the old master comes back on its port: the sentinels turn it into a
+    // replica of the new one
+    let child = Command::new(&bin)
+        .args([
+            "--port",
+            &master_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .current_dir(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _old = Proc {
+        child,
+        port: master_port,
+    };
+    // (whichever sentinel notices first converts it and logs the event)
+    wait_for("+convert-to-slave", Duration::from_secs(30), || {
+        confs.iter().any(|c| {
+            fs::read_to_string(c.with_extension("log"))
+                .unwrap_or_default()
+                .contains(&format!("+convert-to-slave slave 127.0.0.1:{master_port} "))
+        })
+    });
+    wait_for(
+        "the old master to replicate",
+        Duration::from_secs(20),
+        || {
+            let info = cli(master_port, &["INFO", "replication"]);
+            info.contains("role:slave")
+                && info.contains(&format!("master_port:{new_port}"))
+                && info.contains("master_link_status:up")
+        },
+    );
+    assert_eq!(cli(master_port, &["GET", "before"]).trim(), "1");
 }
