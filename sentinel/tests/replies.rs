@@ -263,6 +263,15 @@ fn start_group(dir: &Path) -> Group {
             && pairs(&reps[0])
                 .iter()
                 .any(|(k, v)| k == "master-link-status" && v == "ok")
+            // and its link to sentinel 2 is up (flags without
+            // "disconnected"), or the flags compared below differ by timing
+            && items(&c.call(&["SENTINEL", "SENTINELS", NAME]))
+                .first()
+                .is_some_and(|s| {
+                    pairs(s)
+                        .iter()
+                        .any(|(k, v)| k == "flags" && v == "sentinel")
+                })
     });
     Group {
         _procs: procs,
