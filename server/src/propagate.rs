@@ -65,19 +65,17 @@ pub fn emit_unit(st: &mut State, ops: Vec<Op>) {
     let wrap = ops.len() > 1;
     if wrap {
         // MULTI and EXEC carry no database: no SELECT for them
-        let db = ops[0].0;
-        emit_nodb(st, db, "MULTI");
+        emit_nodb(st, "MULTI");
     }
-    let last_db = ops.last().map(|o| o.0).unwrap_or(0);
     for (db, args) in ops {
         emit(st, db, &args);
     }
     if wrap {
-        emit_nodb(st, last_db, "EXEC");
+        emit_nodb(st, "EXEC");
     }
 }
 
-fn emit_nodb(st: &mut State, _db: usize, name: &'static str) {
+fn emit_nodb(st: &mut State, name: &'static str) {
     let args = [Bytes::from_static(name.as_bytes())];
     if let Some(aof) = st.aof.as_mut() {
         aof.feed_nodb(&args);
