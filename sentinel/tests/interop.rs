@@ -180,7 +180,7 @@ struct Sentinel {
 }
 
 impl Sentinel {
-    fn start(bin: &'static str, dir: &Path, master_port: u16) -> Sentinel {
+    fn start(bin: &'static str, dir: &Path, master_port: u16, down_after: u64) -> Sentinel {
         let port = free_port();
         let conf = dir.join(format!("sentinel-{port}.conf"));
         fs::write(
@@ -191,7 +191,6 @@ impl Sentinel {
                  sentinel down-after-milliseconds {MASTER} {down_after}\n\
                  sentinel failover-timeout {MASTER} 10000\n",
                 dir = dir.display(),
-                down_after = down_after_ms(),
             ),
         )
         .unwrap();
@@ -394,7 +393,7 @@ fn redis_sentinels_fail_over_picket_servers_and_the_old_master_rejoins() {
         wait_replicating(r.port, master_port, Duration::from_secs(20));
     }
     let sentinels: Vec<Sentinel> = (0..3)
-        .map(|_| Sentinel::start(REDIS_SENTINEL, &dir.0, master_port))
+        .map(|_| Sentinel::start(REDIS_SENTINEL, &dir.0, master_port, down_after_ms()))
         .collect();
     // real sentinels find both picket replicas through INFO and each other
     // through hellos published on the picket master
@@ -481,7 +480,7 @@ fn mixed_group_fails_over_once(picket: usize) {
             } else {
                 REDIS_SENTINEL
             };
-            Sentinel::start(bin, &dir.0, master_port)
+            Sentinel::start(bin, &dir.0, master_port, down_after_ms())
         })
         .collect();
     let ids: Vec<String> = sentinels.iter().map(Sentinel::myid).collect();
@@ -639,4 +638,54 @@ fn one_picket_sentinel_and_two_redis_sentinels_fail_over_once() {
 #[test]
 fn three_redis_sentinels_fail_over_once() {
     mixed_group_fails_over_once(0);
+}
+
+/// Drops a live master's connections to one sentinel (`CLIENT KILL TYPE
+/// normal` on the master) 30 times at random moments and returns how often
+/// the sentinel called that master `+sdown` (down-after 1000).
+fn sdown_flaps_on_dropped_links(bin: &'static str) -> usize {
+    require_tools();
+    let dir = TempDir::new("linkdrop");
+    let master = server(std::ffi::OsStr::new("redis-server"), &dir.0, None);
+    let s = Sentinel::start(bin, &dir.0, master.port, 1000);
+    wait_for(
+        "the sentinel to ping the master",
+        Duration::from_secs(10),
+        || {
+            s.master_field("flags").as_deref() == Some("master")
+                && s.master_field("role-reported").as_deref() == Some("master")
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_millis(rand::random::<u64>() % 1000));
+        cli(master.port, &["CLIENT", "KILL", "TYPE", "normal"]);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    s.log_events("+sdown")
+        .iter()
+        .filter(|l| l.contains(" +sdown master "))
+        .count()
+}
+
+/// Redis queues a PING on a link it is still connecting
+/// (`sentinelReconnectInstance`: "Send a PING ASAP when reconnecting"), so
+/// the down-after clock of a disconnected instance starts at the
+/// reconnection attempt, not at the last PONG; a master whose links merely
+/// drop, and that answers at once on the new link, is never SDOWN.
+#[test]
+fn redis_sentinel_keeps_a_live_master_up_when_its_links_drop() {
+    assert_eq!(sdown_flaps_on_dropped_links(REDIS_SENTINEL), 0);
+}
+
+/// The same rule for picket-sentinel. Fails today (about one drop in two
+/// ends in `+sdown` then `-sdown`): its reconnection attempt sends no PING,
+/// so `act_ping_time` stays 0 and `elapsed` is counted from the last PONG,
+/// which is up to a ping period old. A killed master shows the same: SDOWN
+/// 0-1000 ms after the kill, where redis-sentinel takes 1000 ms from its
+/// first reconnection attempt.
+#[test]
+#[ignore = "picket-sentinel bug: a reconnection attempt does not start the PING clock (sentinel/src is not this branch's to fix)"]
+fn picket_sentinel_keeps_a_live_master_up_when_its_links_drop() {
+    assert_eq!(sdown_flaps_on_dropped_links(PICKET_SENTINEL), 0);
 }
