@@ -19,6 +19,12 @@
 #    (disk and diskless), bytes of a partial resync after a REPL_GAP-command
 #    gap, replication lag (bytes and time) and master SET rps with one
 #    replica under a redis-benchmark SET load at each pipeline depth.
+# 5. Sentinel (bench/sentinel.py, which documents the method): 1 master + 2
+#    replicas of redis-server watched by 3 picket-sentinels against 3
+#    redis-sentinels (quorum 2, down-after 1000, failover-timeout 10000):
+#    seconds from SIGKILL of the master to the first +switch-master and to
+#    the first write by a client that rediscovers the master through the
+#    sentinels; median/min/max of max(R, 5) trials, ratios picket/redis.
 #
 # Environment: N (requests per run, default 100000), R (repetitions, 3),
 # C (clients, 50), PIPELINES ("1 16"), TESTS (set,get,incr,lpush,lpop,sadd,hset,zadd,mset),
@@ -26,7 +32,9 @@
 # SKIP_PERSIST=1 (SKIP_BGSAVE=1, SKIP_AOF=1 skip parts of it;
 # PERSIST_VALUES=random|x picks its values), SKIP_REPL=1 (REPL_N requests
 # per lag run, default 1000000; REPL_GAP, default 10000), SKIP_BUILD=1,
-# PICKET_ARGS (extra picket-server options, e.g. "--io-threads 2").
+# SKIP_SENTINEL=1 (PICKET_DATA=1 adds picket-sentinel over picket-server
+# data nodes), PICKET_ARGS (extra picket-server options, e.g.
+# "--io-threads 2").
 # Output: a Markdown report on stdout; raw numbers in bench/out/.
 set -euo pipefail
 
@@ -46,9 +54,17 @@ done
 
 if [ -z "${SKIP_BUILD:-}" ]; then
     cargo build --release -p picket-server >&2
+    if [ -z "${SKIP_SENTINEL:-}" ]; then
+        cargo build --release -p picket-sentinel >&2
+    fi
 fi
 PICKET="$ROOT/target/release/picket-server"
 [ -x "$PICKET" ] || { echo "compare.sh: $PICKET missing" >&2; exit 1; }
+PICKET_SENTINEL="$ROOT/target/release/picket-sentinel"
+if [ -z "${SKIP_SENTINEL:-}" ]; then
+    command -v redis-sentinel >/dev/null || { echo "compare.sh: redis-sentinel not found (apt-get install -y redis-sentinel), or SKIP_SENTINEL=1" >&2; exit 1; }
+    [ -x "$PICKET_SENTINEL" ] || { echo "compare.sh: $PICKET_SENTINEL missing" >&2; exit 1; }
+fi
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -233,6 +249,16 @@ if [ -z "${SKIP_REPL:-}" ]; then
     cp "${REPL_RAW%.csv}-samples.csv" "$ROOT/bench/out/repl-latest-samples.csv"
 fi
 
+# ---- sentinel ----
+SENTINEL_MD="$WORK/sentinel.md"
+if [ -z "${SKIP_SENTINEL:-}" ]; then
+    SENTINEL_RAW="$ROOT/bench/out/sentinel-$STAMP.csv"
+    R=$((R > 5 ? R : 5)) PICKET_DATA=${PICKET_DATA:-} \
+        python3 "$ROOT/bench/sentinel.py" "$PICKET_SENTINEL" "$PICKET" "$SENTINEL_RAW" "$SENTINEL_MD"
+    cp "$SENTINEL_RAW" "$ROOT/bench/out/sentinel-latest.csv"
+    cp "${SENTINEL_RAW%.csv}-steps.csv" "$ROOT/bench/out/sentinel-latest-steps.csv"
+fi
+
 cp "$RAW" "$ROOT/bench/out/latest.csv"
 
 python3 - "$RAW" "$MEM" "$N" "$R" "$C" "$KEYS" "$VALSIZE" "$TESTS" "$PIPELINES" <<'PY'
@@ -324,4 +350,9 @@ if [ -s "$REPL_MD" ]; then
     cat "$REPL_MD"
     echo
     echo "Raw replication runs: $REPL_RAW (lag samples: ${REPL_RAW%.csv}-samples.csv)"
+fi
+if [ -s "$SENTINEL_MD" ]; then
+    cat "$SENTINEL_MD"
+    echo
+    echo "Raw sentinel trials: $SENTINEL_RAW (steps: ${SENTINEL_RAW%.csv}-steps.csv)"
 fi
