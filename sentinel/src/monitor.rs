@@ -269,10 +269,21 @@ fn reconnect(ctx: &mut Ctx, m: &mut Master, who: &Who) {
         return;
     }
     i.link.last_reconn_time = ctx.now;
+    let cmd = !i.link.cc;
+    if cmd {
+        // Redis sends a PING as soon as it starts reconnecting the command
+        // link (sentinelReconnectInstance → sentinelSendPing), so the
+        // down-after-milliseconds count starts at the first attempt, not
+        // at the last PONG before the link broke
+        i.link.last_ping_time = ctx.now;
+        if i.link.act_ping_time == 0 {
+            i.link.act_ping_time = ctx.now;
+        }
+    }
     ctx.out.push(Action::Connect {
         instance: id,
         addr: i.addr.clone(),
-        cmd: !i.link.cc,
+        cmd,
         pubsub: i.kind != Kind::Sentinel && !i.link.pc,
     });
 }
