@@ -359,7 +359,16 @@ pub(crate) fn reset_master(ctx: &mut Ctx, m: &mut Master, keep_sentinels: bool, 
             link: None,
         });
     }
-    if !keep_sentinels {
+    if keep_sentinels {
+        // Their IS-MASTER-DOWN-BY-ADDR answers were about the instance we
+        // stop monitoring: counted for the new one, a single late PONG
+        // from it would make it ODOWN at once and fail it over again.
+        // (Redis keeps them until they age out, 5 s later.)
+        for s in m.sentinels.values_mut() {
+            s.flags.master_down = false;
+            s.leader = None;
+        }
+    } else {
         for s in std::mem::take(&mut m.sentinels).into_keys() {
             ctx.out.push(Action::Disconnect {
                 instance: Who::Sentinel(s).id(&name),
@@ -385,6 +394,12 @@ pub(crate) fn reset_master(ctx: &mut Ctx, m: &mut Master, keep_sentinels: bool, 
     i.runid = None;
     i.slave_master_host = None;
     i.link.act_ping_time = now;
+    // We closed the links ourselves: reopen them on the next tick. The
+    // once-per-second throttle (still running from attempts to reach a
+    // dead old master) could otherwise delay the first PONG past a short
+    // down-after-milliseconds counted from now: a spurious +sdown of a
+    // healthy new master. (Redis keeps the throttle.)
+    i.link.last_reconn_time = 0;
     i.link.last_ping_time = 0;
     i.link.last_avail_time = now;
     i.link.last_pong_time = now;

@@ -585,3 +585,81 @@ fn nothing_is_enforced_in_tilt() {
     let a = fx.run(20_000);
     assert!(!has_event(&a, "+fix-slave-config"));
 }
+
+/// A peer's hello announcing that `mymaster` moved to 6380 in config
+/// epoch 1 (what ends a failover for the sentinels that did not lead it).
+fn moved_to_6380(fx: &mut Fx) -> Vec<Action> {
+    let payload = format!(
+        "10.0.1.1,26380,{},1,mymaster,{},{},1",
+        runid('b'),
+        raddr(6380).ip,
+        raddr(6380).port
+    );
+    fx.input(crate::io::Input::Hello {
+        via: Some(m()),
+        payload,
+    })
+}
+
+#[test]
+fn a_switched_master_is_reconnected_at_once_and_not_marked_down() {
+    let mut cfg = master_config(2);
+    cfg.down_after = 1000;
+    let mut fx = Fx::with_config(cfg);
+    fx.add_sentinels("b");
+    fx.add_replicas(&[6380]);
+    fx.tick(100);
+    fx.alive(&r(6380), replica_info('n', &master_addr(), true, 900, 100));
+    fx.alive(&m(), master_info('m', &[6380]));
+    fx.run(1000);
+    // the old master dies: reconnection attempts once a second
+    fx.freeze(&m());
+    let mut last_attempt = false;
+    while !last_attempt {
+        let a = fx.tick(100);
+        last_attempt = a
+            .iter()
+            .any(|a| matches!(a, Action::Connect { instance, .. } if *instance == m()));
+    }
+    // the switch comes right after an attempt; the new master answers
+    fx.now += 30;
+    let a = moved_to_6380(&mut fx);
+    assert!(has_event(&a, "+switch-master"));
+    fx.alive.insert(m(), master_info('n', &[]));
+    // ticks that fall just past one second after the switch
+    let a = fx.tick(150);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Connect { instance, .. } if *instance == m())),
+        "reconnected on the first tick"
+    );
+    let mut all = a;
+    for _ in 0..10 {
+        all.extend(fx.tick(150));
+    }
+    assert!(
+        !named(&all, "+sdown")
+            .iter()
+            .any(|e| e.starts_with("+sdown master")),
+        "{:?}",
+        events(&all)
+    );
+}
+
+#[test]
+fn a_switch_forgets_the_peers_answers_about_the_old_master() {
+    let mut fx = Fx::new(2);
+    fx.add_sentinels("bc");
+    fx.add_replicas(&[6380]);
+    fx.healthy(&s('b'), None);
+    fx.healthy(&s('c'), None);
+    fx.answer(&s('b'), 1, "*", 0);
+    fx.answer(&s('c'), 1, &runid('c'), 1);
+    assert!(fx.master().sentinels.values().all(|s| s.flags.master_down));
+    moved_to_6380(&mut fx);
+    assert_eq!(fx.s.master_addr(MASTER), Some(&raddr(6380)));
+    assert_eq!(fx.master().sentinels.len(), 2);
+    for s in fx.master().sentinels.values() {
+        assert!(!s.flags.master_down && s.leader.is_none());
+    }
+}
