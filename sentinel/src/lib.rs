@@ -15,6 +15,8 @@
 //! - [`failover`]: the failover state machine, replica selection, master
 //!   reset/switch and enforcing replica configuration.
 //! - [`hello`]: hello payloads, sentinel discovery, config-epoch propagation.
+//! - [`cmdtable`]: the command table COMMAND prints (names, arities,
+//!   flags, docs), mirrored from redis-sentinel 7.0.15.
 //! - [`commands`]: the settings commands (SENTINEL SET, CONFIG SET,
 //!   SIMULATE-FAILURE) as state changes that return actions.
 //! - [`replies`]: the reply shapes of SENTINEL MASTERS/MASTER/REPLICAS/
@@ -33,6 +35,7 @@
 //! - [`scripts`]: the notification/reconfig script queue.
 //! - [`log`]: Redis-format log lines.
 
+pub mod cmdtable;
 pub mod commands;
 pub mod config;
 pub mod election;

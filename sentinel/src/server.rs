@@ -394,15 +394,7 @@ impl Client {
                 Flow::Reply(Frame::Integer(1))
             }
             "client" => self.client(args),
-            "command" => match args.get(1).map(|a| lossy(a).to_ascii_lowercase()) {
-                None => Flow::Reply(Frame::Array(vec![])),
-                Some(sub) if sub == "docs" => Flow::Reply(Frame::Map(vec![])),
-                Some(sub) if sub == "count" => Flow::Reply(Frame::Integer(0)),
-                Some(_) => err(format!(
-                    "ERR unknown subcommand '{}'. Try COMMAND HELP.",
-                    lossy(&args[1])
-                )),
-            },
+            "command" => command(args),
             "acl" => match lossy(&args[1]).to_ascii_lowercase().as_str() {
                 "whoami" => Flow::Reply(Frame::bulk("default")),
                 _ => err(format!(
@@ -1031,3 +1023,112 @@ pub fn shutdown(s: &Arc<Sentinel>, why: &str) {
         .log(Level::Warning, "Sentinel is now ready to exit, bye bye...");
     s.request_shutdown();
 }
+
+/// COMMAND [COUNT | LIST [FILTERBY ...] | INFO [name ...] | DOCS [name ...] |
+/// HELP], over the command table (reference §13).
+fn command(args: &[Bytes]) -> Flow {
+    use crate::cmdtable::{self, COMMANDS};
+    let Some(sub) = args.get(1).map(|a| lossy(a).to_ascii_lowercase()) else {
+        return Flow::Reply(Frame::Array(COMMANDS.iter().map(cmdtable::info).collect()));
+    };
+    let n = args.len();
+    let wrong = || {
+        err(format!(
+            "ERR wrong number of arguments for 'command|{sub}' command"
+        ))
+    };
+    match sub.as_str() {
+        "count" if n == 2 => Flow::Reply(Frame::Integer(COMMANDS.len() as i64)),
+        "help" if n == 2 => Flow::Reply(Frame::Array(
+            COMMAND_HELP
+                .iter()
+                .map(|l| Frame::Simple(l.to_string()))
+                .collect(),
+        )),
+        "count" | "help" => wrong(),
+        "info" if n == 2 => {
+            Flow::Reply(Frame::Array(COMMANDS.iter().map(cmdtable::info).collect()))
+        }
+        "info" => Flow::Reply(Frame::Array(
+            args[2..]
+                .iter()
+                .map(|a| cmdtable::lookup(&lossy(a)).map_or(Frame::Null, cmdtable::info))
+                .collect(),
+        )),
+        "docs" => {
+            let specs: Vec<&cmdtable::CommandSpec> = if n == 2 {
+                COMMANDS.iter().collect()
+            } else {
+                args[2..]
+                    .iter()
+                    .filter_map(|a| cmdtable::lookup(&lossy(a)))
+                    .collect()
+            };
+            Flow::Reply(Frame::Map(
+                specs
+                    .into_iter()
+                    .map(|c| (Frame::bulk(c.name), cmdtable::docs(c)))
+                    .collect(),
+            ))
+        }
+        "list" => {
+            let names = cmdtable::names();
+            let keep: Box<dyn Fn(&str) -> bool> = match &args[2..] {
+                [] => Box::new(|_| true),
+                [f, kind, v] if lossy(f).eq_ignore_ascii_case("filterby") => {
+                    let v = lossy(v).to_string();
+                    match lossy(kind).to_ascii_lowercase().as_str() {
+                        "pattern" => Box::new(move |name| {
+                            picket_common::glob::glob_match(v.as_bytes(), name.as_bytes(), true)
+                        }),
+                        "aclcat" => {
+                            let cat = format!("@{}", v.to_ascii_lowercase());
+                            Box::new(move |name| {
+                                cmdtable::lookup(name)
+                                    .is_some_and(|c| c.acl_categories.contains(&cat.as_str()))
+                            })
+                        }
+                        "module" => Box::new(|_| false),
+                        _ => return err("ERR syntax error"),
+                    }
+                }
+                _ => return err("ERR syntax error"),
+            };
+            Flow::Reply(Frame::Array(
+                names
+                    .into_iter()
+                    .filter(|n| keep(n))
+                    .map(Frame::bulk)
+                    .collect(),
+            ))
+        }
+        _ => err(format!(
+            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+            lossy(&args[1])
+        )),
+    }
+}
+
+const COMMAND_HELP: &[&str] = &[
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
+    "HELP",
+    "    Prints this help.",
+];

@@ -1,0 +1,101 @@
+//! COMMAND on picket-sentinel against Debian's `redis-sentinel` 7.0.15:
+//! the same count, the same entries (arity, flags, ACL categories, tips,
+//! no keys) for the commands and subcommands both implement, the same docs
+//! (summary, since, group, complexity, deprecation; argument lists are
+//! not kept), the same LIST for SENTINEL's
+//! subcommands (reference §13).
+//!
+//! Needs `redis-sentinel` and `redis-cli`; fails, never skips, without them.
+
+mod common;
+
+use std::fs;
+
+use common::{cli, free_port, require_tool, start_sentinel, Proc, TempDir, PICKET};
+
+/// Output lines, sorted: COMMAND's order follows a hash table in Redis.
+fn sorted(s: String) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+/// A picket-sentinel and a redis-sentinel with no master, and their ports.
+fn pair(dir: &TempDir) -> (Vec<Proc>, [u16; 2]) {
+    require_tool("redis-sentinel");
+    let ports = [free_port(), free_port()];
+    let mut procs = Vec::new();
+    for (bin, port) in [PICKET, "redis-sentinel"].into_iter().zip(ports) {
+        let conf = dir.path().join(format!("sentinel-{port}.conf"));
+        fs::write(&conf, format!("port {port}\nbind 127.0.0.1\n")).unwrap();
+        procs.push(start_sentinel(bin, dir.path(), &conf, port));
+    }
+    (procs, ports)
+}
+
+#[test]
+fn command_table_matches_redis_sentinel() {
+    let dir = TempDir::new("command");
+    let (procs, ports) = pair(&dir);
+    let both = |args: &[&str]| (cli(ports[0], args), cli(ports[1], args));
+
+    let (p, r) = both(&["COMMAND", "COUNT"]);
+    assert_eq!(p, r);
+    assert_eq!(p.trim(), "15");
+    for names in [
+        &["ping", "auth", "hello", "role", "info", "publish"][..],
+        &["subscribe", "psubscribe", "unsubscribe", "punsubscribe"],
+        &[
+            "shutdown",
+            "sentinel|myid",
+            "sentinel|slaves",
+            "sentinel|debug",
+        ],
+        &[
+            "client|setname",
+            "client|list",
+            "acl|whoami",
+            "command|info",
+        ],
+        &["nosuch", "PING", "Sentinel|Reset"],
+    ] {
+        let args: Vec<&str> = ["COMMAND", "INFO"].iter().chain(names).copied().collect();
+        let (p, r) = both(&args);
+        assert_eq!(p, r, "COMMAND INFO {names:?}");
+    }
+    // A container whose subcommands both implement entirely: same entries
+    // in another order.
+    let (p, r) = both(&["COMMAND", "INFO", "sentinel"]);
+    assert_eq!(sorted(p), sorted(r));
+    let (p, r) = both(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "sentinel*"]);
+    assert_eq!(sorted(p), sorted(r));
+    for name in ["role", "sentinel|myid", "sentinel|masters", "nosuch"] {
+        let (p, r) = both(&["COMMAND", "DOCS", name]);
+        assert_eq!(p, r, "COMMAND DOCS {name}");
+    }
+    // Argument lists are not kept: the rest must be the same.
+    let (p, r) = both(&["COMMAND", "DOCS", "sentinel|slaves"]);
+    assert!(
+        r.starts_with(&p),
+        "COMMAND DOCS sentinel|slaves: {p:?} vs {r:?}"
+    );
+    for args in [
+        &["COMMAND", "HELP"][..],
+        &["COMMAND", "COUNT", "x"],
+        &["COMMAND", "NOPE"],
+    ] {
+        let (p, r) = both(args);
+        assert_eq!(p, r, "{args:?}");
+    }
+    // Every name picket lists is one redis-sentinel lists.
+    let (p, r) = both(&["COMMAND", "LIST"]);
+    let real = sorted(r);
+    for name in sorted(p) {
+        assert!(
+            real.contains(&name),
+            "{name} is not a redis-sentinel command"
+        );
+    }
+    drop(procs);
+}
+
