@@ -43,31 +43,6 @@ pub enum SimulateFailureOutcome {
     Help,
 }
 
-/// `SENTINEL DEBUG` with no arguments: the timer names and values Redis
-/// 7.0.15 prints, in its order. Picket's timers are constants of the core,
-/// so these are the values it runs with.
-pub const DEBUG_TIMERS: [(&str, i64); 13] = [
-    ("INFO-PERIOD", crate::monitor::INFO_PERIOD),
-    ("PING-PERIOD", crate::monitor::PING_PERIOD),
-    ("ASK-PERIOD", crate::election::ASK_PERIOD),
-    ("PUBLISH-PERIOD", crate::monitor::PUBLISH_PERIOD),
-    ("DEFAULT-DOWN-AFTER", 30_000),
-    ("DEFAULT-FAILOVER-TIMEOUT", 180_000),
-    ("TILT-TRIGGER", crate::monitor::TILT_TRIGGER),
-    ("TILT-PERIOD", crate::monitor::TILT_PERIOD),
-    (
-        "SLAVE-RECONF-TIMEOUT",
-        crate::failover::SLAVE_RECONF_TIMEOUT,
-    ),
-    (
-        "MIN-LINK-RECONNECT-PERIOD",
-        crate::monitor::MIN_LINK_RECONNECT_PERIOD,
-    ),
-    ("ELECTION-TIMEOUT", crate::election::ELECTION_TIMEOUT),
-    ("SCRIPT-MAX-RUNTIME", 60_000),
-    ("SCRIPT-RETRY-DELAY", 30_000),
-];
-
 /// `yes`/`no`, case-insensitively (`yesnotoi`).
 fn yes_no(s: &str) -> Option<bool> {
     if s.eq_ignore_ascii_case("yes") {

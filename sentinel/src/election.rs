@@ -188,7 +188,7 @@ pub(crate) fn ask_master_state(ctx: &mut Ctx, m: &mut Master, forced: bool) {
         if !s_down || !s.connected() {
             continue;
         }
-        if !forced && now - s.last_master_down_reply_time < ASK_PERIOD {
+        if !forced && now - s.last_master_down_reply_time < ctx.g.timers.ask_period {
             continue;
         }
         let argv = vec![cmd(

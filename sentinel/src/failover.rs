@@ -5,10 +5,11 @@
 
 use std::cmp::Ordering;
 
-use crate::election::{get_leader, ELECTION_TIMEOUT, MAX_DESYNC};
+use crate::election::{get_leader, MAX_DESYNC};
 use crate::instance::{Addr, FailoverState, Instance, Master, Millis, Role, Who};
 use crate::io::{Action, Level, Request};
-use crate::monitor::{cmd, send, INFO_PERIOD, PING_PERIOD, PUBLISH_PERIOD};
+use crate::monitor::{cmd, send};
+use crate::state::Timers;
 use crate::state::{add_replica, CommandError, Ctx, SentinelState};
 
 /// A replica whose SLAVEOF made no progress for this long counts as done.
@@ -22,7 +23,9 @@ impl SentinelState {
         let result = match masters.get_mut(name) {
             None => Err(CommandError::NoSuchMaster),
             Some(m) if m.inst.flags.failover_in_progress => Err(CommandError::InProgress),
-            Some(m) if select_slave(now, m).is_none() => Err(CommandError::NoGoodSlave),
+            Some(m) if select_slave(now, m, &ctx.g.timers).is_none() => {
+                Err(CommandError::NoGoodSlave)
+            }
             Some(m) => {
                 start_failover(&mut ctx, m);
                 m.inst.flags.force_failover = true;
@@ -103,7 +106,7 @@ fn wait_start(ctx: &mut Ctx, m: &mut Master) {
     let leader = get_leader(ctx, m, m.failover_epoch);
     let is_leader = leader.is_some_and(|l| l.eq_ignore_ascii_case(&ctx.g.myid));
     if !is_leader && !m.inst.flags.force_failover {
-        let election_timeout = ELECTION_TIMEOUT.min(m.cfg.failover_timeout);
+        let election_timeout = ctx.g.timers.election_timeout.min(m.cfg.failover_timeout);
         if ctx.now - m.failover_start_time > election_timeout {
             warn(ctx, m, "-failover-abort-not-elected", &Who::Master);
             abort_failover(ctx, m);
@@ -135,16 +138,16 @@ fn compare_for_promotion(a: &Instance, b: &Instance) -> Ordering {
 
 /// `sentinelSelectSlave`: the best replica to promote, if any passes the
 /// filters of reference §9.1.
-pub fn select_slave(now: Millis, m: &Master) -> Option<String> {
+pub fn select_slave(now: Millis, m: &Master, t: &Timers) -> Option<String> {
     let mut max_master_down_time = 0;
     if m.inst.flags.s_down {
         max_master_down_time += now - m.inst.s_down_since_time;
     }
     max_master_down_time += m.cfg.down_after * 10;
     let info_validity_time = if m.inst.flags.s_down {
-        PING_PERIOD * 5
+        t.ping_period * 5
     } else {
-        INFO_PERIOD * 3
+        t.info_period * 3
     };
     m.replicas
         .values()
@@ -152,7 +155,7 @@ pub fn select_slave(now: Millis, m: &Master) -> Option<String> {
             !r.flags.s_down
                 && !r.flags.o_down
                 && r.connected()
-                && now - r.link.last_avail_time <= PING_PERIOD * 5
+                && now - r.link.last_avail_time <= t.ping_period * 5
                 && r.slave_priority != 0
                 && now - r.info_refresh <= info_validity_time
                 && r.master_link_down_time <= max_master_down_time
@@ -162,7 +165,7 @@ pub fn select_slave(now: Millis, m: &Master) -> Option<String> {
 }
 
 fn select_slave_state(ctx: &mut Ctx, m: &mut Master) {
-    match select_slave(ctx.now, m) {
+    match select_slave(ctx.now, m, &ctx.g.timers) {
         None => {
             warn(ctx, m, "-failover-abort-no-good-slave", &Who::Master);
             abort_failover(ctx, m);
@@ -258,7 +261,9 @@ fn reconf_next_slave(ctx: &mut Ctx, m: &mut Master) {
         if r.flags.promoted || r.flags.reconf_done {
             continue;
         }
-        if r.flags.reconf_sent && ctx.now - r.slave_reconf_sent_time > SLAVE_RECONF_TIMEOUT {
+        if r.flags.reconf_sent
+            && ctx.now - r.slave_reconf_sent_time > ctx.g.timers.slave_reconf_timeout
+        {
             r.flags.reconf_sent = false;
             r.flags.reconf_done = true;
             notice(ctx, m, "-slave-reconf-sent-timeout", &who);
@@ -439,10 +444,10 @@ pub(crate) fn reset_master_and_change_address(ctx: &mut Ctx, m: &mut Master, new
 
 /// Backdate every hello timestamp of this master so hellos go out on the
 /// next tick (`sentinelForceHelloUpdateForMaster`).
-fn force_hello_update(m: &mut Master) {
+fn force_hello_update(m: &mut Master, publish_period: Millis) {
     let back = |i: &mut Instance| {
-        if i.last_pub_time > PUBLISH_PERIOD {
-            i.last_pub_time -= PUBLISH_PERIOD + 1;
+        if i.last_pub_time > publish_period {
+            i.last_pub_time -= publish_period + 1;
         }
     };
     back(&mut m.inst);
@@ -496,15 +501,15 @@ pub(crate) fn replica_info_acting(ctx: &mut Ctx, m: &mut Master, who: &Who, role
             warn(ctx, m, "+failover-state-reconf-slaves", &Who::Master);
             let from = m.inst.addr.clone();
             client_reconf_script(ctx, m, "leader", &from, &r_addr);
-            force_hello_update(m);
+            force_hello_update(m, ctx.g.timers.publish_period);
         } else {
-            let wait_time = PUBLISH_PERIOD * 4;
+            let wait_time = ctx.g.timers.publish_period * 4;
             let ok = m.get(who).is_some_and(|r| {
                 !r.flags.promoted
                     && r.no_down_for(now, wait_time)
                     && now - r.role_reported_time > wait_time
             });
-            if ok && m.looks_sane(now) {
+            if ok && m.looks_sane(now, ctx.g.timers.info_period) {
                 let target = m.inst.addr.clone();
                 send_slaveof(ctx, m, who, Some(target));
                 notice(ctx, m, "+convert-to-slave", who);
@@ -523,7 +528,7 @@ pub(crate) fn replica_info_acting(ctx: &mut Ctx, m: &mut Master, who: &Who, role
             .is_some_and(|h| h.eq_ignore_ascii_case(&master_addr.ip));
     if role == Role::Slave && points_elsewhere {
         let wait_time = m.cfg.failover_timeout;
-        if m.looks_sane(now)
+        if m.looks_sane(now, ctx.g.timers.info_period)
             && r.no_down_for(now, wait_time)
             && now - r.slave_conf_change_time > wait_time
         {

@@ -568,11 +568,11 @@ impl Master {
 
     /// The master "looks sane" for enforcing replica configuration
     /// (`sentinelMasterLooksSane`).
-    pub fn looks_sane(&self, now: Millis) -> bool {
+    pub fn looks_sane(&self, now: Millis, info_period: Millis) -> bool {
         self.inst.role_reported == Role::Master
             && !self.inst.flags.s_down
             && !self.inst.flags.o_down
-            && now - self.inst.info_refresh < 2 * crate::monitor::INFO_PERIOD
+            && now - self.inst.info_refresh < 2 * info_period
     }
 
     /// Finds a replica by address.

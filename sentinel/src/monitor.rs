@@ -220,7 +220,7 @@ impl SentinelState {
 /// `sentinelCheckTiltCondition`.
 fn check_tilt(ctx: &mut Ctx) {
     let delta = ctx.now - ctx.g.previous_time;
-    if !(0..=TILT_TRIGGER).contains(&delta) {
+    if !(0..=ctx.g.timers.tilt_trigger).contains(&delta) {
         ctx.g.tilt = true;
         ctx.g.tilt_start_time = ctx.now;
         ctx.out
@@ -236,7 +236,7 @@ fn handle_instance(ctx: &mut Ctx, m: &mut Master, who: &Who) {
     send_periodic_commands(ctx, m, who);
 
     if ctx.g.tilt {
-        if ctx.now - ctx.g.tilt_start_time < TILT_PERIOD {
+        if ctx.now - ctx.g.tilt_start_time < ctx.g.timers.tilt_period {
             return;
         }
         ctx.g.tilt = false;
@@ -307,14 +307,14 @@ fn send_periodic_commands(ctx: &mut Ctx, m: &mut Master, who: &Who) {
     let info_period = if i.kind == Kind::Replica && (master_busy || i.master_link_down_time != 0) {
         1000
     } else {
-        INFO_PERIOD
+        ctx.g.timers.info_period
     };
-    let ping_period = down_after.min(PING_PERIOD);
+    let ping_period = down_after.min(ctx.g.timers.ping_period);
     let want_info =
         i.kind != Kind::Sentinel && (i.info_refresh == 0 || now - i.info_refresh > info_period);
     let want_ping =
         now - i.link.last_pong_time > ping_period && now - i.link.last_ping_time > ping_period / 2;
-    let want_hello = now - i.last_pub_time > PUBLISH_PERIOD;
+    let want_hello = now - i.last_pub_time > ctx.g.timers.publish_period;
     let local_ip = i.link.local_ip.clone();
 
     if want_info {
@@ -355,6 +355,7 @@ fn send_periodic_commands(ctx: &mut Ctx, m: &mut Master, who: &Who) {
 
 /// `sentinelCheckSubjectivelyDown`, with the link recycling it does first.
 fn check_subjectively_down(ctx: &mut Ctx, m: &mut Master, who: &Who) {
+    let t = ctx.g.timers.clone();
     let now = ctx.now;
     let down_after = m.cfg.down_after;
     let reboot_period = m.cfg.master_reboot_down_after_period;
@@ -373,7 +374,7 @@ fn check_subjectively_down(ctx: &mut Ctx, m: &mut Master, who: &Who) {
     };
 
     if i.link.cc
-        && now - i.link.cc_conn_time > MIN_LINK_RECONNECT_PERIOD
+        && now - i.link.cc_conn_time > t.min_link_reconnect_period
         && i.link.act_ping_time != 0
         && now - i.link.act_ping_time > down_after / 2
         && now - i.link.last_pong_time > down_after / 2
@@ -386,8 +387,8 @@ fn check_subjectively_down(ctx: &mut Ctx, m: &mut Master, who: &Who) {
         });
     }
     if i.link.pc
-        && now - i.link.pc_conn_time > MIN_LINK_RECONNECT_PERIOD
-        && now - i.link.pc_last_activity > PUBLISH_PERIOD * 3
+        && now - i.link.pc_conn_time > t.min_link_reconnect_period
+        && now - i.link.pc_last_activity > t.publish_period * 3
     {
         i.link.pc = false;
         ctx.out.push(Action::Disconnect {
@@ -399,7 +400,7 @@ fn check_subjectively_down(ctx: &mut Ctx, m: &mut Master, who: &Who) {
     let down = elapsed > down_after
         || (i.kind == Kind::Master
             && i.role_reported == Role::Slave
-            && now - i.role_reported_time > down_after + INFO_PERIOD * 2)
+            && now - i.role_reported_time > down_after + t.info_period * 2)
         || (i.flags.master_reboot && now - i.master_reboot_since_time > reboot_period);
     if down {
         if !i.flags.s_down {

@@ -11,7 +11,7 @@
 
 use picket_common::resp::Frame;
 
-use crate::commands::{SimulateFailure, DEBUG_TIMERS};
+use crate::commands::SimulateFailure;
 use crate::instance::{Instance, Kind, Master, Millis, Role};
 use crate::state::{CommandError, SentinelState};
 
@@ -317,9 +317,9 @@ pub fn config_get(st: &SentinelState, pattern: &str) -> Frame {
 
 /// `SENTINEL DEBUG` without arguments: a map of the timer names and their
 /// values as bulk strings.
-pub fn debug_timers() -> Frame {
+pub fn debug_timers(s: &SentinelState) -> Frame {
     let mut f = Fields::default();
-    for (k, v) in DEBUG_TIMERS {
+    for (k, v) in s.g.timers.list() {
         f.put(k, v);
     }
     Frame::Map(f.0)

@@ -486,7 +486,9 @@ impl Sentinel {
         argv: Vec<String>,
         mut child: tokio::process::Child,
     ) {
-        let max = Duration::from_millis(crate::scripts::SCRIPT_MAX_RUNTIME as u64);
+        // the guard is dropped before the wait
+        let max_ms = self.lock().core.g.timers.script_max_runtime;
+        let max = Duration::from_millis(max_ms.max(0) as u64);
         let status = match tokio::time::timeout(max, child.wait()).await {
             Ok(s) => s.ok(),
             Err(_) => {
@@ -505,8 +507,9 @@ impl Sentinel {
             .map(|s| (s.code().unwrap_or(0), s.signal().unwrap_or(0)))
             .unwrap_or((0, libc::SIGKILL));
         let mut g = self.lock();
+        let retry_delay = g.core.g.timers.script_retry_delay;
         // exit 1 or a signal: retry later; other failures are reported
-        if (code == 1 || signal != 0) && g.scripts.retry(job, now_ms()) {
+        if (code == 1 || signal != 0) && g.scripts.retry(job, now_ms(), retry_delay) {
             return;
         }
         g.scripts.finished(job);

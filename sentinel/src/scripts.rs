@@ -2,7 +2,7 @@
 //! client-reconfig scripts run as child processes, at most
 //! [`MAX_RUNNING`] at once, at most [`MAX_QUEUE`] queued (the oldest
 //! waiting one is dropped), retried after exit code 1 or a signal with a
-//! delay doubling from [`RETRY_DELAY`], up to [`MAX_RETRY`] times
+//! delay doubling from the SENTINEL DEBUG `SCRIPT-RETRY-DELAY` (default [`RETRY_DELAY`]), up to [`MAX_RETRY`] times
 //! (reference §17). The process handling lives in the runtime.
 
 use crate::instance::Millis;
@@ -97,7 +97,7 @@ impl Scripts {
     }
 
     /// Reschedules after a retryable failure; false when out of retries.
-    pub fn retry(&mut self, id: u64, now: Millis) -> bool {
+    pub fn retry(&mut self, id: u64, now: Millis, retry_delay: Millis) -> bool {
         let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) else {
             return false;
         };
@@ -106,7 +106,7 @@ impl Scripts {
         }
         j.running = false;
         j.pid = 0;
-        j.start_time = now + RETRY_DELAY * (1 << j.retry_num);
+        j.start_time = now + retry_delay * (1 << j.retry_num);
         j.retry_num += 1;
         true
     }
@@ -129,13 +129,13 @@ mod tests {
         let mut now = 0;
         for n in 0..MAX_RETRY {
             s.started(id, 1, now);
-            assert!(s.retry(id, now));
+            assert!(s.retry(id, now, RETRY_DELAY));
             assert_eq!(s.jobs[0].start_time, now + RETRY_DELAY * (1 << n));
             assert_eq!(s.next_due(now), None);
             now = s.jobs[0].start_time;
             assert_eq!(s.next_due(now), Some(id));
         }
-        assert!(!s.retry(id, now));
+        assert!(!s.retry(id, now, RETRY_DELAY));
     }
 
     #[test]

@@ -844,11 +844,17 @@ impl Client {
         let Ok(port) = u16::try_from(port) else {
             return err("ERR Invalid port number.");
         };
-        let cfg = MasterConfig::new(
+        let mut cfg = MasterConfig::new(
             lossy(&args[2]),
             Addr::new(ip, port),
             u32::try_from(quorum).unwrap_or(u32::MAX),
         );
+        {
+            // the SENTINEL DEBUG defaults, as createSentinelRedisInstance
+            let g = self.s.lock();
+            cfg.down_after = g.core.g.timers.default_down_after;
+            cfg.failover_timeout = g.core.g.timers.default_failover_timeout;
+        }
         match self.s.apply(|core, now| core.monitor(now, cfg)) {
             Ok(()) => Flow::Reply(Frame::ok()),
             Err(e) => err(e.to_string()),
@@ -893,8 +899,11 @@ fn formatted_subcommand(s: &Arc<Sentinel>, sub: &str, args: &[Bytes]) -> Option<
         "replicas" | "slaves" => reply(replies::replicas(&s.lock().core, &words[0], now)),
         "sentinels" => reply(replies::sentinels(&s.lock().core, &words[0], now)),
         "info-cache" => Flow::Reply(replies::info_cache(&s.lock().core, &words, now)),
-        "debug" if n == 2 => Flow::Reply(replies::debug_timers()),
-        "debug" => err("ERR SENTINEL DEBUG setters are not supported by picket-sentinel"),
+        "debug" if n == 2 => Flow::Reply(replies::debug_timers(&s.lock().core)),
+        "debug" => match s.lock().core.g.timers.set(&words) {
+            Ok(()) => Flow::Reply(Frame::ok()),
+            Err(e) => err(e),
+        },
         "help" => Flow::Reply(Frame::Array(
             SENTINEL_HELP
                 .iter()

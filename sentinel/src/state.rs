@@ -22,6 +22,125 @@ impl<R: rand::RngCore> Random for R {
     }
 }
 
+/// The timers SENTINEL DEBUG lists and sets (sentinel.c's `sentinel_*`
+/// globals), in milliseconds. The defaults are Redis's constants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timers {
+    pub info_period: Millis,
+    pub ping_period: Millis,
+    pub ask_period: Millis,
+    pub publish_period: Millis,
+    /// down-after-milliseconds of masters added by SENTINEL MONITOR.
+    pub default_down_after: Millis,
+    /// failover-timeout of masters added by SENTINEL MONITOR.
+    pub default_failover_timeout: Millis,
+    pub tilt_trigger: Millis,
+    pub tilt_period: Millis,
+    pub slave_reconf_timeout: Millis,
+    pub min_link_reconnect_period: Millis,
+    pub election_timeout: Millis,
+    pub script_max_runtime: Millis,
+    pub script_retry_delay: Millis,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            info_period: crate::monitor::INFO_PERIOD,
+            ping_period: crate::monitor::PING_PERIOD,
+            ask_period: crate::election::ASK_PERIOD,
+            publish_period: crate::monitor::PUBLISH_PERIOD,
+            default_down_after: crate::config::DEFAULT_DOWN_AFTER_MS,
+            default_failover_timeout: crate::config::DEFAULT_FAILOVER_TIMEOUT_MS,
+            tilt_trigger: crate::monitor::TILT_TRIGGER,
+            tilt_period: crate::monitor::TILT_PERIOD,
+            slave_reconf_timeout: crate::failover::SLAVE_RECONF_TIMEOUT,
+            min_link_reconnect_period: crate::monitor::MIN_LINK_RECONNECT_PERIOD,
+            election_timeout: crate::election::ELECTION_TIMEOUT,
+            script_max_runtime: crate::scripts::SCRIPT_MAX_RUNTIME,
+            script_retry_delay: crate::scripts::RETRY_DELAY,
+        }
+    }
+}
+
+impl Timers {
+    /// The timers by SENTINEL DEBUG name, in Redis's order.
+    pub fn by_name(&mut self) -> [(&'static str, &mut Millis); 13] {
+        [
+            ("INFO-PERIOD", &mut self.info_period),
+            ("PING-PERIOD", &mut self.ping_period),
+            ("ASK-PERIOD", &mut self.ask_period),
+            ("PUBLISH-PERIOD", &mut self.publish_period),
+            ("DEFAULT-DOWN-AFTER", &mut self.default_down_after),
+            (
+                "DEFAULT-FAILOVER-TIMEOUT",
+                &mut self.default_failover_timeout,
+            ),
+            ("TILT-TRIGGER", &mut self.tilt_trigger),
+            ("TILT-PERIOD", &mut self.tilt_period),
+            ("SLAVE-RECONF-TIMEOUT", &mut self.slave_reconf_timeout),
+            (
+                "MIN-LINK-RECONNECT-PERIOD",
+                &mut self.min_link_reconnect_period,
+            ),
+            ("ELECTION-TIMEOUT", &mut self.election_timeout),
+            ("SCRIPT-MAX-RUNTIME", &mut self.script_max_runtime),
+            ("SCRIPT-RETRY-DELAY", &mut self.script_retry_delay),
+        ]
+    }
+
+    /// `(name, value)` pairs as SENTINEL DEBUG lists them.
+    pub fn list(&self) -> Vec<(&'static str, Millis)> {
+        let mut t = self.clone();
+        t.by_name().into_iter().map(|(k, v)| (k, *v)).collect()
+    }
+
+    /// `SENTINEL DEBUG <param> <value> ...` (`sentinelSetDebugConfigParameters`):
+    /// pairs are applied in order; the first bad one stops there (earlier
+    /// ones stay set) with Redis's error text. A value must be a positive
+    /// integer.
+    pub fn set(&mut self, args: &[String]) -> Result<(), String> {
+        let mut i = 0;
+        while i < args.len() {
+            let option = &args[i];
+            let slot = self
+                .by_name()
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(option))
+                .map(|(k, _)| k);
+            let (Some(name), Some(value)) = (slot, args.get(i + 1)) else {
+                return Err(format!(
+                    "ERR Unknown option or number of arguments for SENTINEL DEBUG '{option}'"
+                ));
+            };
+            match parse_positive(value) {
+                Some(v) => {
+                    if let Some((_, slot)) = self.by_name().into_iter().find(|(k, _)| *k == name) {
+                        *slot = v;
+                    }
+                }
+                None => {
+                    return Err(format!(
+                        "ERR Invalid argument '{value}' for SENTINEL DEBUG '{option}'"
+                    ))
+                }
+            }
+            i += 2;
+        }
+        Ok(())
+    }
+}
+
+/// A positive integer as Redis's `string2ll` reads it (no sign, no spaces,
+/// no leading zeros).
+fn parse_positive(s: &str) -> Option<Millis> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
+        return None;
+    }
+    s.parse::<Millis>().ok().filter(|v| *v > 0)
+}
+
 /// The sentinel-wide fields of `struct sentinelState`.
 #[derive(Clone, Debug)]
 pub struct Global {
@@ -55,6 +174,8 @@ pub struct Global {
     /// SENTINEL SIMULATE-FAILURE flags (`SENTINEL_SIMFAILURE_*` bits, see
     /// [`crate::commands::SimulateFailure`]).
     pub simulate_failure: u32,
+    /// The SENTINEL DEBUG timers.
+    pub timers: Timers,
 }
 
 /// What each rule function needs besides the master it works on.
@@ -193,6 +314,7 @@ impl SentinelState {
                 sentinel_user: None,
                 sentinel_pass: None,
                 simulate_failure: 0,
+                timers: Timers::default(),
             },
             masters: BTreeMap::new(),
             rng,

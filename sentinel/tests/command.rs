@@ -3,7 +3,8 @@
 //! no keys) for the commands and subcommands both implement, the same docs
 //! (summary, since, group, complexity, deprecation; argument lists are
 //! not kept), the same LIST for SENTINEL's
-//! subcommands (reference §13).
+//! subcommands (reference §13); SENTINEL DEBUG setters give the same
+//! replies and leave the same timers (§14).
 //!
 //! Needs `redis-sentinel` and `redis-cli`; fails, never skips, without them.
 
@@ -99,3 +100,29 @@ fn command_table_matches_redis_sentinel() {
     drop(procs);
 }
 
+#[test]
+fn sentinel_debug_setters_match_redis_sentinel() {
+    let dir = TempDir::new("debug");
+    let (procs, ports) = pair(&dir);
+    let both = |args: &[&str]| (cli(ports[0], args), cli(ports[1], args));
+    for args in [
+        &["info-period", "5000", "PING-PERIOD", "2000"][..],
+        &["ask-period", "0"],
+        &["ask-period", "-1"],
+        &["ask-period", "+5"],
+        &["ask-period", "1e3"],
+        &["ask-period", "9223372036854775808"],
+        &["tilt-period"],
+        &["nosuch", "1"],
+        &["publish-period", "3000", "nosuch", "1"],
+        &["script-retry-delay", "9223372036854775807"],
+    ] {
+        let cmd: Vec<&str> = ["SENTINEL", "DEBUG"].iter().chain(args).copied().collect();
+        let (p, r) = both(&cmd);
+        assert_eq!(p, r, "SENTINEL DEBUG {args:?}");
+    }
+    let (p, r) = both(&["SENTINEL", "DEBUG"]);
+    assert_eq!(p, r);
+    assert!(p.contains("INFO-PERIOD\n5000\n") && p.contains("PUBLISH-PERIOD\n3000\n"));
+    drop(procs);
+}

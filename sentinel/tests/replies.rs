@@ -415,7 +415,7 @@ fn sentinel_replies_match_redis_sentinel() {
             );
         }
         assert_eq!(
-            wire(&replies::debug_timers(), resp),
+            wire(&replies::debug_timers(&st), resp),
             conn.call(&["SENTINEL", "DEBUG"])
         );
         assert_eq!(

@@ -53,7 +53,7 @@ fn tick_stuck(fx: &mut Fx, ports: &[u16]) -> Vec<Action> {
 }
 
 fn selected(fx: &Fx) -> Option<String> {
-    select_slave(fx.now, fx.master())
+    select_slave(fx.now, fx.master(), &Default::default())
 }
 
 #[test]

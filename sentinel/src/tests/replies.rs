@@ -425,7 +425,8 @@ fn config_get_matches_glob_case_insensitively_in_redis_order() {
 
 #[test]
 fn debug_lists_redis_timers() {
-    let d = replies::debug_timers();
+    let fx = watched();
+    let d = replies::debug_timers(&fx.s);
     assert_eq!(
         keys(&d),
         [
@@ -452,6 +453,61 @@ fn debug_lists_redis_timers() {
             "10000", "60000", "30000"
         ]
     );
+}
+
+fn words(v: &[&str]) -> Vec<String> {
+    v.iter().map(|w| w.to_string()).collect()
+}
+
+#[test]
+fn debug_sets_timers_case_insensitively_and_lists_them() {
+    let mut fx = watched();
+    let t = &mut fx.s.g.timers;
+    assert_eq!(
+        t.set(&words(&["info-period", "5000", "Ping-Period", "2"])),
+        Ok(())
+    );
+    assert_eq!((t.info_period, t.ping_period), (5000, 2));
+    let d = replies::debug_timers(&fx.s);
+    assert_eq!(
+        (get(&d, "INFO-PERIOD"), get(&d, "PING-PERIOD")),
+        ("5000".into(), "2".into())
+    );
+}
+
+#[test]
+fn debug_rejects_non_positive_values_and_unknown_options_like_redis() {
+    let mut fx = watched();
+    let t = &mut fx.s.g.timers;
+    for bad in [
+        "0",
+        "-5",
+        "abc",
+        "1e3",
+        "",
+        "+5",
+        "007",
+        "99999999999999999999",
+    ] {
+        assert_eq!(
+            t.set(&words(&["info-period", bad])),
+            Err(format!(
+                "ERR Invalid argument '{bad}' for SENTINEL DEBUG 'info-period'"
+            ))
+        );
+    }
+    assert_eq!(
+        t.set(&words(&["nosuch", "1"])),
+        Err("ERR Unknown option or number of arguments for SENTINEL DEBUG 'nosuch'".into())
+    );
+    assert_eq!(
+        t.set(&words(&["TILT-PERIOD"])),
+        Err("ERR Unknown option or number of arguments for SENTINEL DEBUG 'TILT-PERIOD'".into())
+    );
+    // pairs before the bad one stay applied, as in Redis
+    assert!(t.set(&words(&["ask-period", "7", "nosuch", "3"])).is_err());
+    assert_eq!(t.ask_period, 7);
+    assert_eq!(t.info_period, 10_000);
 }
 
 // ---- SENTINEL SET ----
