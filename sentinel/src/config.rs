@@ -1786,7 +1786,7 @@ mod tests {
         // options before their monitor line, resolve-hostnames after it
         let (_, st) = load(
             "sentinel down-after-milliseconds m 1000\n\
-             sentinel monitor m db.example 6379 1\n\
+             sentinel monitor m db.example 6370 1\n\
              sentinel resolve-hostnames yes\n",
         )
         .unwrap();
@@ -1798,7 +1798,7 @@ mod tests {
 
     #[test]
     fn defaults_match_redis() {
-        let (server, st) = load("sentinel monitor m 127.0.0.1 6379 1\n").unwrap();
+        let (server, st) = load("sentinel monitor m 127.0.0.1 6370 1\n").unwrap();
         assert_eq!(server.port(), SENTINEL_PORT);
         assert!(!server.protected_mode());
         assert!(st.deny_scripts_reconfig);
@@ -1812,10 +1812,10 @@ mod tests {
     #[test]
     fn errors_carry_redis_reasons() {
         let cases: &[(&str, &str)] = &[
-            ("sentinel monitor m 127.0.0.1 6379 0", "Quorum must be 1 or greater."),
-            ("sentinel monitor m 127.0.0.1 6379 x", "Quorum must be 1 or greater."),
+            ("sentinel monitor m 127.0.0.1 6370 0", "Quorum must be 1 or greater."),
+            ("sentinel monitor m 127.0.0.1 6370 x", "Quorum must be 1 or greater."),
             ("sentinel monitor m 127.0.0.1 70000 1", "Invalid port number."),
-            ("sentinel monitor m db.example 6379 1", "Can't resolve instance hostname."),
+            ("sentinel monitor m db.example 6370 1", "Can't resolve instance hostname."),
             (
                 "sentinel monitor m 127.0.0.1 1 1\nsentinel monitor m 127.0.0.1 2 1",
                 "Duplicate master name.",
@@ -1834,7 +1834,7 @@ mod tests {
                 "negative time parameter.",
             ),
             ("sentinel myid abc", "Malformed Sentinel id in myid option."),
-            ("sentinel monitor m 127.0.0.1 6379", "Unrecognized sentinel configuration statement."),
+            ("sentinel monitor m 127.0.0.1 6370", "Unrecognized sentinel configuration statement."),
             ("sentinel bogus 1", "Unrecognized sentinel configuration statement."),
             (
                 "sentinel deny-scripts-reconfig maybe",
@@ -2137,7 +2137,7 @@ mod tests {
             s.sentinel_user = Some("su".into());
             s.masters.push(MasterConfig::new(
                 "other",
-                SentinelAddr::from_ip("10.1.1.1", 6379),
+                SentinelAddr::from_ip("10.1.1.1", 6370),
                 1,
             ));
         });
@@ -2157,7 +2157,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("picket-sconf-{}", random_id()));
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("sentinel.conf");
-        fs::write(&path, "sentinel monitor m 127.0.0.1 6379 1\n").unwrap();
+        fs::write(&path, "sentinel monitor m 127.0.0.1 6370 1\n").unwrap();
         let mut cfg = SentinelConfig::load_with(Some(&path), "", &FakeResolver).unwrap();
         assert!(cfg.ensure_myid().unwrap());
         assert_eq!(cfg.state.myid.len(), RUN_ID_SIZE);

@@ -173,13 +173,13 @@ mod tests {
 
     #[test]
     fn reads_replica_fields() {
-        let text = "role:slave\r\nmaster_host:10.0.0.1\r\nmaster_port:6379\r\n\
+        let text = "role:slave\r\nmaster_host:10.0.0.1\r\nmaster_port:6370\r\n\
                     master_link_status:down\r\nmaster_link_down_since_seconds:12\r\n\
                     slave_repl_offset:9001\r\nslave_priority:0\r\nreplica_announced:0\r\n";
         let f = parse_info(text);
         assert_eq!(f.role, Some(Role::Slave));
         assert_eq!(f.master_host.as_deref(), Some("10.0.0.1"));
-        assert_eq!(f.master_port, Some(6379));
+        assert_eq!(f.master_port, Some(6370));
         assert_eq!(f.master_link_up, Some(false));
         assert_eq!(f.master_link_down_time, 12_000);
         assert_eq!(f.slave_repl_offset, Some(9001));

@@ -120,7 +120,7 @@ fn refusals_match_redis_sentinel() {
 
     // not writable: checked as an unprivileged user (root may write anything)
     let ro = dir.0.join("ro.conf");
-    fs::write(&ro, "sentinel monitor m 127.0.0.1 6379 1\n").unwrap();
+    fs::write(&ro, "sentinel monitor m 127.0.0.1 6370 1\n").unwrap();
     let mut perms = fs::metadata(&ro).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o444);
     fs::set_permissions(&ro, perms).unwrap();
@@ -164,26 +164,26 @@ fn fatal_config_errors_match_redis_sentinel_byte_for_byte() {
     let script = dir.0.join("not-exec.sh");
     fs::write(&script, "#!/bin/sh\n").unwrap();
     let files = [
-        "port 26999\nsentinel monitor m 127.0.0.1 6379 0\n",
-        "sentinel monitor m 127.0.0.1 6379\n",
+        "port 26999\nsentinel monitor m 127.0.0.1 6370 0\n",
+        "sentinel monitor m 127.0.0.1 6370\n",
         "sentinel monitor m 127.0.0.1 99999 1\n",
-        "sentinel monitor m no-such-host.invalid 6379 1\n",
-        "sentinel monitor m 127.0.0.1 6379 1\nsentinel monitor m 127.0.0.1 6380 1\n",
+        "sentinel monitor m no-such-host.invalid 6370 1\n",
+        "sentinel monitor m 127.0.0.1 6370 1\nsentinel monitor m 127.0.0.1 6380 1\n",
         "sentinel down-after-milliseconds m 1000\n",
-        "sentinel monitor m 127.0.0.1 6379 1\nsentinel down-after-milliseconds m 0\n",
-        "sentinel monitor m 127.0.0.1 6379 1\nsentinel failover-timeout m -1\n",
-        "sentinel monitor m 127.0.0.1 6379 1\nsentinel master-reboot-down-after-period m -1\n",
+        "sentinel monitor m 127.0.0.1 6370 1\nsentinel down-after-milliseconds m 0\n",
+        "sentinel monitor m 127.0.0.1 6370 1\nsentinel failover-timeout m -1\n",
+        "sentinel monitor m 127.0.0.1 6370 1\nsentinel master-reboot-down-after-period m -1\n",
         "sentinel myid 123\n",
         "sentinel bogus-option 1\n",
         "  SENTINEL deny-scripts-reconfig maybe  \n",
         "sentinel resolve-hostnames 2\n",
         "sentinel announce-hostnames 2\n",
-        "sentinel monitor m 127.0.0.1 6379 1\nsentinel known-replica m 127.0.0.1 1\nsentinel known-slave m 127.0.0.1 1\n",
-        "sentinel monitor m 127.0.0.1 6379 1\nsentinel known-sentinel m 127.0.0.1 1 x\nsentinel known-sentinel m 127.0.0.1 2 x\n",
-        "sentinel monitor m 127.0.0.1 6379 1\nsentinel rename-command m a b\nsentinel rename-command m A c\n",
-        "sentinel monitor m 127.0.0.1 6379 1\nsentinel notification-script m /nonexistent\n",
-        "sentinel monitor m 127.0.0.1 6379 1\nsentinel client-reconfig-script m /nonexistent\n",
-        "sentinel monitor m 127.0.0.1 6379 0\nport abc\n",
+        "sentinel monitor m 127.0.0.1 6370 1\nsentinel known-replica m 127.0.0.1 1\nsentinel known-slave m 127.0.0.1 1\n",
+        "sentinel monitor m 127.0.0.1 6370 1\nsentinel known-sentinel m 127.0.0.1 1 x\nsentinel known-sentinel m 127.0.0.1 2 x\n",
+        "sentinel monitor m 127.0.0.1 6370 1\nsentinel rename-command m a b\nsentinel rename-command m A c\n",
+        "sentinel monitor m 127.0.0.1 6370 1\nsentinel notification-script m /nonexistent\n",
+        "sentinel monitor m 127.0.0.1 6370 1\nsentinel client-reconfig-script m /nonexistent\n",
+        "sentinel monitor m 127.0.0.1 6370 0\nport abc\n",
         "bogus 1\n",
         "port 1 2\n",
         "daemonize perhaps\n",
@@ -207,7 +207,7 @@ fn fatal_config_errors_match_redis_sentinel_byte_for_byte() {
     }
     // an error in a command-line option: its line number counts the file's
     let path = dir.0.join("ok.conf");
-    fs::write(&path, "sentinel monitor m 127.0.0.1 6379 1\n").unwrap();
+    fs::write(&path, "sentinel monitor m 127.0.0.1 6370 1\n").unwrap();
     let p = path.to_str().unwrap();
     let args = [p, "--port", "x"];
     let real = run("redis-sentinel", &args, &dir.0);

@@ -136,7 +136,7 @@ fn hello_is_published_every_2s_with_the_exact_payload() {
             _ => None,
         })
         .expect("a hello");
-    let payload = format!("10.0.0.100,26379,{MYID},7,mymaster,10.0.0.1,6379,3");
+    let payload = format!("10.0.0.100,26370,{MYID},7,mymaster,10.0.0.1,6370,3");
     assert_eq!(
         argv,
         vec![vec![
@@ -241,7 +241,7 @@ fn sdown_exactly_after_down_after_milliseconds_without_a_valid_reply() {
             sdown_at = Some(fx.now);
             assert_eq!(
                 named(&a, "+sdown"),
-                vec!["+sdown master mymaster 10.0.0.1 6379"]
+                vec!["+sdown master mymaster 10.0.0.1 6370"]
             );
             break;
         }
@@ -299,7 +299,7 @@ fn sdown_ends_with_a_valid_reply_and_emits_minus_sdown() {
     let a = fx.tick(100);
     assert_eq!(
         named(&a, "-sdown"),
-        vec!["-sdown master mymaster 10.0.0.1 6379"]
+        vec!["-sdown master mymaster 10.0.0.1 6370"]
     );
 }
 
@@ -405,7 +405,7 @@ fn odown_needs_the_quorum_of_sdown_opinions() {
             "SENTINEL",
             "is-master-down-by-addr",
             "10.0.0.1",
-            "6379",
+            "6370",
             "0",
             "*"
         ]
@@ -417,7 +417,7 @@ fn odown_needs_the_quorum_of_sdown_opinions() {
     let a = fx.tick(100);
     assert_eq!(
         named(&a, "+odown"),
-        vec!["+odown master mymaster 10.0.0.1 6379 #quorum 3/3"]
+        vec!["+odown master mymaster 10.0.0.1 6370 #quorum 3/3"]
     );
 }
 
@@ -439,7 +439,7 @@ fn peer_down_answers_expire_after_5s_and_odown_ends() {
     let a = fx.run(200);
     assert_eq!(
         named(&a, "-odown"),
-        vec!["-odown master mymaster 10.0.0.1 6379"]
+        vec!["-odown master mymaster 10.0.0.1 6370"]
     );
 }
 
@@ -477,11 +477,11 @@ fn a_sentinel_in_tilt_answers_not_down() {
     fx.run(DOWN_AFTER + 100);
     assert!(fx.master().inst.flags.s_down);
     let (ans, _) =
-        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6379, 0, "*");
+        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6370, 0, "*");
     assert!(ans.down);
     fx.tick(5000);
     let (ans, _) =
-        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6379, 0, "*");
+        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6370, 0, "*");
     assert!(!ans.down);
 }
 
@@ -495,7 +495,7 @@ fn a_new_run_id_is_a_reboot_and_with_a_reboot_period_makes_the_master_sdown() {
     let a = fx.info(&m(), master_info('x', &[]));
     assert_eq!(
         named(&a, "+reboot"),
-        vec!["+reboot master mymaster 10.0.0.1 6379"]
+        vec!["+reboot master mymaster 10.0.0.1 6370"]
     );
     // LOADING does not clear the reboot flag; only PONG does.
     let mut sdown = false;
@@ -529,8 +529,8 @@ fn replicas_listed_in_master_info_are_discovered_once() {
     assert_eq!(
         named(&a, "+slave"),
         vec![
-            "+slave slave 10.0.0.2:6380 10.0.0.2 6380 @ mymaster 10.0.0.1 6379",
-            "+slave slave 10.0.0.3:6381 10.0.0.3 6381 @ mymaster 10.0.0.1 6379",
+            "+slave slave 10.0.0.2:6380 10.0.0.2 6380 @ mymaster 10.0.0.1 6370",
+            "+slave slave 10.0.0.3:6381 10.0.0.3 6381 @ mymaster 10.0.0.1 6370",
         ]
     );
     assert_eq!(a.iter().filter(|a| **a == Action::PersistConfig).count(), 1);
@@ -546,7 +546,7 @@ fn role_changes_are_reported_coherent_or_not() {
     let a = fx.healthy(&r(6380), Some(master_info('n', &[])));
     assert_eq!(
         named(&a, "-role-change"),
-        vec!["-role-change slave 10.0.0.2:6380 10.0.0.2 6380 @ mymaster 10.0.0.1 6379 new reported role is master"]
+        vec!["-role-change slave 10.0.0.2:6380 10.0.0.2 6380 @ mymaster 10.0.0.1 6370 new reported role is master"]
     );
     let a = fx.info(&r(6380), replica_info('n', &master_addr(), true, 0, 100));
     assert_eq!(named(&a, "+role-change").len(), 1);

@@ -24,7 +24,7 @@ fn votes_once_per_epoch_first_request_wins() {
     let mut fx = Fx::new(2);
     let b = runid('b');
     let c = runid('c');
-    let (ans, a) = fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6379, 1, &b);
+    let (ans, a) = fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6370, 1, &b);
     assert_eq!((ans.leader.as_str(), ans.leader_epoch), (b.as_str(), 1));
     assert_eq!(
         events(&a),
@@ -34,10 +34,10 @@ fn votes_once_per_epoch_first_request_wins() {
         ]
     );
     assert!(a.contains(&Action::PersistConfig));
-    let (ans, a) = fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6379, 1, &c);
+    let (ans, a) = fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6370, 1, &c);
     assert_eq!((ans.leader.as_str(), ans.leader_epoch), (b.as_str(), 1));
     assert!(events(&a).is_empty());
-    let (ans, _) = fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6379, 2, &c);
+    let (ans, _) = fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6370, 2, &c);
     assert_eq!((ans.leader.as_str(), ans.leader_epoch), (c.as_str(), 2));
 }
 
@@ -46,7 +46,7 @@ fn a_request_for_an_old_epoch_gets_the_previous_vote() {
     let mut fx = Fx::new(2);
     fx.s.g.current_epoch = 5;
     let (ans, a) =
-        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6379, 3, &runid('b'));
+        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6370, 3, &runid('b'));
     assert_eq!((ans.leader.as_str(), ans.leader_epoch), ("*", 0));
     assert!(a.is_empty());
     assert_eq!(fx.s.g.current_epoch, 5);
@@ -56,7 +56,7 @@ fn a_request_for_an_old_epoch_gets_the_previous_vote() {
 fn asking_without_a_runid_is_not_a_vote_request() {
     let mut fx = Fx::new(2);
     let (ans, a) =
-        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6379, 4, "*");
+        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6370, 4, "*");
     assert_eq!(
         (ans.down, ans.leader.as_str(), ans.leader_epoch),
         (false, "*", 0)
@@ -70,7 +70,7 @@ fn the_master_is_found_by_address_not_by_name() {
     let mut fx = Fx::new(2);
     fx.run(DOWN_AFTER + 100);
     let (ans, _) =
-        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6379, 0, "*");
+        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6370, 0, "*");
     assert!(ans.down);
     let (ans, _) =
         fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6380, 1, &runid('b'));
@@ -86,7 +86,7 @@ fn voting_for_another_sentinel_delays_our_own_failover_by_twice_the_timeout() {
     fx.freeze(&m());
     fx.run(DOWN_AFTER + 1000);
     let (_, a) =
-        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6379, 1, &runid('b'));
+        fx.s.is_master_down_by_addr(fx.now, "10.0.0.1", 6370, 1, &runid('b'));
     assert!(events(&a).contains(&format!("+vote-for-leader {} 1", runid('b'))));
     // ODOWN now, but no failover of ours for 2 × failover-timeout.
     fx.answer(&s('b'), 1, &runid('b'), 1);
@@ -123,9 +123,9 @@ fn failover_start_bumps_the_epoch_and_asks_peers_for_votes_at_once() {
     assert_eq!(
         ev[..3],
         [
-            "+odown master mymaster 10.0.0.1 6379 #quorum 2/2".to_string(),
+            "+odown master mymaster 10.0.0.1 6370 #quorum 2/2".to_string(),
             "+new-epoch 1".into(),
-            "+try-failover master mymaster 10.0.0.1 6379".into(),
+            "+try-failover master mymaster 10.0.0.1 6370".into(),
         ]
     );
     let asks: Vec<(&crate::instance::InstanceId, &Vec<String>)> = a
@@ -165,7 +165,7 @@ fn no_failover_without_a_majority_of_all_known_sentinels() {
     let a = fx.tick(100);
     assert_eq!(
         named(&a, "+elected-leader"),
-        vec!["+elected-leader master mymaster 10.0.0.1 6379"]
+        vec!["+elected-leader master mymaster 10.0.0.1 6370"]
     );
 }
 

@@ -205,11 +205,11 @@ fn a_whole_failover_emits_redis_events_in_order() {
     let a = fail_until(&mut fx, FailoverState::None);
     let ev: Vec<String> = events(&a)
         .into_iter()
-        .filter(|e| !e.starts_with("+sdown slave 10.0.0.1:6379"))
+        .filter(|e| !e.starts_with("+sdown slave 10.0.0.1:6370"))
         .collect();
-    let s2 = "slave 10.0.0.2:6380 10.0.0.2 6380 @ mymaster 10.0.0.1 6379";
-    let s3 = "slave 10.0.0.3:6381 10.0.0.3 6381 @ mymaster 10.0.0.1 6379";
-    let mm = "master mymaster 10.0.0.1 6379";
+    let s2 = "slave 10.0.0.2:6380 10.0.0.2 6380 @ mymaster 10.0.0.1 6370";
+    let s3 = "slave 10.0.0.3:6381 10.0.0.3 6381 @ mymaster 10.0.0.1 6370";
+    let mm = "master mymaster 10.0.0.1 6370";
     let want: Vec<String> = vec![
         format!("+sdown {mm}"),
         format!("+odown {mm} #quorum 1/1"),
@@ -228,9 +228,9 @@ fn a_whole_failover_emits_redis_events_in_order() {
         format!("+slave-reconf-inprog {s3}"),
         format!("+slave-reconf-done {s3}"),
         format!("+failover-end {mm}"),
-        "+switch-master mymaster 10.0.0.1 6379 10.0.0.2 6380".into(),
+        "+switch-master mymaster 10.0.0.1 6370 10.0.0.2 6380".into(),
         "+slave slave 10.0.0.3:6381 10.0.0.3 6381 @ mymaster 10.0.0.2 6380".into(),
-        "+slave slave 10.0.0.1:6379 10.0.0.1 6379 @ mymaster 10.0.0.2 6380".into(),
+        "+slave slave 10.0.0.1:6370 10.0.0.1 6370 @ mymaster 10.0.0.2 6380".into(),
     ];
     assert_eq!(ev, want);
     assert_eq!(fx.s.master_addr(MASTER), Some(&raddr(6380)));
@@ -284,7 +284,7 @@ fn no_good_slave_aborts_the_failover() {
     let a = fx.run(DOWN_AFTER + 2000);
     assert_eq!(
         named(&a, "-failover-abort-no-good-slave"),
-        vec!["-failover-abort-no-good-slave master mymaster 10.0.0.1 6379"]
+        vec!["-failover-abort-no-good-slave master mymaster 10.0.0.1 6370"]
     );
     assert_eq!(fx.master().failover_state, FailoverState::None);
     assert!(fx.master().inst.flags.o_down, "the master stays ODOWN");
@@ -424,7 +424,7 @@ fn reconf_slaves_ends_for_timeout_with_best_effort_slaveof() {
     assert!(pos("+failover-end-for-timeout") < pos("+failover-end "));
     assert_eq!(
         named(&all, "+slave-reconf-sent-be"),
-        vec!["+slave-reconf-sent-be slave 10.0.0.4:6382 10.0.0.4 6382 @ mymaster 10.0.0.1 6379"]
+        vec!["+slave-reconf-sent-be slave 10.0.0.4:6382 10.0.0.4 6382 @ mymaster 10.0.0.1 6370"]
     );
     assert!(fx.now > entered + FAILOVER_TIMEOUT);
 }
@@ -475,7 +475,7 @@ fn manual_failover_skips_the_election_and_leaves_the_old_master_alone() {
         events(&a),
         vec![
             "+new-epoch 1",
-            "+try-failover master mymaster 10.0.0.1 6379"
+            "+try-failover master mymaster 10.0.0.1 6370"
         ]
     );
     let mut all = Vec::new();
@@ -484,8 +484,8 @@ fn manual_failover_skips_the_election_and_leaves_the_old_master_alone() {
     }
     let ev = events(&all);
     assert_eq!(ev[0], format!("+vote-for-leader {MYID} 1"));
-    assert_eq!(ev[1], "+elected-leader master mymaster 10.0.0.1 6379");
-    assert!(ev.contains(&"+switch-master mymaster 10.0.0.1 6379 10.0.0.2 6380".to_string()));
+    assert_eq!(ev[1], "+elected-leader master mymaster 10.0.0.1 6370");
+    assert!(ev.contains(&"+switch-master mymaster 10.0.0.1 6370 10.0.0.2 6380".to_string()));
     // No command ever went to the old master during the failover.
     assert!(!all.iter().any(|a| matches!(a, Action::Send { instance, request: Request::Slaveof { .. }, .. } if *instance == m())));
 }
@@ -498,7 +498,7 @@ fn reset_forgets_replicas_sentinels_and_failover_state() {
     assert_eq!(n, 1);
     assert_eq!(
         named(&a, "+reset-master"),
-        vec!["+reset-master master mymaster 10.0.0.1 6379"]
+        vec!["+reset-master master mymaster 10.0.0.1 6370"]
     );
     assert!(fx.master().replicas.is_empty() && fx.master().sentinels.is_empty());
     assert!(a.contains(&Action::PersistConfig));
@@ -512,7 +512,7 @@ fn the_old_master_is_converted_to_a_replica_when_it_returns() {
     // The master record now points at the promoted replica.
     fx.alive(&m(), master_info('n', &[]));
     // The old master comes back, still claiming to be a master.
-    let old = r(6379);
+    let old = r(6370);
     let a = fx.alive(&old, master_info('m', &[]));
     assert!(has_event(&a, "-role-change"));
     let back = fx.now;
@@ -522,7 +522,7 @@ fn the_old_master_is_converted_to_a_replica_when_it_returns() {
         if let Some(e) = named(&a, "+convert-to-slave").first() {
             assert_eq!(
                 e,
-                "+convert-to-slave slave 10.0.0.1:6379 10.0.0.1 6379 @ mymaster 10.0.0.2 6380"
+                "+convert-to-slave slave 10.0.0.1:6370 10.0.0.1 6370 @ mymaster 10.0.0.2 6380"
             );
             let tx = a.iter().find_map(|a| match a {
                 Action::Send {

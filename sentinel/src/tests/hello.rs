@@ -39,7 +39,7 @@ fn a_new_sentinel_is_discovered_from_its_hello() {
     assert_eq!(
         events(&a),
         vec![format!(
-            "+sentinel sentinel {} 10.0.1.1 26380 @ mymaster 10.0.0.1 6379",
+            "+sentinel sentinel {} 10.0.1.1 26380 @ mymaster 10.0.0.1 6370",
             runid('b')
         )]
     );
@@ -51,10 +51,10 @@ fn a_new_sentinel_is_discovered_from_its_hello() {
 #[test]
 fn hellos_with_our_own_id_or_for_unknown_masters_are_ignored() {
     let mut fx = Fx::new(2);
-    let own = format!("10.0.0.100,26379,{MYID},0,mymaster,10.0.0.1,6379,0");
+    let own = format!("10.0.0.100,26370,{MYID},0,mymaster,10.0.0.1,6370,0");
     assert!(recv(&mut fx, own).is_empty());
     let other = format!(
-        "10.0.1.1,26380,{},0,othermaster,10.0.0.1,6379,0",
+        "10.0.1.1,26380,{},0,othermaster,10.0.0.1,6370,0",
         runid('b')
     );
     assert!(recv(&mut fx, other).is_empty());
@@ -69,7 +69,7 @@ fn a_sentinel_that_changed_address_is_switched_not_duplicated() {
     assert_eq!(
         events(&a),
         vec![format!(
-            "+sentinel-address-switch master mymaster 10.0.0.1 6379 ip 10.0.1.1 port 26390 for {}",
+            "+sentinel-address-switch master mymaster 10.0.0.1 6370 ip 10.0.1.1 port 26390 for {}",
             runid('b')
         )]
     );
@@ -86,7 +86,7 @@ fn a_new_runid_at_a_known_address_replaces_the_old_sentinel() {
     assert_eq!(
         ev[0],
         format!(
-            "+sentinel-invalid-addr sentinel {} 10.0.1.1 26380 @ mymaster 10.0.0.1 6379",
+            "+sentinel-invalid-addr sentinel {} 10.0.1.1 26380 @ mymaster 10.0.0.1 6370",
             runid('b')
         )
     );
@@ -119,12 +119,12 @@ fn a_newer_config_epoch_wins_and_switch_master_is_emitted() {
         vec![
             "+new-epoch 1".to_string(),
             format!(
-                "+config-update-from sentinel {} 10.0.1.1 26380 @ mymaster 10.0.0.1 6379",
+                "+config-update-from sentinel {} 10.0.1.1 26380 @ mymaster 10.0.0.1 6370",
                 runid('b')
             ),
-            "+switch-master mymaster 10.0.0.1 6379 10.0.0.2 6380".into(),
+            "+switch-master mymaster 10.0.0.1 6370 10.0.0.2 6380".into(),
             "+slave slave 10.0.0.3:6381 10.0.0.3 6381 @ mymaster 10.0.0.2 6380".into(),
-            "+slave slave 10.0.0.1:6379 10.0.0.1 6379 @ mymaster 10.0.0.2 6380".into(),
+            "+slave slave 10.0.0.1:6370 10.0.0.1 6370 @ mymaster 10.0.0.2 6380".into(),
         ]
     );
     assert_eq!(fx.s.master_addr(MASTER), Some(&raddr(6380)));
@@ -166,7 +166,7 @@ fn an_observer_runs_the_client_reconfig_script_on_switch() {
         _ => None,
     });
     let args: Vec<String> = [
-        "mymaster", "observer", "start", "10.0.0.1", "6379", "10.0.0.2", "6380",
+        "mymaster", "observer", "start", "10.0.0.1", "6370", "10.0.0.2", "6380",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -189,7 +189,7 @@ fn warning_events_run_the_notification_script() {
         .collect();
     assert_eq!(
         runs[0],
-        vec!["+sdown".to_string(), "master mymaster 10.0.0.1 6379".into()]
+        vec!["+sdown".to_string(), "master mymaster 10.0.0.1 6370".into()]
     );
     // Notice-level events (here +slave) run nothing.
     let a = fx.alive(&m(), master_info('m', &[6380]));

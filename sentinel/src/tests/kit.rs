@@ -22,22 +22,29 @@ pub fn runid(c: char) -> String {
 }
 
 pub fn master_addr() -> Addr {
-    Addr::new("10.0.0.1", 6379)
+    Addr::new("10.0.0.1", 6370)
 }
 
 pub fn m() -> InstanceId {
     InstanceId::Master(MASTER.into())
 }
 
+/// The fixture's host for a port: the master (6370) is 10.0.0.1, replica
+/// 6380 is 10.0.0.2, 6381 is 10.0.0.3, ...
+pub fn host_of(port: u16) -> String {
+    let n = if port == 6370 { 1 } else { port - 6378 };
+    format!("10.0.0.{n}")
+}
+
 pub fn r(port: u16) -> InstanceId {
     InstanceId::Replica {
         master: MASTER.into(),
-        name: format!("10.0.0.{}:{}", port - 6378, port),
+        name: format!("{}:{}", host_of(port), port),
     }
 }
 
 pub fn raddr(port: u16) -> Addr {
-    Addr::new(format!("10.0.0.{}", port - 6378), port)
+    Addr::new(host_of(port), port)
 }
 
 pub fn s(c: char) -> InstanceId {
@@ -100,7 +107,7 @@ impl Fx {
     }
 
     pub fn with_config(cfg: MasterConfig) -> Fx {
-        let mut s = SentinelState::new(MYID, 26379, T0, Box::new(StepRng::new(0, 0)));
+        let mut s = SentinelState::new(MYID, 26370, T0, Box::new(StepRng::new(0, 0)));
         s.add_master(T0, cfg).unwrap();
         Fx {
             s,
@@ -365,7 +372,7 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// `n` sentinels monitoring a master at 10.0.0.1:6379 with replicas at
+    /// `n` sentinels monitoring a master at 10.0.0.1:6370 with replicas at
     /// the given ports; each sentinel knows the replicas but no sentinel
     /// (they discover each other through hellos).
     pub fn new(n: usize, quorum: u32, replicas: &[u16], seed: u64) -> Sim {
@@ -396,7 +403,7 @@ impl Sim {
         let mut sentinel_addrs = Vec::new();
         for k in 0..n {
             let id = runid(char::from(b'a' + k as u8));
-            let port = 26379 + k as u16;
+            let port = 26370 + k as u16;
             let rng = rand::rngs::StdRng::seed_from_u64(seed + k as u64);
             let mut s = SentinelState::new(id, port, T0, Box::new(rng));
             s.add_master(T0, master_config(quorum)).unwrap();

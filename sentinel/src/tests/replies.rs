@@ -139,7 +139,7 @@ fn master_map_has_redis_fields_in_order_with_bulk_values() {
     assert_eq!(keys(&mm), strs(&MASTER_FIELDS));
     assert_eq!(get(&mm, "name"), MASTER);
     assert_eq!(get(&mm, "ip"), "10.0.0.1");
-    assert_eq!(get(&mm, "port"), "6379");
+    assert_eq!(get(&mm, "port"), "6370");
     assert_eq!(get(&mm, "runid"), runid('m'));
     assert_eq!(get(&mm, "flags"), "master");
     assert_eq!(get(&mm, "link-refcount"), "1");
@@ -224,7 +224,7 @@ fn replica_map_has_redis_fields_in_order() {
         assert_eq!(get(rep, "flags"), "slave");
         assert_eq!(get(rep, "role-reported"), "slave");
         assert_eq!(get(rep, "master-host"), "10.0.0.1");
-        assert_eq!(get(rep, "master-port"), "6379");
+        assert_eq!(get(rep, "master-port"), "6370");
         assert_eq!(get(rep, "replica-announced"), "1");
     }
     assert_eq!(get(&reps[0], "name"), "10.0.0.2:6380");
@@ -355,7 +355,7 @@ fn info_section_matches_redis_text() {
          sentinel_running_scripts:1\r\n\
          sentinel_scripts_queue_length:3\r\n\
          sentinel_simulate_failure_flags:0\r\n\
-         master0:name=mymaster,status=ok,address=10.0.0.1:6379,slaves=2,sentinels=3\r\n\
+         master0:name=mymaster,status=ok,address=10.0.0.1:6370,slaves=2,sentinels=3\r\n\
          master1:name=zeta,status=ok,address=::1:7000,slaves=0,sentinels=1\r\n"
     );
 }
@@ -520,7 +520,7 @@ fn always(_: &str) -> bool {
     true
 }
 
-const MM: &str = "master mymaster 10.0.0.1 6379";
+const MM: &str = "master mymaster 10.0.0.1 6370";
 
 #[test]
 fn set_applies_each_option_with_a_set_event_and_one_flush() {
