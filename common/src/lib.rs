@@ -6,6 +6,7 @@
 //!   strings, escapes) used for config files and inline commands alike.
 //! - [`directives`]: the table of generic redis.conf directives (names,
 //!   aliases, defaults, value checks) read by server and sentinel alike.
+//! - [`help`]: HELP texts both binaries answer (COMMAND HELP).
 //! - [`num`]: number formatting and parsing exactly as Redis does it
 //!   (`%.17g` doubles, strict integers, `strtold`-style floats).
 //! - [`glob`]: Redis's `stringmatchlen` glob matcher (KEYS, SCAN MATCH,
@@ -14,5 +15,6 @@
 pub mod conf;
 pub mod directives;
 pub mod glob;
+pub mod help;
 pub mod num;
 pub mod resp;

@@ -1049,7 +1049,7 @@ fn command(args: &[Bytes]) -> Flow {
     match sub.as_str() {
         "count" if n == 2 => Flow::Reply(Frame::Integer(COMMANDS.len() as i64)),
         "help" if n == 2 => Flow::Reply(Frame::Array(
-            COMMAND_HELP
+            picket_common::help::COMMAND_HELP
                 .iter()
                 .map(|l| Frame::Simple(l.to_string()))
                 .collect(),
@@ -1117,27 +1117,3 @@ fn command(args: &[Bytes]) -> Flow {
         )),
     }
 }
-
-const COMMAND_HELP: &[&str] = &[
-    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "(no subcommand)",
-    "    Return details about all Redis commands.",
-    "COUNT",
-    "    Return the total number of commands in this Redis server.",
-    "LIST",
-    "    Return a list of all commands in this Redis server.",
-    "INFO [<command-name> ...]",
-    "    Return details about multiple Redis commands.",
-    "    If no command names are given, documentation details for all",
-    "    commands are returned.",
-    "DOCS [<command-name> ...]",
-    "    Return documentation details about multiple Redis commands.",
-    "    If no command names are given, documentation details for all",
-    "    commands are returned.",
-    "GETKEYS <full-command>",
-    "    Return the keys from a full Redis command.",
-    "GETKEYSANDFLAGS <full-command>",
-    "    Return the keys and the access flags from a full Redis command.",
-    "HELP",
-    "    Prints this help.",
-];

@@ -126,6 +126,42 @@ async fn write_out(wr: &mut tokio::net::tcp::OwnedWriteHalf, out: &[u8], kill: &
     }
 }
 
+/// Waits for a blocked command's outcome (BLPOP & co., WAIT) until
+/// `deadline`, still reading what the client pipelines meanwhile.
+/// `Ok(None)` is the deadline; `Err(())` means the connection must close
+/// (killed, or the client went away).
+async fn await_reply<T>(
+    rx: &mut tokio::sync::oneshot::Receiver<T>,
+    deadline: Option<Instant>,
+    rd: &mut tokio::net::tcp::OwnedReadHalf,
+    inbuf: &mut BytesMut,
+    kill: &Notify,
+    net_in: &mut u64,
+    reads: &mut u64,
+) -> Result<Option<T>, ()> {
+    let sleep = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            r = &mut *rx => return Ok(r.ok()),
+            _ = &mut sleep => return Ok(None),
+            _ = kill.notified() => return Err(()),
+            n = rd.read_buf(inbuf) => match n {
+                Ok(0) | Err(_) => return Err(()),
+                Ok(n) => {
+                    *net_in += n as u64;
+                    *reads += 1;
+                }
+            },
+        }
+    }
+}
+
 /// Serves one connection until it closes.
 pub async fn serve(
     shared: Arc<Shared>,
@@ -287,28 +323,18 @@ pub async fn serve(
                 deadline,
                 offset,
             } => {
-                let sleep = async {
-                    match deadline {
-                        Some(d) => tokio::time::sleep_until(d.into()).await,
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::pin!(sleep);
-                let n = loop {
-                    tokio::select! {
-                        r = &mut rx => break r.ok(),
-                        _ = &mut sleep => break None,
-                        _ = kill.notified() => break 'conn,
-                        n = rd.read_buf(&mut inbuf) => {
-                            match n {
-                                Ok(0) | Err(_) => break 'conn,
-                                Ok(n) => {
-                                    net_in += n as u64;
-                                    reads += 1;
-                                }
-                            }
-                        }
-                    }
+                let Ok(n) = await_reply(
+                    &mut rx,
+                    deadline,
+                    &mut rd,
+                    &mut inbuf,
+                    &kill,
+                    &mut net_in,
+                    &mut reads,
+                )
+                .await
+                else {
+                    break 'conn;
                 };
                 {
                     let mut st = shared.lock();
@@ -369,29 +395,18 @@ pub async fn serve(
                 deadline,
                 timeout_reply,
             } => {
-                let sleep = async {
-                    match deadline {
-                        Some(d) => tokio::time::sleep_until(d.into()).await,
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::pin!(sleep);
-                let reply = loop {
-                    tokio::select! {
-                        r = &mut rx => break r.ok(),
-                        _ = &mut sleep => break None,
-                        _ = kill.notified() => break 'conn,
-                        n = rd.read_buf(&mut inbuf) => {
-                            match n {
-                                Ok(0) | Err(_) => break 'conn,
-                                Ok(n) => {
-                                    net_in += n as u64;
-                                    reads += 1;
-                                    continue;
-                                }
-                            }
-                        }
-                    }
+                let Ok(reply) = await_reply(
+                    &mut rx,
+                    deadline,
+                    &mut rd,
+                    &mut inbuf,
+                    &kill,
+                    &mut net_in,
+                    &mut reads,
+                )
+                .await
+                else {
+                    break 'conn;
                 };
                 let reply = match reply {
                     Some(r) => r,

@@ -453,30 +453,6 @@ pub fn get_keys(c: &Cmd, args: &[Bytes]) -> Vec<usize> {
     v
 }
 
-const COMMAND_HELP: &[&str] = &[
-    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "(no subcommand)",
-    "    Return details about all Redis commands.",
-    "COUNT",
-    "    Return the total number of commands in this Redis server.",
-    "LIST",
-    "    Return a list of all commands in this Redis server.",
-    "INFO [<command-name> ...]",
-    "    Return details about multiple Redis commands.",
-    "    If no command names are given, documentation details for all",
-    "    commands are returned.",
-    "DOCS [<command-name> ...]",
-    "    Return documentation details about multiple Redis commands.",
-    "    If no command names are given, documentation details for all",
-    "    commands are returned.",
-    "GETKEYS <full-command>",
-    "    Return the keys from a full Redis command.",
-    "GETKEYSANDFLAGS <full-command>",
-    "    Return the keys and the access flags from a full Redis command.",
-    "HELP",
-    "    Prints this help.",
-];
-
 fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let _ = &ctx;
     if a.len() == 1 {
@@ -588,7 +564,7 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             }
             Ok(Frame::Array(names.into_iter().map(Frame::bulk).collect()))
         }
-        "help" => Ok(help_reply(COMMAND_HELP)),
+        "help" => Ok(help_reply(picket_common::help::COMMAND_HELP)),
         _ => Err(unknown_sub("command", &a[1])),
     }
 }
