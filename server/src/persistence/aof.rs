@@ -150,8 +150,8 @@ struct SyncState {
     released: u64,
     running: bool,
     file: Option<Arc<File>>,
-    /// fdatasync calls so far (INFO and tests).
-    fsyncs: u64,
+    /// The everysec thread's last failed fdatasync, picked up by the cron
+    /// (writes are refused with MISCONF, as Redis's aof_bio_fsync_status).
     last_error: Option<String>,
 }
 
@@ -164,7 +164,6 @@ impl Durability {
                 released: 0,
                 running: false,
                 file: Some(file),
-                fsyncs: 0,
                 last_error: None,
             }),
             done: tokio::sync::Notify::new(),
@@ -182,11 +181,6 @@ impl Durability {
         self.written.load(Ordering::Acquire)
     }
 
-    /// fdatasync calls so far.
-    pub fn fsyncs(&self) -> u64 {
-        self.lock().fsyncs
-    }
-
     /// One fdatasync of the current file covering everything written
     /// before it started.
     fn sync_now(&self) -> std::io::Result<()> {
@@ -200,7 +194,6 @@ impl Durability {
         let mut g = self.lock();
         g.synced = g.synced.max(upto);
         g.released = g.released.max(upto);
-        g.fsyncs += 1;
         drop(g);
         self.done.notify_waiters();
         Ok(())
@@ -211,7 +204,6 @@ impl Durability {
         {
             let mut g = self.lock();
             g.running = false;
-            g.fsyncs += 1;
             match res {
                 Ok(()) => {
                     g.synced = g.synced.max(upto);
@@ -382,11 +374,6 @@ impl Aof {
             self.buf
                 .extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
         }
-    }
-
-    /// Bytes waiting in the buffer (aof_buffer_length).
-    pub fn buffered(&self) -> usize {
-        self.buf.len()
     }
 
     /// Writes the buffer to the current INCR file. A failed or short write
@@ -1160,8 +1147,18 @@ pub fn cron(shared: &Shared, st: &mut State) {
         Ordering::Relaxed,
     );
     if let Some(aof) = st.aof.as_mut() {
+        if let Some(e) = aof.sync.lock().last_error.take() {
+            aof.write_error = Some(e);
+        }
         if aof.write_error.is_some() {
-            let _ = aof.write_buf();
+            // retry: the pending bytes, or (after a failed fsync) an fsync
+            if aof.buf.is_empty() {
+                if aof.sync.sync_now().is_ok() {
+                    aof.write_error = None;
+                }
+            } else {
+                let _ = aof.write_buf();
+            }
         }
     }
     if let Some(rw) = st.aofrw.rewrite.clone() {

@@ -354,12 +354,15 @@ pub fn has_work() -> bool {
 /// message per replica per tick, as Redis writes a replica's buffer once
 /// per event-loop pass); a large amount goes at once.
 pub fn flush_later(st: &mut State) {
+    if st.repl.outbuf.is_empty() {
+        return;
+    }
     // (a busy multi-threaded runtime may not park soon: send now there)
     let single = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
     if st.repl.outbuf.len() >= 64 * 1024 || !single {
         flush_out(st);
-    } else if !st.repl.outbuf.is_empty() {
+    } else {
         OUT_PENDING.store(true, std::sync::atomic::Ordering::Release);
     }
 }
