@@ -11,10 +11,12 @@
 //!   (`%.17g` doubles, strict integers, `strtold`-style floats).
 //! - [`glob`]: Redis's `stringmatchlen` glob matcher (KEYS, SCAN MATCH,
 //!   PSUBSCRIBE, CONFIG GET).
+//! - [`net`]: outgoing connections bound to `bind-source-addr`.
 
 pub mod conf;
 pub mod directives;
 pub mod glob;
 pub mod help;
+pub mod net;
 pub mod num;
 pub mod resp;

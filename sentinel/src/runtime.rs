@@ -19,9 +19,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
+use picket_common::net::connect_from;
 use picket_common::resp::{encode_command, Frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{strerror, SentinelConfig};
@@ -341,7 +341,8 @@ impl Sentinel {
         handshake: Outgoing,
         mut rx: mpsc::UnboundedReceiver<Outgoing>,
     ) {
-        let connect = TcpStream::connect((addr.ip.as_str(), addr.port));
+        let source = self.lock().config.server.value("bind-source-addr");
+        let connect = connect_from(&addr.ip, addr.port, Some(&source));
         let Ok(Ok(stream)) = tokio::time::timeout(CONNECT_TIMEOUT, connect).await else {
             return;
         };

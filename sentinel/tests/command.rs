@@ -11,8 +11,12 @@
 mod common;
 
 use std::fs;
+use std::time::Duration;
 
-use common::{cli, free_port, require_tool, start_sentinel, Proc, TempDir, PICKET};
+use common::{
+    cli, free_port, require_tool, server_with, start_sentinel, wait_for, write_sentinel_conf, Proc,
+    TempDir, PICKET,
+};
 
 /// Output lines, sorted: COMMAND's order follows a hash table in Redis.
 fn sorted(s: String) -> Vec<String> {
@@ -125,4 +129,39 @@ fn sentinel_debug_setters_match_redis_sentinel() {
     assert_eq!(p, r);
     assert!(p.contains("INFO-PERIOD\n5000\n") && p.contains("PUBLISH-PERIOD\n3000\n"));
     drop(procs);
+}
+
+/// `bind-source-addr`: every link the sentinel opens (command and pub/sub
+/// to the master) leaves from that address, as redis-sentinel's do.
+#[test]
+fn links_leave_from_bind_source_addr() {
+    let dir = TempDir::new("bindsrc");
+    let master = server_with(
+        "redis-server",
+        dir.path(),
+        None,
+        &["--protected-mode", "no"],
+    );
+    for (bin, src) in [("redis-sentinel", "127.0.0.8"), (PICKET, "127.0.0.9")] {
+        let port = free_port();
+        let conf = write_sentinel_conf(
+            dir.path(),
+            port,
+            master.port,
+            1,
+            &format!("bind-source-addr {src}\n"),
+        );
+        let _s = start_sentinel(bin, dir.path(), &conf, port);
+        wait_for(
+            "both sentinel links from the source address",
+            Duration::from_secs(10),
+            || {
+                let list = cli(master.port, &["CLIENT", "LIST"]);
+                list.lines()
+                    .filter(|l| l.contains(&format!("addr={src}:")) && l.contains("name=sentinel-"))
+                    .count()
+                    == 2
+            },
+        );
+    }
 }

@@ -562,3 +562,23 @@ fn replicas_arriving_together_share_one_diskless_snapshot() {
     assert_eq!(digest(&r1), digest(&m));
     assert_eq!(digest(&r2), digest(&m));
 }
+
+/// `bind-source-addr` (Redis 7.0): the replica's link to its master leaves
+/// from that address, so the master sees it in CLIENT LIST and INFO. The
+/// HA harness tells processes apart by it.
+#[test]
+fn the_replica_link_leaves_from_bind_source_addr() {
+    for (name, start) in [
+        ("picket", picket as fn(&[&str]) -> Server),
+        ("redis", redis),
+    ] {
+        let master = start(&["--protected-mode", "no"]);
+        let replica = picket(&["--bind-source-addr", "127.0.0.7"]);
+        replicate(&replica, &master);
+        wait_synced(&replica, &master);
+        let list: String = q(&mut master.conn(), &["CLIENT", "LIST", "TYPE", "replica"]);
+        assert!(list.contains("addr=127.0.0.7:"), "{name} master: {list}");
+        let i = info(&master, "replication");
+        assert!(i.contains("slave0:ip=127.0.0.7,"), "{name} master: {i}");
+    }
+}

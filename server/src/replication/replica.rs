@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
+use picket_common::net::connect_from;
 use picket_common::resp::{parse_request, RequestLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -182,7 +183,7 @@ impl Link {
 }
 
 async fn run_link(shared: &Arc<Shared>, gen: u64) -> Result<(), String> {
-    let (host, port, kill, timeout, auth, announce_port, announce_ip) = {
+    let (host, port, kill, timeout, auth, announce_port, announce_ip, source) = {
         let st = shared.lock();
         let Some(m) = st.repl.master.as_ref().filter(|_| current(&st, gen)) else {
             return Ok(());
@@ -216,6 +217,11 @@ async fn run_link(shared: &Arc<Shared>, gen: u64) -> Result<(), String> {
             .get("replica-announce-ip")
             .filter(|s| !s.is_empty())
             .map(str::to_string);
+        let source = st
+            .config
+            .get("bind-source-addr")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
         (
             m.host.clone(),
             m.port,
@@ -224,12 +230,13 @@ async fn run_link(shared: &Arc<Shared>, gen: u64) -> Result<(), String> {
             auth,
             ap,
             ip,
+            source,
         )
     };
     let work = async {
         set_state(shared, gen, LinkState::Connecting)?;
         tracing::info!("Connecting to MASTER {host}:{port}");
-        let s = tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port)))
+        let s = tokio::time::timeout(timeout, connect_from(&host, port, source.as_deref()))
             .await
             .map_err(|_| "timeout connecting to the master".to_string())?
             .map_err(|e| format!("Error condition on socket for SYNC: {e}"))?;
