@@ -244,7 +244,8 @@ pub struct SplitBrainReport {
     pub acked_after_cut: usize,
     pub lost: usize,
     pub lost_sample: Vec<u64>,
-    /// Refusals the client saw from the old master (`NOREPLICAS`, …).
+    /// Refusals the client saw from the old master during the cut
+    /// (`NOREPLICAS`, …).
     pub refusals: Vec<(String, usize)>,
     /// Writes whose outcome the client could not know.
     pub unknown: u64,
@@ -324,7 +325,7 @@ pub async fn split_brain(
     let loss: Loss = check(g.nodes[ni].real_addr(), &key, &log).await?;
     g.config_set_all("min-replicas-to-write", "0").await?;
     let mut refusals: Vec<(String, usize)> = Vec::new();
-    for (_, word) in log.errors.iter().filter(|e| e.0 >= t0) {
+    for (_, word) in log.errors.iter().filter(|e| e.0 >= t0 && e.0 < healed) {
         match refusals.iter_mut().find(|r| &r.0 == word) {
             Some(r) => r.1 += 1,
             None => refusals.push((word.clone(), 1)),

@@ -207,40 +207,7 @@ impl Group {
                 })?;
         }
         for j in 0..topology.sentinel.count {
-            let ip = sentinel_ip(j);
-            let port = port_or_free(ip, topology.sentinel_port(j))?;
-            let real_port = free_port(ip)?;
-            let name = format!("sentinel{}", j + 1);
-            let sdir = dir.join(&name);
-            std::fs::create_dir_all(&sdir)?;
-            let conf = sdir.join("sentinel.conf");
-            std::fs::write(
-                &conf,
-                sentinel_conf(topology, ip, port, real_port, &sdir, master_ip, master_port),
-            )?;
-            let proc = Process::spawn(
-                &name,
-                &bins.sentinel,
-                vec![conf.display().to_string()],
-                &sdir.join("sentinel.log"),
-            )?;
-            let proxy = Proxy::start(
-                g.net.clone(),
-                SocketAddr::new(IpAddr::V4(ip), port),
-                SocketAddr::new(IpAddr::V4(ip), real_port),
-            )
-            .await
-            .with_context(|| format!("proxy for {name} on {ip}:{port}"))?;
-            g.sentinels.push(Member {
-                name,
-                kind: Kind::Sentinel,
-                ip,
-                port,
-                real_port,
-                dir: sdir,
-                proc,
-                proxy,
-            });
+            g.spawn_sentinel(j, master_ip, master_port).await?;
         }
         for m in &g.sentinels {
             wait_ping(m.real_addr(), Duration::from_secs(10))
@@ -250,6 +217,74 @@ impl Group {
                 })?;
         }
         Ok(g)
+    }
+
+    /// Starts sentinel `j` monitoring the master at `master_ip:master_port`.
+    async fn spawn_sentinel(
+        &mut self,
+        j: usize,
+        master_ip: Ipv4Addr,
+        master_port: u16,
+    ) -> Result<()> {
+        let t = &self.topology;
+        let ip = sentinel_ip(j);
+        let port = port_or_free(ip, t.sentinel_port(j))?;
+        let real_port = free_port(ip)?;
+        let name = format!("sentinel{}", j + 1);
+        let sdir = self.dir.join(&name);
+        std::fs::create_dir_all(&sdir)?;
+        let conf = sdir.join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            sentinel_conf(t, ip, port, real_port, &sdir, master_ip, master_port),
+        )?;
+        let proc = Process::spawn(
+            &name,
+            &self.bins.sentinel,
+            vec![conf.display().to_string()],
+            &sdir.join("sentinel.log"),
+        )?;
+        let proxy = Proxy::start(
+            self.net.clone(),
+            SocketAddr::new(IpAddr::V4(ip), port),
+            SocketAddr::new(IpAddr::V4(ip), real_port),
+        )
+        .await
+        .with_context(|| format!("proxy for {name} on {ip}:{port}"))?;
+        self.sentinels.push(Member {
+            name,
+            kind: Kind::Sentinel,
+            ip,
+            port,
+            real_port,
+            dir: sdir,
+            proc,
+            proxy,
+        });
+        Ok(())
+    }
+
+    /// Adds a sentinel that monitors the current master (as an operator
+    /// would configure it: `sentinel monitor` only; it finds the replicas
+    /// and the other sentinels by itself).
+    pub async fn add_sentinel(&mut self) -> Result<usize> {
+        let mi = self
+            .current_master()
+            .await
+            .ok_or_else(|| anyhow!("no master to monitor"))?;
+        let (ip, port) = (self.nodes[mi].ip, self.nodes[mi].port);
+        let j = self.sentinels.len();
+        if j >= 40 {
+            bail!("at most 40 sentinels");
+        }
+        self.spawn_sentinel(j, ip, port).await?;
+        let m = &self.sentinels[j];
+        wait_ping(m.real_addr(), Duration::from_secs(10))
+            .await
+            .with_context(|| {
+                format!("{} did not start (log: {})", m.name, m.proc.log().display())
+            })?;
+        Ok(j)
     }
 
     pub fn master_name(&self) -> &str {
@@ -289,6 +324,16 @@ impl Group {
     pub async fn node_info(&self, i: usize) -> Result<String> {
         let f = call_once(self.nodes[i].real_addr(), &["INFO", "replication"], PROBE).await?;
         text(&f).ok_or_else(|| anyhow!("INFO: {f:?}"))
+    }
+
+    /// One command to data node `i` on its own port.
+    pub async fn node_call(&self, i: usize, args: &[&str]) -> Result<Frame> {
+        call_once(self.nodes[i].real_addr(), args, Duration::from_secs(5)).await
+    }
+
+    /// One command to sentinel `j` on its own port.
+    pub async fn sentinel_call(&self, j: usize, args: &[&str]) -> Result<Frame> {
+        call_once(self.sentinels[j].real_addr(), args, Duration::from_secs(5)).await
     }
 
     /// `SENTINEL MASTER <name>` of sentinel `j` as field pairs.
@@ -380,10 +425,6 @@ impl Group {
                     field(&m, "flags")
                 );
             }
-            let slaves: usize = field(&m, "num-slaves").unwrap_or("0").parse().unwrap_or(0);
-            if slaves != live_nodes.len() - 1 {
-                bail!("sentinel{} knows {slaves} replicas", j + 1);
-            }
             let others: usize = field(&m, "num-other-sentinels")
                 .unwrap_or("0")
                 .parse()
@@ -391,32 +432,37 @@ impl Group {
             if others + 1 < live_sentinels.len() {
                 bail!("sentinel{} knows {others} other sentinels", j + 1);
             }
+            // Every live replica listed with clean flags (dead ones may
+            // stay listed, as Redis keeps them until SENTINEL RESET).
             let f = call_once(
                 self.sentinels[j].real_addr(),
                 &["SENTINEL", "REPLICAS", self.master_name()],
                 PROBE,
             )
             .await?;
-            if let Frame::Array(rs) = &f {
-                for r in rs {
-                    let r = fields(r);
-                    let addr = format!(
-                        "{}:{}",
-                        field(&r, "ip").unwrap_or(""),
-                        field(&r, "port").unwrap_or("")
-                    );
-                    let up = addr
-                        .parse()
-                        .ok()
-                        .and_then(|a| self.node_at(a))
-                        .is_some_and(|i| live_nodes.contains(&i));
-                    if up && field(&r, "flags") != Some("slave") {
-                        bail!(
-                            "sentinel{} flags replica {addr} {:?}",
-                            j + 1,
-                            field(&r, "flags")
-                        );
-                    }
+            let listed: Vec<(String, String)> = match &f {
+                Frame::Array(rs) => rs
+                    .iter()
+                    .map(|r| {
+                        let r = fields(r);
+                        (
+                            format!(
+                                "{}:{}",
+                                field(&r, "ip").unwrap_or(""),
+                                field(&r, "port").unwrap_or("")
+                            ),
+                            field(&r, "flags").unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for &i in live_nodes.iter().filter(|&&i| i != mi) {
+                let a = self.nodes[i].addr().to_string();
+                match listed.iter().find(|(addr, _)| *addr == a) {
+                    Some((_, flags)) if flags == "slave" => {}
+                    Some((_, flags)) => bail!("sentinel{} flags replica {a} {flags}", j + 1),
+                    None => bail!("sentinel{} does not list replica {a}", j + 1),
                 }
             }
         }
