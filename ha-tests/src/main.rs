@@ -182,6 +182,11 @@ async fn up(a: UpArgs) -> Result<()> {
     }
     let imp: Impl = a.group.implementation.parse().map_err(anyhow::Error::msg)?;
     let bins = Binaries::find(imp)?;
+    // Installed first: a Ctrl-C during the start-up is seen by the loop
+    // below, which then stops what was started.
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
     eprintln!(
         "starting {} data nodes and {} sentinels ({}) in {}",
         t.nodes.len(),
@@ -235,11 +240,10 @@ async fn up(a: UpArgs) -> Result<()> {
     let mut live = events.subscribe();
     let mut last = String::new();
     let mut tick = tokio::time::interval(Duration::from_secs(2));
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let start = std::time::Instant::now();
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = int.recv() => break,
             _ = term.recv() => break,
             e = live.recv() => {
                 if let Ok(e) = e {

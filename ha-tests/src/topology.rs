@@ -145,7 +145,8 @@ impl Topology {
         if t.nodes.is_empty() {
             t.nodes = vec![NodeSpec::default_node(); 3];
         }
-        t.check()?;
+        t.check()
+            .with_context(|| format!("in {}", path.display()))?;
         Ok(t)
     }
 
