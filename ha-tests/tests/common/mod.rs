@@ -15,8 +15,12 @@ use picket_ha::topology::Topology;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Held for a whole test: the tests of one binary run one after another.
-pub fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+/// (Each test has its own runtime that blocks its thread, so holding the
+/// lock across its awaits stalls nothing else.)
+pub struct Serial(#[allow(dead_code)] MutexGuard<'static, ()>);
+
+pub fn serial() -> Serial {
+    Serial(SERIAL.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// A directory under the system temp dir, removed on drop (kept when the
