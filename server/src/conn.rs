@@ -224,6 +224,7 @@ pub async fn serve(
         // Execute the batch under one lock.
         let mut flow = Flow::Continue;
         let mut durable = None;
+        let mut streamed = None;
         if !pending.is_empty() {
             let mut st = shared.lock();
             let Some(mut client) = st.clients.remove(&id) else {
@@ -273,11 +274,17 @@ pub async fn serve(
             st.clients.insert(id, client);
             // the batch's writes reach the AOF before its replies leave
             durable = crate::persistence::aof::flush(&mut st);
-            crate::replication::flush_later(&mut st);
+            streamed = crate::replication::flush_later(&mut st);
         }
         if let Some((sync, upto)) = durable.take() {
             // appendfsync always: reply only once the bytes are on disk
             sync.wait(upto).await;
+        }
+        if let Some((mark, upto)) = streamed.take() {
+            // the replicas' share of the batch's writes is handed to their
+            // sockets before the replies leave (a master killed right after
+            // acknowledging has already passed the write on)
+            mark.wait(upto).await;
         }
         if let Some(e) = protocol_error.take() {
             Frame::err(format!("ERR {e}")).encode(resp, &mut out);

@@ -582,3 +582,60 @@ fn the_replica_link_leaves_from_bind_source_addr() {
         assert!(i.contains("slave0:ip=127.0.0.7,"), "{name} master: {i}");
     }
 }
+
+/// A write's share of the stream is handed to the replica's socket before
+/// the reply to the client leaves (Redis writes replicas first in
+/// `beforeSleep`), so a master killed right after acknowledging has
+/// already passed the write on. Checked on the syscalls themselves: the
+/// `send` carrying the SET to the replica precedes the `+OK` to the client.
+#[test]
+fn the_replica_gets_a_write_before_the_client_gets_its_reply() {
+    let master = picket(&[]);
+    let replica = picket(&[]);
+    replicate(&replica, &master);
+    wait_synced(&replica, &master);
+    let mut c = master.conn();
+    let out = std::env::temp_dir().join(format!("picket-order-{}", master.port));
+    let mut tracer = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-s",
+            "256",
+            "-e",
+            "trace=write,writev,sendto,sendmsg",
+            "-o",
+        ])
+        .arg(&out)
+        .args(["-p", &master.child.id().to_string()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("strace (scripts/test.sh installs it)");
+    std::thread::sleep(Duration::from_millis(500));
+    for i in 0..20 {
+        let _: () = q(&mut c, &["SET", &format!("order-check-{i}"), "v"]);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe { libc::kill(tracer.id() as i32, libc::SIGINT) };
+    let _ = tracer.wait();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    for i in 0..20 {
+        let key = format!("order-check-{i}\\r\\n");
+        let stream = lines.iter().position(|l| l.contains(&key));
+        let stream = stream.unwrap_or_else(|| panic!("no stream write for SET {i}:\n{text}"));
+        // the reply to that SET: the first +OK after the previous SET's
+        let replies: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.contains("\"+OK\\r\\n\""))
+            .map(|(n, _)| n)
+            .collect();
+        let reply = replies[i];
+        assert!(
+            stream < reply,
+            "SET {i}: the reply (line {reply}) left before the stream (line {stream}):\n{text}"
+        );
+    }
+}

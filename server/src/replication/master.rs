@@ -15,7 +15,7 @@ use picket_common::resp::{parse_request, RequestLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, Notify};
 
-use super::{ReplMsg, ReplicaConn, ReplicaState};
+use super::{ReplMsg, ReplTx, ReplicaConn, ReplicaState};
 use crate::state::{Shared, State};
 
 /// A full synchronisation in flight.
@@ -216,7 +216,8 @@ pub fn psync(
         ack_time: Instant::now(),
         capa_eof: ann.eof,
         capa_psync2: ann.psync2,
-        tx,
+        tx: ReplTx::new(tx),
+        writer: None,
         queued: Arc::new(AtomicU64::new(0)),
         pending: Vec::new(),
         since: Instant::now(),
@@ -414,7 +415,7 @@ fn fork_diskless(shared: &Shared, st: &mut State, targets: &[u64]) -> Result<Syn
     unsafe { libc::close(wfd) };
     st.latest_fork_usec = t.elapsed().as_micros() as u64;
     st.total_forks += 1;
-    let txs: Vec<mpsc::UnboundedSender<ReplMsg>> = targets
+    let txs: Vec<ReplTx> = targets
         .iter()
         .filter_map(|id| st.repl.replicas.get(id).map(|r| r.tx.clone()))
         .collect();
@@ -633,18 +634,19 @@ pub async fn serve_replica(
     shared: Arc<Shared>,
     id: u64,
     mut rd: tokio::net::tcp::OwnedReadHalf,
-    mut wr: tokio::net::tcp::OwnedWriteHalf,
+    wr: tokio::net::tcp::OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<ReplMsg>,
     kill: Arc<Notify>,
     mut inbuf: BytesMut,
 ) {
-    let queued = shared
-        .lock()
-        .repl
-        .replicas
-        .get(&id)
-        .map(|r| r.queued.clone());
-    let Some(queued) = queued else { return };
+    let wr: super::ReplWriter = Arc::new(tokio::sync::Mutex::new(wr));
+    let handles = shared.lock().repl.replicas.get_mut(&id).map(|r| {
+        r.writer = Some(wr.clone());
+        (r.queued.clone(), r.tx.inflight.clone())
+    });
+    let Some((queued, inflight)) = handles else {
+        return;
+    };
     let limits = RequestLimits {
         max_bulk_len: 1 << 20,
         unauthenticated: false,
@@ -672,8 +674,10 @@ pub async fn serve_replica(
                 // commands under load), up to 256 KB
                 let mut out = BytesMut::new();
                 let mut stream_bytes = 0u64;
+                let mut msgs = 0u64;
                 let mut next = Some(m);
                 while let Some(m) = next.take() {
+                    msgs += 1;
                     match m {
                         ReplMsg::Stream(b) => {
                             stream_bytes += b.len() as u64;
@@ -685,12 +689,17 @@ pub async fn serve_replica(
                         next = rx.try_recv().ok();
                     }
                 }
-                if wr.write_all(&out).await.is_err() {
-                    break 'conn;
+                {
+                    // (held while writing: flush_out then queues behind us)
+                    let mut w = wr.lock().await;
+                    if w.write_all(&out).await.is_err() {
+                        break 'conn;
+                    }
+                    let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                        Some(v.saturating_sub(stream_bytes))
+                    });
+                    inflight.fetch_sub(msgs, Ordering::AcqRel);
                 }
-                let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
-                    Some(v.saturating_sub(stream_bytes))
-                });
             }
             n = rd.read_buf(&mut inbuf) => {
                 match n {

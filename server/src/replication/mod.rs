@@ -20,7 +20,7 @@ pub mod failover;
 pub mod master;
 pub mod replica;
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -44,6 +44,60 @@ pub enum ReplMsg {
     Stream(Bytes),
     /// Handshake lines and the RDB payload (not counted, as in Redis).
     Payload(Bytes),
+}
+
+/// The sending side of a replica's queue. It counts the messages not yet
+/// written to the socket, so [`flush_out`] knows when it may write to the
+/// socket itself without overtaking them.
+#[derive(Debug, Clone)]
+pub struct ReplTx {
+    tx: mpsc::UnboundedSender<ReplMsg>,
+    pub inflight: Arc<AtomicU64>,
+}
+
+impl ReplTx {
+    pub fn new(tx: mpsc::UnboundedSender<ReplMsg>) -> ReplTx {
+        ReplTx {
+            tx,
+            inflight: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    pub fn send(&self, m: ReplMsg) -> Result<(), ()> {
+        self.inflight.fetch_add(1, Ordering::AcqRel);
+        self.tx.send(m).map_err(|_| {
+            self.inflight.fetch_sub(1, Ordering::AcqRel);
+        })
+    }
+}
+
+/// The socket of an online replica, shared by its task (which writes what
+/// is queued) and [`flush_out`] (which writes the stream directly when
+/// nothing is queued, so the bytes reach the kernel before the replies of
+/// the commands that produced them, as in Redis's `beforeSleep`).
+pub type ReplWriter = Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>;
+
+/// How many deferred flushes have been done; replies to writes wait for
+/// theirs when the send is left to the park hook.
+#[derive(Debug, Default)]
+pub struct FlushMark {
+    pub offset: std::sync::atomic::AtomicI64,
+    pub notify: Notify,
+}
+
+impl FlushMark {
+    /// Returns once the stream up to `target` has been handed over.
+    pub async fn wait(&self, target: i64) {
+        loop {
+            let n = self.notify.notified();
+            tokio::pin!(n);
+            n.as_mut().enable();
+            if self.offset.load(Ordering::Acquire) >= target {
+                return;
+            }
+            n.await;
+        }
+    }
 }
 
 /// Where a replica connection stands (INFO `state=`).
@@ -85,7 +139,9 @@ pub struct ReplicaConn {
     pub ack_time: Instant,
     pub capa_eof: bool,
     pub capa_psync2: bool,
-    pub tx: mpsc::UnboundedSender<ReplMsg>,
+    pub tx: ReplTx,
+    /// The socket, once its task runs (see [`ReplWriter`]).
+    pub writer: Option<ReplWriter>,
     /// Stream bytes queued and not yet written.
     pub queued: Arc<AtomicU64>,
     /// Stream bytes produced while the full sync runs.
@@ -199,6 +255,10 @@ pub struct Repl {
     /// Stream bytes of the current lock hold for the online replicas
     /// ([`flush_out`]).
     pub outbuf: Vec<u8>,
+    /// How far [`flush_out`] has handed the stream over, counted in
+    /// deferred flushes (`flush_seq`), which only grow.
+    pub flushed: Arc<FlushMark>,
+    pub flush_seq: i64,
     /// The replica class of client-output-buffer-limit, parsed.
     pub limits: crate::push::Limits,
     /// Encoding buffer reused by [`feed_command`].
@@ -240,6 +300,8 @@ impl Repl {
             master_db: 0,
             failover: failover::Failover::default(),
             outbuf: Vec::new(),
+            flushed: Arc::default(),
+            flush_seq: 0,
             limits: crate::push::Limits::from_config(DEFAULT_LIMITS, "replica"),
             scratch: Vec::new(),
         }
@@ -353,17 +415,20 @@ pub fn has_work() -> bool {
 /// about to park, together with every other batch of the tick (one
 /// message per replica per tick, as Redis writes a replica's buffer once
 /// per event-loop pass); a large amount goes at once.
-pub fn flush_later(st: &mut State) {
+pub fn flush_later(st: &mut State) -> Option<(Arc<FlushMark>, i64)> {
     if st.repl.outbuf.is_empty() {
-        return;
+        return None;
     }
     // (a busy multi-threaded runtime may not park soon: send now there)
     let single = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
     if st.repl.outbuf.len() >= 64 * 1024 || !single {
         flush_out(st);
+        None
     } else {
         OUT_PENDING.store(true, std::sync::atomic::Ordering::Release);
+        st.repl.flush_seq += 1;
+        Some((st.repl.flushed.clone(), st.repl.flush_seq))
     }
 }
 
@@ -378,20 +443,45 @@ pub fn before_sleep(shared: &crate::state::Shared) {
 /// replicas, as one message each (Redis writes a replica's output buffer
 /// once per event-loop pass, not once per command). Called at the end of
 /// every batch, and before any replica changes state, so a replica only
-/// ever gets the bytes produced while it was online.
+/// ever gets the bytes produced while it was online. When nothing is
+/// queued for a replica the bytes are written to its socket here, so
+/// they are in the kernel before any reply that depends on them leaves;
+/// what the socket does not take is queued for its task.
 pub fn flush_out(st: &mut State) {
     if st.repl.outbuf.is_empty() {
         return;
     }
     let bytes = Bytes::from(std::mem::take(&mut st.repl.outbuf));
     for r in st.repl.replicas.values_mut() {
-        if r.state == ReplicaState::Online {
-            r.queued
-                .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
-            let _ = r.tx.send(ReplMsg::Stream(bytes.clone()));
+        if r.state != ReplicaState::Online {
+            continue;
+        }
+        let mut written = 0;
+        if r.tx.inflight.load(Ordering::Acquire) == 0 {
+            if let Some(w) = r.writer.as_ref().and_then(|w| w.try_lock().ok()) {
+                while written < bytes.len() {
+                    match w.try_write(&bytes[written..]) {
+                        Ok(n) if n > 0 => written += n,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        if written < bytes.len() {
+            let rest = bytes.slice(written..);
+            r.queued.fetch_add(rest.len() as u64, Ordering::Relaxed);
+            let _ = r.tx.send(ReplMsg::Stream(rest));
         }
     }
+    st.repl.flushed.store_and_wake(st.repl.flush_seq);
     master::enforce_output_limits(st);
+}
+
+impl FlushMark {
+    fn store_and_wake(&self, offset: i64) {
+        self.offset.store(offset, Ordering::Release);
+        self.notify.notify_waiters();
+    }
 }
 
 /// Appends one command to the stream (master side), with SELECT when the
