@@ -834,6 +834,32 @@ async fn client_sequences(imp: Impl, dir: &std::path::Path) -> Transcript {
     let s0 = g.sentinels[0].addr();
     let old = g.current_master().await.expect("a master");
     let old_addr = g.nodes[old].addr();
+    // Steady state first: convergence counts the other sentinels as soon as
+    // their hellos arrive; their links may still be connecting
+    // (`disconnected` in SENTINEL SENTINELS) for a moment after.
+    let t0 = Instant::now();
+    loop {
+        let f = call_once(
+            g.sentinels[0].real_addr(),
+            &["SENTINEL", "SENTINELS", &name],
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+        if !shape(&f, SENTINEL_KEEP).contains("disconnected") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "{imp:?}: sentinel1 still lists a disconnected sentinel 5 s after convergence: {}",
+            shape(&f, SENTINEL_KEEP)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "{imp:?}: sentinel links all up {:.2}s after convergence",
+        t0.elapsed().as_secs_f64()
+    );
 
     // Jedis 4.x/5.x, JedisSentinelPool: per sentinel, RESP2.
     let mut j = Raw::connect(s0).await;
