@@ -244,13 +244,18 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.client.name = if n.is_empty() { None } else { Some(n) };
     }
     ctx.client.resp = ver as u8;
+    let role = if ctx.st.repl.is_replica() {
+        "replica"
+    } else {
+        "master"
+    };
     Ok(Frame::Map(vec![
         (Frame::bulk("server"), Frame::bulk("redis")),
         (Frame::bulk("version"), Frame::bulk("7.0.15")),
         (Frame::bulk("proto"), Frame::Integer(ver)),
         (Frame::bulk("id"), Frame::Integer(ctx.client.id as i64)),
         (Frame::bulk("mode"), Frame::bulk("standalone")),
-        (Frame::bulk("role"), Frame::bulk("master")),
+        (Frame::bulk("role"), Frame::bulk(role)),
         (Frame::bulk("modules"), Frame::Array(vec![])),
     ]))
 }
