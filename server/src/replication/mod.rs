@@ -63,11 +63,14 @@ impl ReplTx {
         }
     }
 
-    pub fn send(&self, m: ReplMsg) -> Result<(), ()> {
+    /// Queues `m`; false when the replica's task is gone.
+    pub fn send(&self, m: ReplMsg) -> bool {
         self.inflight.fetch_add(1, Ordering::AcqRel);
-        self.tx.send(m).map_err(|_| {
+        let ok = self.tx.send(m).is_ok();
+        if !ok {
             self.inflight.fetch_sub(1, Ordering::AcqRel);
-        })
+        }
+        ok
     }
 }
 
