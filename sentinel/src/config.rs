@@ -391,6 +391,15 @@ pub struct PersistedState {
     pub sentinel_pass: Option<String>,
     /// In `monitor` order.
     pub masters: Vec<MasterConfig>,
+    /// What `sentinel monitor` gives a new master at the time of the
+    /// rewrite (SENTINEL DEBUG DEFAULT-DOWN-AFTER): a master's
+    /// down-after-milliseconds is written only when it differs, as
+    /// `rewriteConfigSentinelOption` compares with
+    /// `sentinel_default_down_after`. Not itself persisted.
+    pub default_down_after_ms: i64,
+    /// The same for failover-timeout (DEFAULT-FAILOVER-TIMEOUT,
+    /// `sentinel_default_failover_timeout`).
+    pub default_failover_timeout_ms: i64,
 }
 
 impl Default for PersistedState {
@@ -406,6 +415,8 @@ impl Default for PersistedState {
             sentinel_user: None,
             sentinel_pass: None,
             masters: Vec::new(),
+            default_down_after_ms: DEFAULT_DOWN_AFTER_MS,
+            default_failover_timeout_ms: DEFAULT_FAILOVER_TIMEOUT_MS,
         }
     }
 }
@@ -1501,7 +1512,7 @@ fn rewrite_sentinel(st: &mut RewriteState, s: &PersistedState) {
             ),
             true,
         );
-        if m.down_after_ms != DEFAULT_DOWN_AFTER_MS {
+        if m.down_after_ms != s.default_down_after_ms {
             st.line(
                 "sentinel down-after-milliseconds",
                 format!(
@@ -1511,7 +1522,7 @@ fn rewrite_sentinel(st: &mut RewriteState, s: &PersistedState) {
                 true,
             );
         }
-        if m.failover_timeout_ms != DEFAULT_FAILOVER_TIMEOUT_MS {
+        if m.failover_timeout_ms != s.default_failover_timeout_ms {
             st.line(
                 "sentinel failover-timeout",
                 format!("sentinel failover-timeout {name} {}", m.failover_timeout_ms),
