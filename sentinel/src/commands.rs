@@ -100,6 +100,7 @@ impl SentinelState {
         is_executable: &dyn Fn(&str) -> bool,
     ) -> (Result<(), CommandError>, Vec<Action>) {
         let deny_scripts = self.g.deny_scripts_reconfig;
+        let ah = self.g.announce_hostnames;
         let Some(m) = self.masters.get_mut(name) else {
             return (Err(CommandError::NoSuchMaster), Vec::new());
         };
@@ -201,7 +202,12 @@ impl SentinelState {
             }
             changes += 1;
             j += 1 + shown.len();
-            let text = format!("{} {} {}", m.details(&Who::Master), option, shown.join(" "));
+            let text = format!(
+                "{} {} {}",
+                m.details(&Who::Master, ah),
+                option,
+                shown.join(" ")
+            );
             self.out.event(
                 Level::Warning,
                 "+set",

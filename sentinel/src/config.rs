@@ -27,8 +27,7 @@
 //!   module options are accepted and kept, not applied or checked.
 //! - IP literals are parsed strictly (`127.1` is refused, glibc accepts
 //!   it); log lines carry UTC time; reading the config from stdin (`-`)
-//!   is not supported; `pidfile` is not forced to `/var/run/redis.pid`
-//!   when daemonizing without one.
+//!   is not supported.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;

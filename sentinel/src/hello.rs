@@ -3,11 +3,10 @@
 //! rule that propagates a failover's result (reference §5).
 
 use std::fmt;
-use std::net::IpAddr;
 
 use crate::failover::{client_reconf_script, reset_master_and_change_address};
 use crate::info::{atoi, strtoull};
-use crate::instance::{Addr, Instance, InstanceId, Kind, Master, Millis, Who};
+use crate::instance::{Instance, InstanceId, Kind, Master, Millis, Who};
 use crate::io::{Action, Level};
 use crate::state::SentinelState;
 
@@ -74,14 +73,6 @@ impl fmt::Display for Hello {
     }
 }
 
-/// A valid address for a new record (`createSentinelAddr` without
-/// hostname resolution).
-fn valid_addr(ip: &str, port: i64) -> Option<Addr> {
-    let port = u16::try_from(port).ok()?;
-    ip.parse::<IpAddr>().ok()?;
-    Some(Addr::new(ip, port))
-}
-
 impl SentinelState {
     /// A hello arrived (`sentinelReceiveHelloMessages` when `via` is a
     /// pub/sub link, `sentinelPublishCommand` when `None`).
@@ -106,16 +97,18 @@ impl SentinelState {
             return;
         }
         let mname = h.master_name.clone();
+        let sentinel_ip = self.host_ip(&h.sentinel_ip);
         let known = self.masters[&mname]
             .sentinels
             .get(&h.runid)
             .is_some_and(|s| {
-                s.addr.matches(&h.sentinel_ip, h.sentinel_port)
+                s.addr
+                    .matches(&h.sentinel_ip, sentinel_ip.as_deref(), h.sentinel_port)
                     && s.runid.as_deref() == Some(&h.runid)
             });
         let mut si: Option<String> = known.then(|| h.runid.clone());
         if !known {
-            self.add_hello_sender(now, &h);
+            self.add_hello_sender(now, &h, sentinel_ip.as_deref());
             if self.masters[&mname].sentinels.contains_key(&h.runid) {
                 si = Some(h.runid.clone());
             }
@@ -126,6 +119,7 @@ impl SentinelState {
             return;
         };
         let script = m.cfg.notification_script.clone();
+        let ah = ctx.g.announce_hostnames;
         if h.current_epoch > ctx.g.current_epoch {
             ctx.g.current_epoch = h.current_epoch;
             ctx.out.persist();
@@ -141,16 +135,26 @@ impl SentinelState {
         };
         if m.config_epoch < h.master_config_epoch {
             m.config_epoch = h.master_config_epoch;
-            if !m.inst.addr.matches(&h.master_ip, h.master_port) {
-                if let Some(new_addr) = valid_addr(&h.master_ip, h.master_port) {
-                    let from = m.details(&Who::Sentinel(si.clone()));
+            let master_ip = ctx.resolve(&h.master_ip);
+            if !m
+                .inst
+                .addr
+                .matches(&h.master_ip, master_ip.as_deref(), h.master_port)
+            {
+                if let Some(new_addr) = ctx.create_addr(&h.master_ip, h.master_port, false) {
+                    let from = m.details(&Who::Sentinel(si.clone()), ah);
                     ctx.out.event(
                         Level::Warning,
                         "+config-update-from",
                         from,
                         script.as_deref(),
                     );
-                    let text = format!("{} {} {}", m.name(), m.inst.addr, new_addr);
+                    let text = format!(
+                        "{} {} {}",
+                        m.name(),
+                        m.inst.addr.show(ah),
+                        new_addr.show(ah)
+                    );
                     ctx.out
                         .event(Level::Warning, "+switch-master", text, script.as_deref());
                     let old = m.inst.addr.clone();
@@ -167,9 +171,10 @@ impl SentinelState {
 
     /// Adds an unknown hello sender, handling address switches and
     /// address conflicts (step 2 of reference §5).
-    fn add_hello_sender(&mut self, now: Millis, h: &Hello) {
+    fn add_hello_sender(&mut self, now: Millis, h: &Hello, sentinel_ip: Option<&str>) {
         let mname = h.master_name.clone();
         let (ctx, masters) = self.split(now);
+        let ah = ctx.g.announce_hostnames;
         let Some(m) = masters.get_mut(&mname) else {
             return;
         };
@@ -177,7 +182,7 @@ impl SentinelState {
         if removed > 0 {
             let text = format!(
                 "{} ip {} port {} for {}",
-                m.details(&Who::Master),
+                m.details(&Who::Master, ah),
                 h.sentinel_ip,
                 h.sentinel_port,
                 h.runid
@@ -187,9 +192,9 @@ impl SentinelState {
         } else if let Some(other) = m
             .sentinels
             .values()
-            .find(|s| s.addr.matches(&h.sentinel_ip, h.sentinel_port))
+            .find(|s| s.addr.matches(&h.sentinel_ip, sentinel_ip, h.sentinel_port))
         {
-            let text = m.details_of(other);
+            let text = m.details_of(other, ah);
             let obsolete = other.name.clone();
             ctx.out
                 .event(Level::Notice, "+sentinel-invalid-addr", text, None);
@@ -200,14 +205,14 @@ impl SentinelState {
         let Some(m) = masters.get_mut(&mname) else {
             return;
         };
-        let Some(addr) = valid_addr(&h.sentinel_ip, h.sentinel_port) else {
+        let Some(addr) = ctx.create_addr(&h.sentinel_ip, h.sentinel_port, false) else {
             return;
         };
         let mut s = Instance::new(Kind::Sentinel, h.runid.clone(), addr.clone(), now);
         s.runid = Some(h.runid.clone());
         m.sentinels.insert(h.runid.clone(), s);
         if removed == 0 {
-            let text = m.details(&Who::Sentinel(h.runid.clone()));
+            let text = m.details(&Who::Sentinel(h.runid.clone()), ah);
             ctx.out.event(Level::Notice, "+sentinel", text, None);
         } else {
             // sentinelUpdateSentinelAddressInAllMasters
@@ -232,7 +237,7 @@ impl SentinelState {
                 if let Some(m) = masters.get(&mname) {
                     let text = format!(
                         "{} {} additional matching instances",
-                        m.details(&Who::Sentinel(h.runid.clone())),
+                        m.details(&Who::Sentinel(h.runid.clone()), ah),
                         reconfigured
                     );
                     ctx.out

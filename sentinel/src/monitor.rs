@@ -2,7 +2,7 @@
 //! and hello commands are due, link bookkeeping, PING/INFO replies, SDOWN,
 //! ODOWN and TILT (reference §3, §4, §6, §8, §10, §12).
 
-use crate::instance::{Addr, Kind, Master, Millis, Role, Who};
+use crate::instance::{Kind, Master, Millis, Role, Who};
 use crate::io::{Action, Level, LinkKind, Reply, Request};
 use crate::state::{add_replica, Ctx, SentinelState};
 use crate::{election, failover, hello};
@@ -343,7 +343,7 @@ fn send_periodic_commands(ctx: &mut Ctx, m: &mut Master, who: &Who) {
             runid: ctx.g.myid.clone(),
             current_epoch: ctx.g.current_epoch,
             master_name: name,
-            master_ip: addr.ip,
+            master_ip: addr.announced(ctx.g.announce_hostnames).to_string(),
             master_port: i64::from(addr.port),
             master_config_epoch: epoch,
         }
@@ -359,7 +359,7 @@ fn check_subjectively_down(ctx: &mut Ctx, m: &mut Master, who: &Who) {
     let now = ctx.now;
     let down_after = m.cfg.down_after;
     let reboot_period = m.cfg.master_reboot_down_after_period;
-    let details = m.details(who);
+    let details = m.details(who, ctx.g.announce_hostnames);
     let script = m.cfg.notification_script.clone();
     let id = who.id(m.name());
     let Some(i) = m.get_mut(who) else {
@@ -426,7 +426,7 @@ fn check_objectively_down(ctx: &mut Ctx, m: &mut Master) {
         quorum = 1 + m.sentinels.values().filter(|s| s.flags.master_down).count() as u32;
         odown = quorum >= m.cfg.quorum;
     }
-    let details = m.details(&Who::Master);
+    let details = m.details(&Who::Master, ctx.g.announce_hostnames);
     let script = m.cfg.notification_script.clone();
     if odown {
         if !m.inst.flags.o_down {
@@ -452,7 +452,7 @@ pub(crate) fn refresh_info(ctx: &mut Ctx, m: &mut Master, who: &Who, text: Strin
     let now = ctx.now;
     let f = crate::info::parse_info(&text);
     let reboot_period = m.cfg.master_reboot_down_after_period;
-    let details = m.details(who);
+    let details = m.details(who, ctx.g.announce_hostnames);
     let Some(i) = m.get_mut(who) else {
         return;
     };
@@ -509,18 +509,20 @@ pub(crate) fn refresh_info(ctx: &mut Ctx, m: &mut Master, who: &Who, text: Strin
 
     if kind == Kind::Master {
         let mut added = false;
-        for (ip, port) in &f.replicas {
-            let Ok(port) = u16::try_from(*port) else {
+        let ah = ctx.g.announce_hostnames;
+        for (host, port) in &f.replicas {
+            // sentinelRedisInstanceLookupSlave, then createSentinelRedisInstance:
+            // a name is resolved (resolve-hostnames yes) or refused
+            let Some(addr) = ctx.create_addr(host, *port, true) else {
                 continue;
             };
-            if m.replica_by_addr(ip, i64::from(port)).is_none() {
-                let addr = Addr::new(ip.clone(), port);
-                let name = addr.name();
-                if add_replica(m, addr, now) {
-                    let d = m.details(&Who::Replica(name));
-                    ctx.out.event(Level::Notice, "+slave", d, None);
-                    added = true;
-                }
+            if m.replicas.contains_key(&addr.name(ah)) {
+                continue;
+            }
+            if let Some(name) = add_replica(m, addr, now, ah) {
+                let d = m.details(&Who::Replica(name), ah);
+                ctx.out.event(Level::Notice, "+slave", d, None);
+                added = true;
             }
         }
         if added {

@@ -8,12 +8,15 @@ use crate::instance::{Addr, MasterConfig, Millis};
 use crate::state::{Random, SentinelState};
 
 fn core_addr(a: &SentinelAddr) -> Addr {
-    let ip = if a.ip.is_empty() { &a.hostname } else { &a.ip };
-    Addr::new(ip.clone(), a.port)
+    Addr::resolved(a.hostname.clone(), a.ip.clone(), a.port)
 }
 
 fn file_addr(a: &Addr) -> SentinelAddr {
-    SentinelAddr::from_ip(&a.ip, a.port)
+    SentinelAddr {
+        hostname: a.hostname.clone(),
+        ip: a.ip.clone(),
+        port: a.port,
+    }
 }
 
 /// The core's settings for a master read from the file.
@@ -48,6 +51,11 @@ pub fn build_core(
     core.g.current_epoch = file.current_epoch;
     core.g.announce_ip = file.announce_ip.clone();
     core.g.announce_port = u16::try_from(file.announce_port).unwrap_or(0);
+    core.g.deny_scripts_reconfig = file.deny_scripts_reconfig;
+    core.g.resolve_hostnames = file.resolve_hostnames;
+    core.g.announce_hostnames = file.announce_hostnames;
+    core.g.sentinel_user = file.sentinel_user.clone();
+    core.g.sentinel_pass = file.sentinel_pass.clone();
     for m in &file.masters {
         if core.add_master(now, core_master_config(m)).is_err() {
             continue;
@@ -77,6 +85,11 @@ pub fn persisted_state(core: &SentinelState, base: &PersistedState) -> Persisted
     st.current_epoch = core.g.current_epoch;
     st.announce_ip = core.g.announce_ip.clone();
     st.announce_port = i32::from(core.g.announce_port);
+    st.deny_scripts_reconfig = core.g.deny_scripts_reconfig;
+    st.resolve_hostnames = core.g.resolve_hostnames;
+    st.announce_hostnames = core.g.announce_hostnames;
+    st.sentinel_user = core.g.sentinel_user.clone();
+    st.sentinel_pass = core.g.sentinel_pass.clone();
     st.default_down_after_ms = core.g.timers.default_down_after;
     st.default_failover_timeout_ms = core.g.timers.default_failover_timeout;
     let mut names: Vec<&str> = base

@@ -69,7 +69,7 @@ fn age_or_zero(now: Millis, t: Millis) -> Millis {
 pub fn instance_map(st: &SentinelState, m: &Master, inst: &Instance, now: Millis) -> Frame {
     let mut f = Fields::default();
     f.put("name", &inst.name);
-    f.put("ip", &inst.addr.ip);
+    f.put("ip", inst.addr.announced(st.g.announce_hostnames));
     f.put("port", inst.addr.port);
     f.put("runid", inst.runid.as_deref().unwrap_or(""));
     f.put("flags", inst.flags_string());
@@ -237,7 +237,7 @@ pub fn info_section(st: &SentinelState, scripts: ScriptStats, now: Millis) -> St
         s.push_str(&format!(
             "master{i}:name={},status={status},address={}:{},slaves={},sentinels={}\r\n",
             m.name(),
-            m.inst.addr.ip,
+            m.inst.addr.announced(st.g.announce_hostnames),
             m.inst.addr.port,
             m.replicas.len(),
             m.sentinels.len() + 1,

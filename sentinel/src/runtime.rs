@@ -92,6 +92,8 @@ pub struct Sentinel {
     pub started: Instant,
     next_link: AtomicU64,
     shutdown: watch::Sender<bool>,
+    /// The pid file written at start-up, removed at shutdown.
+    pidfile: std::sync::OnceLock<String>,
 }
 
 impl Sentinel {
@@ -111,6 +113,7 @@ impl Sentinel {
             started: Instant::now(),
             next_link: AtomicU64::new(1),
             shutdown,
+            pidfile: std::sync::OnceLock::new(),
         })
     }
 
@@ -134,6 +137,29 @@ impl Sentinel {
     /// Feeds one input to the core and performs the result.
     pub fn feed(self: &Arc<Self>, input: Input) {
         self.apply(|core, now| ((), core.handle(now, input)));
+    }
+
+    /// `createPidFile`: writes our pid to `path` (Redis's default
+    /// `/var/run/redis.pid` when daemonized without a `pidfile`); a
+    /// failure is logged, as Redis does, and not fatal. The file is
+    /// removed by [`Sentinel::remove_pidfile`] at shutdown.
+    pub fn create_pidfile(&self, path: &str) {
+        let _ = self.pidfile.set(path.to_string());
+        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+            self.logger.log(
+                Level::Warning,
+                &format!("Failed to write PID file: {}", strerror(&e)),
+            );
+        }
+    }
+
+    /// At shutdown: `Removing the pid file.` and unlink it, if one was
+    /// written (`prepareForShutdown`).
+    pub fn remove_pidfile(&self) {
+        if let Some(path) = self.pidfile.get() {
+            self.logger.log(Level::Notice, "Removing the pid file.");
+            let _ = std::fs::remove_file(path);
+        }
     }
 
     /// Asks every task to stop ([`Sentinel::stopped`] resolves).
@@ -282,7 +308,7 @@ impl Sentinel {
         let rename = |c: &str| master.map_or_else(|| c.to_string(), |m| m.command_name(c));
         let auth: Option<(Option<String>, String)> = match id {
             InstanceId::Sentinel { .. } => {
-                let st = &g.config.state;
+                let st = &g.core.g;
                 match (&st.sentinel_pass, g.config.server.requirepass()) {
                     (Some(p), _) => Some((st.sentinel_user.clone(), p.clone())),
                     (None, Some(p)) => Some((None, p)),
@@ -342,7 +368,7 @@ impl Sentinel {
         mut rx: mpsc::UnboundedReceiver<Outgoing>,
     ) {
         let source = self.lock().config.server.value("bind-source-addr");
-        let connect = connect_from(&addr.ip, addr.port, Some(&source));
+        let connect = connect_from(addr.connect_host(), addr.port, Some(&source));
         let Ok(Ok(stream)) = tokio::time::timeout(CONNECT_TIMEOUT, connect).await else {
             return;
         };

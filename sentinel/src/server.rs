@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Notify};
 
 use crate::hello::HELLO_CHANNEL;
-use crate::instance::{Addr, MasterConfig};
+use crate::instance::MasterConfig;
 use crate::io::Input;
 use crate::pubsub::Message;
 use crate::runtime::Sentinel;
@@ -727,10 +727,12 @@ impl Client {
             }
             "get-master-addr-by-name" => arity(n == 3).unwrap_or_else(|| {
                 let g = s.lock();
+                let ah = g.core.g.announce_hostnames;
                 Flow::Reply(match g.core.master_addr(&lossy(&args[2])) {
-                    Some(a) => {
-                        Frame::Array(vec![Frame::bulk(&a.ip), Frame::bulk(a.port.to_string())])
-                    }
+                    Some(a) => Frame::Array(vec![
+                        Frame::bulk(a.announced(ah)),
+                        Frame::bulk(a.port.to_string()),
+                    ]),
                     None => Frame::NullArray,
                 })
             }),
@@ -837,24 +839,31 @@ impl Client {
         if quorum <= 0 {
             return err("ERR Quorum must be 1 or greater.");
         }
-        let ip = lossy(&args[3]);
-        if ip.parse::<std::net::IpAddr>().is_err() {
+        let host = lossy(&args[3]);
+        let g = self.s.lock();
+        // anetResolve with ANET_IP_ONLY unless resolve-hostnames; the
+        // master keeps the name it was given (createSentinelRedisInstance,
+        // whose errors sentinelCheckCreateInstanceErrors words)
+        if g.core.host_ip(&host).is_none() {
             return err("ERR Invalid IP address or hostname specified");
         }
         let Ok(port) = u16::try_from(port) else {
             return err("ERR Invalid port number.");
         };
+        let Some(addr) = g.core.resolve_addr(&host, port) else {
+            return err("ERR Can't resolve instance hostname.");
+        };
         let mut cfg = MasterConfig::new(
             lossy(&args[2]),
-            Addr::new(ip, port),
+            addr,
             u32::try_from(quorum).unwrap_or(u32::MAX),
         );
         {
             // the SENTINEL DEBUG defaults, as createSentinelRedisInstance
-            let g = self.s.lock();
             cfg.down_after = g.core.g.timers.default_down_after;
             cfg.failover_timeout = g.core.g.timers.default_failover_timeout;
         }
+        drop(g);
         match self.s.apply(|core, now| core.monitor(now, cfg)) {
             Ok(()) => Flow::Reply(Frame::ok()),
             Err(e) => err(e.to_string()),
@@ -1028,6 +1037,7 @@ pub fn shutdown(s: &Arc<Sentinel>, why: &str) {
         let mut g = s.lock();
         let _ = s.flush_config(&mut g);
     }
+    s.remove_pidfile();
     s.logger
         .log(Level::Warning, "Sentinel is now ready to exit, bye bye...");
     s.request_shutdown();

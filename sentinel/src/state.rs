@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::config::{Resolver, SystemResolver};
 use crate::instance::{Addr, Instance, InstanceId, Kind, Master, MasterConfig, Millis, Who};
 use crate::io::{Action, Input, Level, Out};
 
@@ -184,12 +185,49 @@ pub(crate) struct Ctx<'a> {
     pub(crate) g: &'a mut Global,
     pub(crate) out: &'a mut Out,
     pub(crate) rng: &'a mut dyn Random,
+    pub(crate) resolver: &'a dyn Resolver,
 }
 
 impl Ctx<'_> {
     /// `rand() % n`.
     pub(crate) fn rand(&mut self, n: u32) -> Millis {
         Millis::from(self.rng.next_u32() % n)
+    }
+
+    /// `host` resolved as `anetResolve` would with the current
+    /// `resolve-hostnames` (IP literals only while it is off).
+    pub(crate) fn resolve(&self, host: &str) -> Option<String> {
+        self.resolver.resolve(host, !self.g.resolve_hostnames)
+    }
+
+    /// `createSentinelAddr(host, port, accept_unresolved)`: `None` for a
+    /// bad port or a host that does not resolve (an unresolved one is kept
+    /// with no IP when `accept_unresolved` and `resolve-hostnames yes`).
+    pub(crate) fn create_addr(
+        &self,
+        host: &str,
+        port: i64,
+        accept_unresolved: bool,
+    ) -> Option<Addr> {
+        create_addr(self.g, self.resolver, host, port, accept_unresolved)
+    }
+}
+
+/// `createSentinelAddr` (see [`Ctx::create_addr`]).
+pub(crate) fn create_addr(
+    g: &Global,
+    resolver: &dyn Resolver,
+    host: &str,
+    port: i64,
+    accept_unresolved: bool,
+) -> Option<Addr> {
+    let port = u16::try_from(port).ok()?;
+    match resolver.resolve(host, !g.resolve_hostnames) {
+        Some(ip) => Some(Addr::resolved(host, ip, port)),
+        None if g.resolve_hostnames && accept_unresolved => {
+            Some(Addr::resolved(host, String::new(), port))
+        }
+        None => None,
     }
 }
 
@@ -287,6 +325,11 @@ pub struct SentinelState {
     /// Monitored masters by name.
     pub masters: BTreeMap<String, Master>,
     rng: Box<dyn Random + Send>,
+    /// Name resolution (`anetResolve`); the system resolver unless a test
+    /// injects one with [`SentinelState::set_resolver`]. Redis resolves
+    /// in its event loop too, so a slow DNS stalls the core as it stalls
+    /// redis-sentinel.
+    resolver: Box<dyn Resolver + Send>,
     pub(crate) out: Out,
 }
 
@@ -318,8 +361,26 @@ impl SentinelState {
             },
             masters: BTreeMap::new(),
             rng,
+            resolver: Box::new(SystemResolver),
             out: Out::default(),
         }
+    }
+
+    /// Replaces the name resolver (tests use a fixed table).
+    pub fn set_resolver(&mut self, resolver: Box<dyn Resolver + Send>) {
+        self.resolver = resolver;
+    }
+
+    /// `createSentinelAddr(host, port, 0)` with the current settings, for
+    /// SENTINEL MONITOR: `None` when `host` is not an IP literal (a name
+    /// with `resolve-hostnames yes`) that resolves.
+    pub fn resolve_addr(&self, host: &str, port: u16) -> Option<Addr> {
+        create_addr(&self.g, &*self.resolver, host, i64::from(port), false)
+    }
+
+    /// What `host` resolves to under the current `resolve-hostnames`.
+    pub fn host_ip(&self, host: &str) -> Option<String> {
+        self.resolver.resolve(host, !self.g.resolve_hostnames)
     }
 
     pub(crate) fn split(&mut self, now: Millis) -> (Ctx<'_>, &mut BTreeMap<String, Master>) {
@@ -329,6 +390,7 @@ impl SentinelState {
                 g: &mut self.g,
                 out: &mut self.out,
                 rng: &mut *self.rng,
+                resolver: &*self.resolver,
             },
             &mut self.masters,
         )
@@ -397,7 +459,7 @@ impl SentinelState {
         let Some(m) = self.masters.get_mut(master) else {
             return false;
         };
-        add_replica(m, addr, now)
+        add_replica(m, addr, now, self.g.announce_hostnames).is_some()
     }
 
     /// Adds a sentinel from a `sentinel known-sentinel` line.
@@ -434,7 +496,11 @@ impl SentinelState {
         }
         self.out.persist();
         if let Some(m) = self.masters.get(&name) {
-            let text = format!("{} quorum {}", m.details(&Who::Master), m.cfg.quorum);
+            let text = format!(
+                "{} quorum {}",
+                m.details(&Who::Master, self.g.announce_hostnames),
+                m.cfg.quorum
+            );
             let script = m.cfg.notification_script.clone();
             self.out
                 .event(Level::Warning, "+monitor", text, script.as_deref());
@@ -447,7 +513,7 @@ impl SentinelState {
         let Some(m) = self.masters.remove(name) else {
             return (Err(CommandError::NoSuchMaster), Vec::new());
         };
-        let text = m.details(&Who::Master);
+        let text = m.details(&Who::Master, self.g.announce_hostnames);
         self.out.event(
             Level::Warning,
             "-monitor",
@@ -532,15 +598,19 @@ pub(crate) fn all_ids(m: &Master) -> Vec<InstanceId> {
     ids
 }
 
-/// Adds a replica record unless one with that address exists.
-pub(crate) fn add_replica(m: &mut Master, addr: Addr, now: Millis) -> bool {
-    let name = addr.name();
+/// Adds a replica record unless one with that address exists; returns
+/// its name (`announceSentinelAddrAndPort`, so `host:port` with
+/// `announce-hostnames yes`) when added.
+pub(crate) fn add_replica(m: &mut Master, addr: Addr, now: Millis, ah: bool) -> Option<String> {
+    let name = addr.name(ah);
     if m.replicas.contains_key(&name) {
-        return false;
+        return None;
     }
-    m.replicas
-        .insert(name.clone(), Instance::new(Kind::Replica, name, addr, now));
-    true
+    m.replicas.insert(
+        name.clone(),
+        Instance::new(Kind::Replica, name.clone(), addr, now),
+    );
+    Some(name)
 }
 
 impl SentinelState {

@@ -206,7 +206,7 @@ fn rename_command_applies_to_every_command_sent() {
         })
         .unwrap();
     assert_eq!(argv, vec![vec!["PONGME".to_string()]]);
-    let tx = crate::failover::slaveof_argv(fx.master(), None);
+    let tx = crate::failover::slaveof_argv(fx.master(), None, false);
     assert_eq!(tx[2], vec!["CFG".to_string(), "REWRITE".into()]);
 }
 

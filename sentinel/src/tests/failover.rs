@@ -80,7 +80,7 @@ fn replica_ranking_priority_then_offset_then_runid() {
 }
 
 fn r_name(port: u16) -> String {
-    raddr(port).name()
+    raddr(port).name(false)
 }
 
 #[test]
