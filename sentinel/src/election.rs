@@ -75,7 +75,10 @@ impl SentinelState {
         let Some(i) = self.instance_mut(id) else {
             return;
         };
-        i.link.pending_commands = i.link.pending_commands.saturating_sub(1);
+        {
+            let mut l = i.link.get();
+            l.pending_commands = l.pending_commands.saturating_sub(1);
+        }
         let Some(r) = reply else {
             return;
         };

@@ -155,7 +155,7 @@ pub fn select_slave(now: Millis, m: &Master, t: &Timers) -> Option<String> {
             !r.flags.s_down
                 && !r.flags.o_down
                 && r.connected()
-                && now - r.link.last_avail_time <= t.ping_period * 5
+                && now - r.link.get().last_avail_time <= t.ping_period * 5
                 && r.slave_priority != 0
                 && now - r.info_refresh <= info_validity_time
                 && r.master_link_down_time <= max_master_down_time
@@ -380,11 +380,8 @@ pub(crate) fn reset_master(ctx: &mut Ctx, m: &mut Master, keep_sentinels: bool, 
             s.leader = None;
         }
     } else {
-        for s in std::mem::take(&mut m.sentinels).into_keys() {
-            ctx.out.push(Action::Disconnect {
-                instance: Who::Sentinel(s).id(&name),
-                link: None,
-            });
+        for s in std::mem::take(&mut m.sentinels).into_values() {
+            crate::hello::release_link(ctx.out, &name, s);
         }
     }
     ctx.out.push(Action::Disconnect {
@@ -393,9 +390,9 @@ pub(crate) fn reset_master(ctx: &mut Ctx, m: &mut Master, keep_sentinels: bool, 
     });
     let now = ctx.now;
     let i = &mut m.inst;
-    i.link.cc = false;
-    i.link.pc = false;
-    i.link.pending_commands = 0;
+    i.link.get().cc = false;
+    i.link.get().pc = false;
+    i.link.get().pending_commands = 0;
     i.flags = Default::default();
     i.leader = None;
     m.failover_state = FailoverState::None;
@@ -404,16 +401,16 @@ pub(crate) fn reset_master(ctx: &mut Ctx, m: &mut Master, keep_sentinels: bool, 
     m.promoted_slave = None;
     i.runid = None;
     i.slave_master_host = None;
-    i.link.act_ping_time = now;
+    i.link.get().act_ping_time = now;
     // We closed the links ourselves: reopen them on the next tick. The
     // once-per-second throttle (still running from attempts to reach a
     // dead old master) could otherwise delay the first PONG past a short
     // down-after-milliseconds counted from now: a spurious +sdown of a
     // healthy new master. (Redis keeps the throttle.)
-    i.link.last_reconn_time = 0;
-    i.link.last_ping_time = 0;
-    i.link.last_avail_time = now;
-    i.link.last_pong_time = now;
+    i.link.get().last_reconn_time = 0;
+    i.link.get().last_ping_time = 0;
+    i.link.get().last_avail_time = now;
+    i.link.get().last_pong_time = now;
     i.role_reported_time = now;
     i.role_reported = Role::Master;
     if event {

@@ -6,7 +6,9 @@ use std::fmt;
 
 use crate::failover::{client_reconf_script, reset_master_and_change_address};
 use crate::info::{atoi, strtoull};
-use crate::instance::{Instance, InstanceId, Kind, Master, Millis, Who};
+use std::collections::BTreeMap;
+
+use crate::instance::{Instance, InstanceId, Kind, Master, Millis, SharedLink, Who};
 use crate::io::{Action, Level};
 use crate::state::SentinelState;
 
@@ -79,7 +81,7 @@ impl SentinelState {
     pub(crate) fn hello_received(&mut self, now: Millis, via: Option<&InstanceId>, payload: &str) {
         if let Some(id) = via {
             if let Some(i) = self.instance_mut(id) {
-                i.link.pc_last_activity = now;
+                i.link.get().pc_last_activity = now;
             }
             if payload.contains(&self.g.myid) {
                 return;
@@ -202,6 +204,7 @@ impl SentinelState {
                 remove_sentinel(ctx.out, mm, &obsolete);
             }
         }
+        let shared = shared_link(masters, &mname, &h.runid);
         let Some(m) = masters.get_mut(&mname) else {
             return;
         };
@@ -210,6 +213,9 @@ impl SentinelState {
         };
         let mut s = Instance::new(Kind::Sentinel, h.runid.clone(), addr.clone(), now);
         s.runid = Some(h.runid.clone());
+        if let Some(link) = shared {
+            s.link = link;
+        }
         m.sentinels.insert(h.runid.clone(), s);
         if removed == 0 {
             let text = m.details(&Who::Sentinel(h.runid.clone()), ah);
@@ -227,8 +233,8 @@ impl SentinelState {
                         instance: Who::Sentinel(h.runid.clone()).id(&mm_name),
                         link: None,
                     });
-                    s.link.cc = false;
-                    s.link.pc = false;
+                    s.link.get().cc = false;
+                    s.link.get().pc = false;
                     s.addr = addr.clone();
                     reconfigured += 1;
                 }
@@ -249,18 +255,46 @@ impl SentinelState {
     }
 }
 
-/// Removes the sentinel with `runid` from `m`, closing its link; returns
+/// Removes the sentinel with `runid` from `m`, releasing its link; returns
 /// how many were removed (`removeMatchingSentinelFromMaster`).
 fn remove_sentinel(out: &mut crate::io::Out, m: &mut Master, runid: &str) -> usize {
     let name = m.name().to_string();
     match m.sentinels.remove(runid) {
-        Some(_) => {
-            out.push(Action::Disconnect {
-                instance: Who::Sentinel(runid.to_string()).id(&name),
-                link: None,
-            });
+        Some(s) => {
+            release_link(out, &name, s);
             1
         }
         None => 0,
+    }
+}
+
+/// `sentinelTryConnectionSharing` for a sentinel record about to join
+/// master `master`: the link of a record with the same run id in another
+/// master, if there is one (the address is not compared, as in Redis).
+pub(crate) fn shared_link(
+    masters: &BTreeMap<String, Master>,
+    master: &str,
+    runid: &str,
+) -> Option<SharedLink> {
+    masters
+        .iter()
+        .filter(|(name, _)| name.as_str() != master)
+        .find_map(|(_, m)| m.sentinels.get(runid))
+        .map(|s| s.link.clone())
+}
+
+/// `releaseInstanceLink` for a record leaving `master`: its connections
+/// are closed only if no other record holds the link.
+pub(crate) fn release_link(out: &mut crate::io::Out, master: &str, record: Instance) {
+    if record.link.refcount() == 1 {
+        let who = match record.kind {
+            Kind::Master => Who::Master,
+            Kind::Replica => Who::Replica(record.name.clone()),
+            Kind::Sentinel => Who::Sentinel(record.name.clone()),
+        };
+        out.push(Action::Disconnect {
+            instance: who.id(master),
+            link: None,
+        });
     }
 }

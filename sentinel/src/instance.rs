@@ -6,6 +6,7 @@
 //! `monitor`, `election`, `failover` and `hello`.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Milliseconds of wall-clock time (Redis's `mstime_t`). Signed so that a
 /// clock jumping backwards gives a negative delta, which TILT looks for.
@@ -203,6 +204,41 @@ pub enum Role {
     Unknown,
 }
 
+/// A [`Link`] that several records may hold (Redis's refcounted
+/// `instanceLink`): the records of one sentinel (same run id) in the
+/// contexts of several masters share one link, so one connection, one
+/// PING clock and one reconnection throttle serve them all
+/// (`sentinelTryConnectionSharing`). Cloning shares; the refcount is the
+/// number of holders.
+///
+/// The mutex only gives shared ownership a `Send` form: the core runs
+/// under the runtime's lock, one thread at a time. Never hold two guards
+/// of one link at once (take one and read what is needed from it).
+#[derive(Clone, Debug, Default)]
+pub struct SharedLink(Arc<Mutex<Link>>);
+
+impl SharedLink {
+    /// A link held by one record.
+    pub fn new(link: Link) -> SharedLink {
+        SharedLink(Arc::new(Mutex::new(link)))
+    }
+
+    /// The link's state.
+    pub fn get(&self) -> MutexGuard<'_, Link> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many records hold this link (`link->refcount`).
+    pub fn refcount(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    /// Both are the same link.
+    pub fn same(&self, other: &SharedLink) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// State of the command and pub/sub connections to one instance
 /// (`instanceLink`). The sockets live outside the core; these are the
 /// facts about them the rules need.
@@ -273,8 +309,8 @@ pub struct Instance {
     pub addr: Addr,
     /// Run id from INFO (or the sentinel's myid).
     pub runid: Option<String>,
-    /// Connection facts.
-    pub link: Link,
+    /// Connection facts, shared between the records of one sentinel.
+    pub link: SharedLink,
     /// State flags.
     pub flags: Flags,
     /// Start of the current (or last) SDOWN.
@@ -331,12 +367,12 @@ impl Instance {
             name,
             addr,
             runid: None,
-            link: Link {
+            link: SharedLink::new(Link {
                 act_ping_time: now,
                 last_avail_time: now,
                 last_pong_time: now,
                 ..Link::default()
-            },
+            }),
             flags: Flags::default(),
             s_down_since_time: 0,
             o_down_since_time: 0,
@@ -368,7 +404,8 @@ impl Instance {
 
     /// Both links needed for this kind are up (`!link->disconnected`).
     pub fn connected(&self) -> bool {
-        self.link.cc && (self.kind == Kind::Sentinel || self.link.pc)
+        let l = self.link.get();
+        l.cc && (self.kind == Kind::Sentinel || l.pc)
     }
 
     /// No SDOWN or ODOWN episode began in the last `ms`

@@ -53,7 +53,25 @@ pub struct Inner {
     pub config: SentinelConfig,
     /// Queued and running scripts.
     pub scripts: Scripts,
-    links: HashMap<(InstanceId, LinkKind), LinkHandle>,
+    links: HashMap<(LinkKey, LinkKind), LinkHandle>,
+}
+
+/// Which socket serves a record. The records of one sentinel (one run id)
+/// share their link in the core, so they share one socket here: the
+/// connection Redis keeps per `instanceLink`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum LinkKey {
+    /// A master's or a replica's own link.
+    Instance(InstanceId),
+    /// The link to the sentinel with this run id, whatever master.
+    Peer(String),
+}
+
+fn link_key(id: &InstanceId) -> LinkKey {
+    match id {
+        InstanceId::Sentinel { runid, .. } => LinkKey::Peer(runid.clone()),
+        _ => LinkKey::Instance(id.clone()),
+    }
 }
 
 struct LinkHandle {
@@ -61,15 +79,16 @@ struct LinkHandle {
     tx: mpsc::UnboundedSender<Outgoing>,
 }
 
-/// Where one reply on a command link goes.
+/// Where one reply on a command link goes: to the record that sent the
+/// request (a shared link carries the requests of several records).
 #[derive(Debug)]
 enum Route {
     /// Handshake replies (AUTH, CLIENT SETNAME): dropped.
     Ignore,
     /// Counted as [`Input::ReplyDiscarded`].
-    Discard,
+    Discard(InstanceId),
     /// Turned into the input matching the request.
-    Reply(Request),
+    Reply(InstanceId, Request),
 }
 
 /// Bytes to write on a link and the routes of the replies they will get.
@@ -239,7 +258,7 @@ impl Sentinel {
                     for k in kinds {
                         // dropping the sender ends the task; replies in
                         // flight are dropped with it
-                        g.links.remove(&(instance.clone(), k));
+                        g.links.remove(&(link_key(&instance), k));
                     }
                 }
                 Action::Send {
@@ -247,7 +266,7 @@ impl Sentinel {
                     request,
                     argv,
                 } => {
-                    let Some(h) = g.links.get(&(instance, LinkKind::Command)) else {
+                    let Some(h) = g.links.get(&(link_key(&instance), LinkKind::Command)) else {
                         continue;
                     };
                     let mut bytes = BytesMut::new();
@@ -258,9 +277,9 @@ impl Sentinel {
                         let whole =
                             matches!(request, Request::Slaveof { .. } | Request::ScriptKill);
                         routes.push(if whole || i + 1 < n {
-                            Route::Discard
+                            Route::Discard(instance.clone())
                         } else {
-                            Route::Reply(request.clone())
+                            Route::Reply(instance.clone(), request.clone())
                         });
                     }
                     let _ = h.tx.send(Outgoing { bytes, routes });
@@ -296,9 +315,9 @@ impl Sentinel {
     }
 
     fn open_link(self: &Arc<Self>, g: &mut Inner, id: &InstanceId, addr: &Addr, kind: LinkKind) {
-        let key = (id.clone(), kind);
+        let key = (link_key(id), kind);
         if g.links.contains_key(&key) {
-            return; // still connecting
+            return; // still connecting, or shared and up
         }
         let generation = self.next_link.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -421,9 +440,9 @@ impl Sentinel {
                         let _ = buf.split_to(used);
                         let input = match kind {
                             LinkKind::Command => match routes.pop_front() {
-                                Some(Route::Reply(req)) => Some(reply_input(&id, &req, frame)),
-                                Some(Route::Discard) => {
-                                    Some(Input::ReplyDiscarded { instance: id.clone() })
+                                Some(Route::Reply(rid, req)) => Some(reply_input(&rid, &req, frame)),
+                                Some(Route::Discard(rid)) => {
+                                    Some(Input::ReplyDiscarded { instance: rid })
                                 }
                                 Some(Route::Ignore) | None => None,
                             },
@@ -461,7 +480,7 @@ impl Sentinel {
 
     fn is_current(&self, g: &Inner, id: &InstanceId, kind: LinkKind, generation: u64) -> bool {
         g.links
-            .get(&(id.clone(), kind))
+            .get(&(link_key(id), kind))
             .is_some_and(|h| h.generation == generation)
     }
 
@@ -472,7 +491,7 @@ impl Sentinel {
         if !self.is_current(&g, id, kind, generation) {
             return;
         }
-        g.links.remove(&(id.clone(), kind));
+        g.links.remove(&(link_key(id), kind));
         let actions = g.core.handle(
             now_ms(),
             Input::LinkDown {

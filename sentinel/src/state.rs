@@ -404,8 +404,14 @@ impl SentinelState {
                 instance,
                 link,
                 local_ip,
-            } => self.link_up(now, &instance, link, local_ip),
-            Input::LinkDown { instance, link } => self.link_down(&instance, link),
+            } => {
+                let instance = self.link_holder(instance);
+                self.link_up(now, &instance, link, local_ip)
+            }
+            Input::LinkDown { instance, link } => {
+                let instance = self.link_holder(instance);
+                self.link_down(&instance, link)
+            }
             Input::PingReply { instance, reply } => self.ping_reply(now, &instance, reply),
             Input::InfoReply { instance, text } => self.info_reply(now, &instance, text),
             Input::PublishReply { instance, reply } => self.publish_reply(now, &instance, reply),
@@ -414,7 +420,10 @@ impl SentinelState {
             }
             Input::ReplyDiscarded { instance } => {
                 if let Some(i) = self.instance_mut(&instance) {
-                    i.link.pending_commands = i.link.pending_commands.saturating_sub(1);
+                    {
+                        let mut l = i.link.get();
+                        l.pending_commands = l.pending_commands.saturating_sub(1);
+                    }
                 }
             }
             Input::Hello { via, payload } => self.hello_received(now, via.as_ref(), &payload),
@@ -432,6 +441,25 @@ impl SentinelState {
     /// Looks up any record.
     pub fn instance(&self, id: &InstanceId) -> Option<&Instance> {
         self.masters.get(id.master_name())?.get(&id.who())
+    }
+
+    /// A record holding the link of `id`: `id` itself while it exists;
+    /// for a sentinel record that is gone, another record of the same run
+    /// id (the link it shared lives on with it).
+    pub(crate) fn link_holder(&self, id: InstanceId) -> InstanceId {
+        if self.instance(&id).is_some() {
+            return id;
+        }
+        if let InstanceId::Sentinel { runid, .. } = &id {
+            if let Some((name, _)) = self
+                .masters
+                .iter()
+                .find(|(_, m)| m.sentinels.contains_key(runid))
+            {
+                return Who::Sentinel(runid.clone()).id(name);
+            }
+        }
+        id
     }
 
     pub(crate) fn instance_mut(&mut self, id: &InstanceId) -> Option<&mut Instance> {
@@ -478,7 +506,12 @@ impl SentinelState {
         }
         let mut s = Instance::new(Kind::Sentinel, runid.to_string(), addr, now);
         s.runid = Some(runid.to_string());
-        m.sentinels.insert(runid.to_string(), s);
+        if let Some(link) = crate::hello::shared_link(&self.masters, master, runid) {
+            s.link = link;
+        }
+        if let Some(m) = self.masters.get_mut(master) {
+            m.sentinels.insert(runid.to_string(), s);
+        }
         true
     }
 
@@ -520,11 +553,18 @@ impl SentinelState {
             text,
             m.cfg.notification_script.as_deref(),
         );
-        for id in all_ids(&m) {
+        let name = m.name().to_string();
+        let mut m = m;
+        let mut ids = vec![InstanceId::Master(name.clone())];
+        ids.extend(m.replicas.keys().map(|r| Who::Replica(r.clone()).id(&name)));
+        for id in ids {
             self.out.push(Action::Disconnect {
                 instance: id,
                 link: None,
             });
+        }
+        for s in std::mem::take(&mut m.sentinels).into_values() {
+            crate::hello::release_link(&mut self.out, &name, s);
         }
         self.out.persist();
         (Ok(()), self.out.take())
@@ -583,19 +623,6 @@ impl SentinelState {
             )))
         }
     }
-}
-
-/// Every record id of a master (itself, replicas, sentinels).
-pub(crate) fn all_ids(m: &Master) -> Vec<InstanceId> {
-    let name = m.name().to_string();
-    let mut ids = vec![InstanceId::Master(name.clone())];
-    ids.extend(m.replicas.keys().map(|r| Who::Replica(r.clone()).id(&name)));
-    ids.extend(
-        m.sentinels
-            .keys()
-            .map(|r| Who::Sentinel(r.clone()).id(&name)),
-    );
-    ids
 }
 
 /// Adds a replica record unless one with that address exists; returns

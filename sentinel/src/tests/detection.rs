@@ -215,7 +215,7 @@ fn periodic_commands_stop_at_100_pending_replies() {
     let mut fx = Fx::new(1);
     fx.tick(100);
     fx.healthy(&m(), Some(master_info('m', &[])));
-    fx.master_mut().inst.link.pending_commands = 100;
+    fx.master_mut().inst.link.get().pending_commands = 100;
     let a = fx.tick(20_000);
     assert!(sends_to(&a, &m()).is_empty());
 }
