@@ -358,3 +358,30 @@ fn a_sentinel_discovered_by_hello_shares_the_link_it_has_elsewhere() {
     let b = &fx.s.masters["other"].sentinels[&runid('b')].link;
     assert!(a.same(b));
 }
+
+#[test]
+fn a_peer_that_moves_gets_its_shared_link_recreated_at_the_new_address() {
+    let mut fx = two_masters_one_peer();
+    fx.input(Input::LinkUp {
+        instance: s_of(MASTER, 'b'),
+        link: LinkKind::Command,
+        local_ip: "10.0.0.100".into(),
+    });
+    let payload = format!("10.0.1.7,26390,{},0,{MASTER},10.0.0.1,6370,0", runid('b'));
+    let a = fx.input(Input::Hello {
+        via: Some(m()),
+        payload,
+    });
+    assert!(events(&a)
+        .iter()
+        .any(|e| e.starts_with("+sentinel-address-switch ")));
+    assert_eq!(peer_actions(&a, 'b').2, 1, "the old connection is closed");
+    let x = &fx.s.masters[MASTER].sentinels[&runid('b')];
+    let y = &fx.s.masters["other"].sentinels[&runid('b')];
+    assert!(x.link.same(&y.link) && !x.connected());
+    assert_eq!((x.addr.port, y.addr.port), (26390, 26390));
+    let a = fx.tick(100);
+    assert_eq!(peer_actions(&a, 'b').0, 1);
+    assert!(a.iter().any(|a| matches!(a,
+        Action::Connect { addr, .. } if addr.port == 26390)));
+}
