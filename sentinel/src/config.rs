@@ -517,6 +517,32 @@ impl ServerOptions {
         self.value("loglevel")
     }
 
+    /// The users as `ACLDescribeUser` describes them (`user <name> ...`),
+    /// in the order the rewrite writes them: the default user first when
+    /// the file does not declare it (`on nopass`, or the SHA-256 of
+    /// `requirepass`), then the declared ones. ACL LIST sorts them.
+    pub fn acl_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let declares_default = self
+            .users
+            .iter()
+            .any(|u| u.first().is_some_and(|n| n == "default"));
+        if !declares_default {
+            let pass = match self.requirepass() {
+                Some(p) => format!("#{}", sha256_hex(p.as_bytes())),
+                None => "nopass".to_string(),
+            };
+            lines.push(format!("user default on {pass} ~* &* +@all"));
+        }
+        for u in &self.users {
+            lines.push(describe_user(u).unwrap_or_else(|| {
+                let args: Vec<String> = u.iter().map(|a| repr_arg(a.as_bytes())).collect();
+                format!("user {}", args.join(" "))
+            }));
+        }
+        lines
+    }
+
     pub fn requirepass(&self) -> Option<String> {
         Some(self.value("requirepass")).filter(|s| !s.is_empty())
     }
@@ -1379,22 +1405,7 @@ fn rewrite_generic(st: &mut RewriteState, server: &ServerOptions) {
     // rewriteConfigUserOption: without an aclfile every user is described
     // again (ACLDescribeUser); the default user appears even when the file
     // declares none
-    let declares_default = server
-        .users
-        .iter()
-        .any(|u| u.first().is_some_and(|n| n == "default"));
-    if !declares_default {
-        let pass = match server.requirepass() {
-            Some(p) => format!("#{}", sha256_hex(p.as_bytes())),
-            None => "nopass".to_string(),
-        };
-        st.line("user", format!("user default on {pass} ~* &* +@all"), true);
-    }
-    for u in &server.users {
-        let line = describe_user(u).unwrap_or_else(|| {
-            let args: Vec<String> = u.iter().map(|a| repr_arg(a.as_bytes())).collect();
-            format!("user {}", args.join(" "))
-        });
+    for line in server.acl_lines() {
         st.line("user", line, true);
     }
     st.mark("user");
