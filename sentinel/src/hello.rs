@@ -175,7 +175,7 @@ impl SentinelState {
     /// address conflicts (step 2 of reference §5).
     fn add_hello_sender(&mut self, now: Millis, h: &Hello, sentinel_ip: Option<&str>) {
         let mname = h.master_name.clone();
-        let (ctx, masters) = self.split(now);
+        let (mut ctx, masters) = self.split(now);
         let ah = ctx.g.announce_hostnames;
         let Some(m) = masters.get_mut(&mname) else {
             return;

@@ -279,6 +279,14 @@ fn reconnect(ctx: &mut Ctx, m: &mut Master, who: &Who) {
     }
     i.link.get().last_reconn_time = ctx.now;
     let cmd = !i.link.get().cc;
+    if cmd && ctx.g.resolve_hostnames {
+        // the instance may have been unresolvable, or have moved: resolve
+        // its name again (sentinelReconnectInstance)
+        let (host, port) = (i.addr.hostname.clone(), i.addr.port);
+        if let Some(a) = ctx.create_addr(&host, i64::from(port), false) {
+            i.addr = a;
+        }
+    }
     if cmd {
         // Redis sends a PING as soon as it starts reconnecting the command
         // link (sentinelReconnectInstance → sentinelSendPing), so the

@@ -294,6 +294,7 @@ impl Sentinel {
                 Action::PersistConfig => {
                     let _ = self.flush_config(g);
                 }
+                Action::Log { level, text } => self.logger.log(level, &text),
                 Action::SimulatedCrash => {
                     // SENTINEL SIMULATE-FAILURE: nothing after this runs
                     self.logger.log(

@@ -203,12 +203,21 @@ impl Ctx<'_> {
     /// `createSentinelAddr(host, port, accept_unresolved)`: `None` for a
     /// bad port or a host that does not resolve (an unresolved one is kept
     /// with no IP when `accept_unresolved` and `resolve-hostnames yes`).
+    /// A host that does not resolve is logged as Redis logs it (`Failed
+    /// to resolve hostname '<host>'`, also while `resolve-hostnames` is
+    /// off and the host is not an IP literal).
     pub(crate) fn create_addr(
-        &self,
+        &mut self,
         host: &str,
         port: i64,
         accept_unresolved: bool,
     ) -> Option<Addr> {
+        if (0..=65535).contains(&port) && self.resolve(host).is_none() {
+            self.out.push(Action::Log {
+                level: Level::Warning,
+                text: format!("Failed to resolve hostname '{host}'"),
+            });
+        }
         create_addr(self.g, self.resolver, host, port, accept_unresolved)
     }
 }

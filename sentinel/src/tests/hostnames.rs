@@ -170,3 +170,80 @@ fn slaveof_during_a_failover_names_the_new_master_as_announced() {
     let tx = crate::failover::slaveof_argv(fx.master(), Some(&target), false);
     assert!(tx.contains(&vec!["SLAVEOF".into(), "10.0.0.2".into(), "6380".into()]));
 }
+
+/// A name table a test can change while the sentinel runs.
+#[derive(Clone, Default)]
+struct Table(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>);
+
+impl Resolver for Table {
+    fn resolve(&self, host: &str, ip_only: bool) -> Option<String> {
+        if host.parse::<std::net::IpAddr>().is_ok() {
+            return Some(host.to_string());
+        }
+        if ip_only {
+            return None;
+        }
+        self.0.lock().unwrap().get(host).cloned()
+    }
+}
+
+fn connects_to(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Connect { instance, addr, .. } if *instance == m() => {
+                Some(addr.connect_host().to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn logs(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Log { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn each_reconnection_resolves_the_name_again() {
+    let table = Table::default();
+    table
+        .0
+        .lock()
+        .unwrap()
+        .insert("db-m".into(), "10.0.0.1".into());
+    let mut fx = named(true, false);
+    fx.s.set_resolver(Box::new(table.clone()));
+    assert_eq!(connects_to(&fx.tick(100)), ["10.0.0.1"]);
+    // the master comes back elsewhere under the same name
+    table
+        .0
+        .lock()
+        .unwrap()
+        .insert("db-m".into(), "10.0.0.42".into());
+    fx.tick(1000);
+    assert_eq!(connects_to(&fx.tick(1000)), ["10.0.0.42"]);
+    let addr = fx.s.master_addr(MASTER).unwrap();
+    assert_eq!(
+        (addr.hostname.as_str(), addr.ip.as_str()),
+        ("db-m", "10.0.0.42")
+    );
+    // gone from DNS: the last address is kept, and the failure logged
+    table.0.lock().unwrap().clear();
+    let a = fx.tick(1000);
+    assert_eq!(logs(&a), ["Failed to resolve hostname 'db-m'"]);
+    assert_eq!(connects_to(&a), ["10.0.0.42"]);
+}
+
+#[test]
+fn a_replica_named_while_resolve_hostnames_is_off_is_logged_and_refused() {
+    let mut fx = named(false, false);
+    fx.tick(100);
+    let a = fx.alive(&m(), master_info_listing("db-r1"));
+    assert_eq!(logs(&a), ["Failed to resolve hostname 'db-r1'"]);
+}
