@@ -1177,21 +1177,16 @@ fn command(args: &[Bytes]) -> Flow {
     let Some(sub) = args.get(1).map(|a| lossy(a).to_ascii_lowercase()) else {
         return Flow::Reply(Frame::Array(COMMANDS.iter().map(cmdtable::info).collect()));
     };
+    // names and arities were checked against the table by check_arity
     let n = args.len();
-    let wrong = || {
-        err(format!(
-            "ERR wrong number of arguments for 'command|{sub}' command"
-        ))
-    };
     match sub.as_str() {
-        "count" if n == 2 => Flow::Reply(Frame::Integer(COMMANDS.len() as i64)),
-        "help" if n == 2 => Flow::Reply(Frame::Array(
+        "count" => Flow::Reply(Frame::Integer(COMMANDS.len() as i64)),
+        "help" => Flow::Reply(Frame::Array(
             picket_common::help::COMMAND_HELP
                 .iter()
                 .map(|l| Frame::Simple(l.to_string()))
                 .collect(),
         )),
-        "count" | "help" => wrong(),
         "info" if n == 2 => {
             Flow::Reply(Frame::Array(COMMANDS.iter().map(cmdtable::info).collect()))
         }
