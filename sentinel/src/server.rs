@@ -133,6 +133,36 @@ fn arity_error(name: &str) -> Flow {
     ))
 }
 
+/// A CLIENT LIST filter (`TYPE <type>` or `ID <id> ...`) as a predicate
+/// over (client id, subscribed), with `clientCommand`'s errors.
+fn client_list_filter(args: &[Bytes]) -> Result<Box<dyn Fn(u64, bool) -> bool>, Flow> {
+    let word = |i: usize| lossy(&args[i]).to_ascii_lowercase();
+    match args.len() {
+        0 => Ok(Box::new(|_, _| true)),
+        2 if word(0) == "type" => match word(1).as_str() {
+            "normal" => Ok(Box::new(|_, subscribed| !subscribed)),
+            "pubsub" => Ok(Box::new(|_, subscribed| subscribed)),
+            // a sentinel has no replication clients
+            "master" | "replica" | "slave" => Ok(Box::new(|_, _| false)),
+            _ => Err(err(format!(
+                "ERR Unknown client type '{}'",
+                lossy(&args[1])
+            ))),
+        },
+        n if n >= 2 && word(0) == "id" => {
+            let mut ids = Vec::new();
+            for a in &args[1..] {
+                match parse_i64(a).filter(|v| *v > 0) {
+                    Some(v) => ids.push(v as u64),
+                    None => return Err(err("ERR Invalid client ID")),
+                }
+            }
+            Ok(Box::new(move |id, _| ids.contains(&id)))
+        }
+        _ => Err(err("ERR syntax error")),
+    }
+}
+
 /// ACL CAT's categories, in Redis 7.0's order (`ACLCommandCategories`).
 const ACL_CATEGORIES: [&str; 21] = [
     "keyspace",
@@ -700,10 +730,17 @@ impl Client {
             }
             "id" => Flow::Reply(Frame::Integer(self.id as i64)),
             "list" => {
+                let keep = match client_list_filter(&args[2..]) {
+                    Ok(k) => k,
+                    Err(e) => return e,
+                };
                 let text = self.clients.with(|m| {
                     let mut t = String::new();
                     for (id, e) in m.iter() {
                         let (sub, psub) = self.s.hub.counts(*id);
+                        if !keep(*id, sub + psub > 0) {
+                            continue;
+                        }
                         t.push_str(&format!(
                             "id={id} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db=0 sub={sub} psub={psub} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}\n",
                             e.addr,
