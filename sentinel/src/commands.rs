@@ -66,9 +66,9 @@ fn drop_instance_connections(m: &mut Master, out: &mut Vec<Action>) {
     let mut ids = vec![Who::Master.id(&name)];
     ids.extend(m.replicas.keys().map(|r| Who::Replica(r.clone()).id(&name)));
     for i in std::iter::once(&mut m.inst).chain(m.replicas.values_mut()) {
-        i.link.cc = false;
-        i.link.pc = false;
-        i.link.pending_commands = 0;
+        i.link.get().cc = false;
+        i.link.get().pc = false;
+        i.link.get().pending_commands = 0;
     }
     out.extend(ids.into_iter().map(|instance| Action::Disconnect {
         instance,
@@ -100,6 +100,7 @@ impl SentinelState {
         is_executable: &dyn Fn(&str) -> bool,
     ) -> (Result<(), CommandError>, Vec<Action>) {
         let deny_scripts = self.g.deny_scripts_reconfig;
+        let ah = self.g.announce_hostnames;
         let Some(m) = self.masters.get_mut(name) else {
             return (Err(CommandError::NoSuchMaster), Vec::new());
         };
@@ -201,7 +202,12 @@ impl SentinelState {
             }
             changes += 1;
             j += 1 + shown.len();
-            let text = format!("{} {} {}", m.details(&Who::Master), option, shown.join(" "));
+            let text = format!(
+                "{} {} {}",
+                m.details(&Who::Master, ah),
+                option,
+                shown.join(" ")
+            );
             self.out.event(
                 Level::Warning,
                 "+set",
@@ -276,9 +282,9 @@ impl SentinelState {
                 let name = m.cfg.name.clone();
                 for (runid, s) in m.sentinels.iter_mut() {
                     if s.connected() {
-                        s.link.cc = false;
-                        s.link.pc = false;
-                        s.link.pending_commands = 0;
+                        s.link.get().cc = false;
+                        s.link.get().pc = false;
+                        s.link.get().pending_commands = 0;
                         actions.push(Action::Disconnect {
                             instance: Who::Sentinel(runid.clone()).id(&name),
                             link: None,

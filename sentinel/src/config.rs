@@ -27,8 +27,7 @@
 //!   module options are accepted and kept, not applied or checked.
 //! - IP literals are parsed strictly (`127.1` is refused, glibc accepts
 //!   it); log lines carry UTC time; reading the config from stdin (`-`)
-//!   is not supported; `pidfile` is not forced to `/var/run/redis.pid`
-//!   when daemonizing without one.
+//!   is not supported.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -391,6 +390,15 @@ pub struct PersistedState {
     pub sentinel_pass: Option<String>,
     /// In `monitor` order.
     pub masters: Vec<MasterConfig>,
+    /// What `sentinel monitor` gives a new master at the time of the
+    /// rewrite (SENTINEL DEBUG DEFAULT-DOWN-AFTER): a master's
+    /// down-after-milliseconds is written only when it differs, as
+    /// `rewriteConfigSentinelOption` compares with
+    /// `sentinel_default_down_after`. Not itself persisted.
+    pub default_down_after_ms: i64,
+    /// The same for failover-timeout (DEFAULT-FAILOVER-TIMEOUT,
+    /// `sentinel_default_failover_timeout`).
+    pub default_failover_timeout_ms: i64,
 }
 
 impl Default for PersistedState {
@@ -406,6 +414,8 @@ impl Default for PersistedState {
             sentinel_user: None,
             sentinel_pass: None,
             masters: Vec::new(),
+            default_down_after_ms: DEFAULT_DOWN_AFTER_MS,
+            default_failover_timeout_ms: DEFAULT_FAILOVER_TIMEOUT_MS,
         }
     }
 }
@@ -505,6 +515,32 @@ impl ServerOptions {
 
     pub fn loglevel(&self) -> String {
         self.value("loglevel")
+    }
+
+    /// The users as `ACLDescribeUser` describes them (`user <name> ...`),
+    /// in the order the rewrite writes them: the default user first when
+    /// the file does not declare it (`on nopass`, or the SHA-256 of
+    /// `requirepass`), then the declared ones. ACL LIST sorts them.
+    pub fn acl_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let declares_default = self
+            .users
+            .iter()
+            .any(|u| u.first().is_some_and(|n| n == "default"));
+        if !declares_default {
+            let pass = match self.requirepass() {
+                Some(p) => format!("#{}", sha256_hex(p.as_bytes())),
+                None => "nopass".to_string(),
+            };
+            lines.push(format!("user default on {pass} ~* &* +@all"));
+        }
+        for u in &self.users {
+            lines.push(describe_user(u).unwrap_or_else(|| {
+                let args: Vec<String> = u.iter().map(|a| repr_arg(a.as_bytes())).collect();
+                format!("user {}", args.join(" "))
+            }));
+        }
+        lines
     }
 
     pub fn requirepass(&self) -> Option<String> {
@@ -1369,22 +1405,7 @@ fn rewrite_generic(st: &mut RewriteState, server: &ServerOptions) {
     // rewriteConfigUserOption: without an aclfile every user is described
     // again (ACLDescribeUser); the default user appears even when the file
     // declares none
-    let declares_default = server
-        .users
-        .iter()
-        .any(|u| u.first().is_some_and(|n| n == "default"));
-    if !declares_default {
-        let pass = match server.requirepass() {
-            Some(p) => format!("#{}", sha256_hex(p.as_bytes())),
-            None => "nopass".to_string(),
-        };
-        st.line("user", format!("user default on {pass} ~* &* +@all"), true);
-    }
-    for u in &server.users {
-        let line = describe_user(u).unwrap_or_else(|| {
-            let args: Vec<String> = u.iter().map(|a| repr_arg(a.as_bytes())).collect();
-            format!("user {}", args.join(" "))
-        });
+    for line in server.acl_lines() {
         st.line("user", line, true);
     }
     st.mark("user");
@@ -1501,7 +1522,7 @@ fn rewrite_sentinel(st: &mut RewriteState, s: &PersistedState) {
             ),
             true,
         );
-        if m.down_after_ms != DEFAULT_DOWN_AFTER_MS {
+        if m.down_after_ms != s.default_down_after_ms {
             st.line(
                 "sentinel down-after-milliseconds",
                 format!(
@@ -1511,7 +1532,7 @@ fn rewrite_sentinel(st: &mut RewriteState, s: &PersistedState) {
                 true,
             );
         }
-        if m.failover_timeout_ms != DEFAULT_FAILOVER_TIMEOUT_MS {
+        if m.failover_timeout_ms != s.default_failover_timeout_ms {
             st.line(
                 "sentinel failover-timeout",
                 format!("sentinel failover-timeout {name} {}", m.failover_timeout_ms),

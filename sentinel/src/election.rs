@@ -48,7 +48,11 @@ impl SentinelState {
             leader: "*".to_string(),
             leader_epoch: 0,
         };
-        if let Some(m) = masters.values_mut().find(|m| m.inst.addr.matches(ip, port)) {
+        let resolved = ctx.resolve(ip);
+        let found = masters
+            .values_mut()
+            .find(|m| m.inst.addr.matches(ip, resolved.as_deref(), port));
+        if let Some(m) = found {
             answer.down = !ctx.g.tilt && m.inst.flags.s_down;
             if runid != "*" {
                 let (leader, epoch) = vote_leader(&mut ctx, m, req_epoch, runid);
@@ -71,7 +75,10 @@ impl SentinelState {
         let Some(i) = self.instance_mut(id) else {
             return;
         };
-        i.link.pending_commands = i.link.pending_commands.saturating_sub(1);
+        {
+            let mut l = i.link.get();
+            l.pending_commands = l.pending_commands.saturating_sub(1);
+        }
         let Some(r) = reply else {
             return;
         };
@@ -196,7 +203,7 @@ pub(crate) fn ask_master_state(ctx: &mut Ctx, m: &mut Master, forced: bool) {
             &[
                 "SENTINEL",
                 "is-master-down-by-addr",
-                &addr.ip,
+                addr.announced(ctx.g.announce_hostnames),
                 &addr.port.to_string(),
                 &ctx.g.current_epoch.to_string(),
                 &runid,

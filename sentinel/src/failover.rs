@@ -65,7 +65,7 @@ pub(crate) fn start_failover(ctx: &mut Ctx, m: &mut Master) {
     ctx.out.event(
         Level::Warning,
         "+try-failover",
-        m.details(&Who::Master),
+        m.details(&Who::Master, ctx.g.announce_hostnames),
         script.as_deref(),
     );
     m.failover_start_time = ctx.now + ctx.rand(MAX_DESYNC);
@@ -88,7 +88,7 @@ pub(crate) fn state_machine(ctx: &mut Ctx, m: &mut Master) {
 }
 
 fn warn(ctx: &mut Ctx, m: &Master, name: &str, who: &Who) {
-    let text = m.details(who);
+    let text = m.details(who, ctx.g.announce_hostnames);
     ctx.out.event(
         Level::Warning,
         name,
@@ -98,7 +98,7 @@ fn warn(ctx: &mut Ctx, m: &Master, name: &str, who: &Who) {
 }
 
 fn notice(ctx: &mut Ctx, m: &Master, name: &str, who: &Who) {
-    let text = m.details(who);
+    let text = m.details(who, ctx.g.announce_hostnames);
     ctx.out.event(Level::Notice, name, text, None);
 }
 
@@ -155,7 +155,7 @@ pub fn select_slave(now: Millis, m: &Master, t: &Timers) -> Option<String> {
             !r.flags.s_down
                 && !r.flags.o_down
                 && r.connected()
-                && now - r.link.last_avail_time <= t.ping_period * 5
+                && now - r.link.get().last_avail_time <= t.ping_period * 5
                 && r.slave_priority != 0
                 && now - r.info_refresh <= info_validity_time
                 && r.master_link_down_time <= max_master_down_time
@@ -185,9 +185,9 @@ fn select_slave_state(ctx: &mut Ctx, m: &mut Master) {
 }
 
 /// The transaction of `sentinelSendSlaveOf` (reference §9.2).
-pub fn slaveof_argv(m: &Master, target: Option<&Addr>) -> Vec<Vec<String>> {
+pub fn slaveof_argv(m: &Master, target: Option<&Addr>, ah: bool) -> Vec<Vec<String>> {
     let (host, port) = match target {
-        Some(a) => (a.ip.clone(), a.port.to_string()),
+        Some(a) => (a.announced(ah).to_string(), a.port.to_string()),
         None => ("NO".to_string(), "ONE".to_string()),
     };
     vec![
@@ -201,7 +201,7 @@ pub fn slaveof_argv(m: &Master, target: Option<&Addr>) -> Vec<Vec<String>> {
 }
 
 fn send_slaveof(ctx: &mut Ctx, m: &mut Master, who: &Who, target: Option<Addr>) {
-    let argv = slaveof_argv(m, target.as_ref());
+    let argv = slaveof_argv(m, target.as_ref(), ctx.g.announce_hostnames);
     send(ctx, m, who, Request::Slaveof { master: target }, argv);
 }
 
@@ -344,7 +344,13 @@ pub(crate) fn switch_to_promoted(ctx: &mut Ctx, m: &mut Master) {
     let new_addr = promoted(m)
         .map(|(_, a)| a)
         .unwrap_or_else(|| m.inst.addr.clone());
-    let text = format!("{} {} {}", m.name(), m.inst.addr, new_addr);
+    let ah = ctx.g.announce_hostnames;
+    let text = format!(
+        "{} {} {}",
+        m.name(),
+        m.inst.addr.show(ah),
+        new_addr.show(ah)
+    );
     ctx.out.event(
         Level::Warning,
         "+switch-master",
@@ -374,11 +380,8 @@ pub(crate) fn reset_master(ctx: &mut Ctx, m: &mut Master, keep_sentinels: bool, 
             s.leader = None;
         }
     } else {
-        for s in std::mem::take(&mut m.sentinels).into_keys() {
-            ctx.out.push(Action::Disconnect {
-                instance: Who::Sentinel(s).id(&name),
-                link: None,
-            });
+        for s in std::mem::take(&mut m.sentinels).into_values() {
+            crate::hello::release_link(ctx.out, &name, s);
         }
     }
     ctx.out.push(Action::Disconnect {
@@ -387,9 +390,9 @@ pub(crate) fn reset_master(ctx: &mut Ctx, m: &mut Master, keep_sentinels: bool, 
     });
     let now = ctx.now;
     let i = &mut m.inst;
-    i.link.cc = false;
-    i.link.pc = false;
-    i.link.pending_commands = 0;
+    i.link.get().cc = false;
+    i.link.get().pc = false;
+    i.link.get().pending_commands = 0;
     i.flags = Default::default();
     i.leader = None;
     m.failover_state = FailoverState::None;
@@ -398,16 +401,16 @@ pub(crate) fn reset_master(ctx: &mut Ctx, m: &mut Master, keep_sentinels: bool, 
     m.promoted_slave = None;
     i.runid = None;
     i.slave_master_host = None;
-    i.link.act_ping_time = now;
+    i.link.get().act_ping_time = now;
     // We closed the links ourselves: reopen them on the next tick. The
     // once-per-second throttle (still running from attempts to reach a
     // dead old master) could otherwise delay the first PONG past a short
     // down-after-milliseconds counted from now: a spurious +sdown of a
     // healthy new master. (Redis keeps the throttle.)
-    i.link.last_reconn_time = 0;
-    i.link.last_ping_time = 0;
-    i.link.last_avail_time = now;
-    i.link.last_pong_time = now;
+    i.link.get().last_reconn_time = 0;
+    i.link.get().last_ping_time = 0;
+    i.link.get().last_avail_time = now;
+    i.link.get().last_pong_time = now;
     i.role_reported_time = now;
     i.role_reported = Role::Master;
     if event {
@@ -434,8 +437,7 @@ pub(crate) fn reset_master_and_change_address(ctx: &mut Ctx, m: &mut Master, new
     m.inst.o_down_since_time = 0;
     m.inst.s_down_since_time = 0;
     for addr in slaves {
-        let name = addr.name();
-        if add_replica(m, addr, ctx.now) {
+        if let Some(name) = add_replica(m, addr, ctx.now, ctx.g.announce_hostnames) {
             notice(ctx, m, "+slave", &Who::Replica(name));
         }
     }
@@ -464,9 +466,9 @@ pub(crate) fn client_reconf_script(ctx: &mut Ctx, m: &Master, role: &str, from: 
                 m.name().to_string(),
                 role.to_string(),
                 "start".to_string(),
-                from.ip.clone(),
+                from.announced(ctx.g.announce_hostnames).to_string(),
                 from.port.to_string(),
-                to.ip.clone(),
+                to.announced(ctx.g.announce_hostnames).to_string(),
                 to.port.to_string(),
             ],
         });
@@ -522,10 +524,9 @@ pub(crate) fn replica_info_acting(ctx: &mut Ctx, m: &mut Master, who: &Who, role
         return;
     };
     let points_elsewhere = r.slave_master_port != i64::from(master_addr.port)
-        || !r
-            .slave_master_host
-            .as_ref()
-            .is_some_and(|h| h.eq_ignore_ascii_case(&master_addr.ip));
+        || !r.slave_master_host.as_ref().is_some_and(|h| {
+            master_addr.matches(h, ctx.resolve(h).as_deref(), i64::from(master_addr.port))
+        });
     if role == Role::Slave && points_elsewhere {
         let wait_time = m.cfg.failover_timeout;
         if m.looks_sane(now, ctx.g.timers.info_period)
@@ -545,7 +546,7 @@ pub(crate) fn replica_info_acting(ctx: &mut Ctx, m: &mut Master, who: &Who, role
         let mut events = Vec::new();
         if r.flags.reconf_sent {
             if let (Some(p), Some(h)) = (&promoted_addr, &r.slave_master_host) {
-                if p.matches(h, r.slave_master_port) {
+                if p.matches(h, ctx.resolve(h).as_deref(), r.slave_master_port) {
                     r.flags.reconf_sent = false;
                     r.flags.reconf_inprog = true;
                     events.push("+slave-reconf-inprog");

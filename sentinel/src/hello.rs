@@ -3,11 +3,12 @@
 //! rule that propagates a failover's result (reference §5).
 
 use std::fmt;
-use std::net::IpAddr;
 
 use crate::failover::{client_reconf_script, reset_master_and_change_address};
 use crate::info::{atoi, strtoull};
-use crate::instance::{Addr, Instance, InstanceId, Kind, Master, Millis, Who};
+use std::collections::BTreeMap;
+
+use crate::instance::{Instance, InstanceId, Kind, Master, Millis, SharedLink, Who};
 use crate::io::{Action, Level};
 use crate::state::SentinelState;
 
@@ -74,21 +75,13 @@ impl fmt::Display for Hello {
     }
 }
 
-/// A valid address for a new record (`createSentinelAddr` without
-/// hostname resolution).
-fn valid_addr(ip: &str, port: i64) -> Option<Addr> {
-    let port = u16::try_from(port).ok()?;
-    ip.parse::<IpAddr>().ok()?;
-    Some(Addr::new(ip, port))
-}
-
 impl SentinelState {
     /// A hello arrived (`sentinelReceiveHelloMessages` when `via` is a
     /// pub/sub link, `sentinelPublishCommand` when `None`).
     pub(crate) fn hello_received(&mut self, now: Millis, via: Option<&InstanceId>, payload: &str) {
         if let Some(id) = via {
             if let Some(i) = self.instance_mut(id) {
-                i.link.pc_last_activity = now;
+                i.link.get().pc_last_activity = now;
             }
             if payload.contains(&self.g.myid) {
                 return;
@@ -106,16 +99,18 @@ impl SentinelState {
             return;
         }
         let mname = h.master_name.clone();
+        let sentinel_ip = self.host_ip(&h.sentinel_ip);
         let known = self.masters[&mname]
             .sentinels
             .get(&h.runid)
             .is_some_and(|s| {
-                s.addr.matches(&h.sentinel_ip, h.sentinel_port)
+                s.addr
+                    .matches(&h.sentinel_ip, sentinel_ip.as_deref(), h.sentinel_port)
                     && s.runid.as_deref() == Some(&h.runid)
             });
         let mut si: Option<String> = known.then(|| h.runid.clone());
         if !known {
-            self.add_hello_sender(now, &h);
+            self.add_hello_sender(now, &h, sentinel_ip.as_deref());
             if self.masters[&mname].sentinels.contains_key(&h.runid) {
                 si = Some(h.runid.clone());
             }
@@ -126,6 +121,7 @@ impl SentinelState {
             return;
         };
         let script = m.cfg.notification_script.clone();
+        let ah = ctx.g.announce_hostnames;
         if h.current_epoch > ctx.g.current_epoch {
             ctx.g.current_epoch = h.current_epoch;
             ctx.out.persist();
@@ -141,16 +137,26 @@ impl SentinelState {
         };
         if m.config_epoch < h.master_config_epoch {
             m.config_epoch = h.master_config_epoch;
-            if !m.inst.addr.matches(&h.master_ip, h.master_port) {
-                if let Some(new_addr) = valid_addr(&h.master_ip, h.master_port) {
-                    let from = m.details(&Who::Sentinel(si.clone()));
+            let master_ip = ctx.resolve(&h.master_ip);
+            if !m
+                .inst
+                .addr
+                .matches(&h.master_ip, master_ip.as_deref(), h.master_port)
+            {
+                if let Some(new_addr) = ctx.create_addr(&h.master_ip, h.master_port, false) {
+                    let from = m.details(&Who::Sentinel(si.clone()), ah);
                     ctx.out.event(
                         Level::Warning,
                         "+config-update-from",
                         from,
                         script.as_deref(),
                     );
-                    let text = format!("{} {} {}", m.name(), m.inst.addr, new_addr);
+                    let text = format!(
+                        "{} {} {}",
+                        m.name(),
+                        m.inst.addr.show(ah),
+                        new_addr.show(ah)
+                    );
                     ctx.out
                         .event(Level::Warning, "+switch-master", text, script.as_deref());
                     let old = m.inst.addr.clone();
@@ -167,9 +173,10 @@ impl SentinelState {
 
     /// Adds an unknown hello sender, handling address switches and
     /// address conflicts (step 2 of reference §5).
-    fn add_hello_sender(&mut self, now: Millis, h: &Hello) {
+    fn add_hello_sender(&mut self, now: Millis, h: &Hello, sentinel_ip: Option<&str>) {
         let mname = h.master_name.clone();
-        let (ctx, masters) = self.split(now);
+        let (mut ctx, masters) = self.split(now);
+        let ah = ctx.g.announce_hostnames;
         let Some(m) = masters.get_mut(&mname) else {
             return;
         };
@@ -177,7 +184,7 @@ impl SentinelState {
         if removed > 0 {
             let text = format!(
                 "{} ip {} port {} for {}",
-                m.details(&Who::Master),
+                m.details(&Who::Master, ah),
                 h.sentinel_ip,
                 h.sentinel_port,
                 h.runid
@@ -187,9 +194,9 @@ impl SentinelState {
         } else if let Some(other) = m
             .sentinels
             .values()
-            .find(|s| s.addr.matches(&h.sentinel_ip, h.sentinel_port))
+            .find(|s| s.addr.matches(&h.sentinel_ip, sentinel_ip, h.sentinel_port))
         {
-            let text = m.details_of(other);
+            let text = m.details_of(other, ah);
             let obsolete = other.name.clone();
             ctx.out
                 .event(Level::Notice, "+sentinel-invalid-addr", text, None);
@@ -197,17 +204,21 @@ impl SentinelState {
                 remove_sentinel(ctx.out, mm, &obsolete);
             }
         }
+        let shared = shared_link(masters, &mname, &h.runid);
         let Some(m) = masters.get_mut(&mname) else {
             return;
         };
-        let Some(addr) = valid_addr(&h.sentinel_ip, h.sentinel_port) else {
+        let Some(addr) = ctx.create_addr(&h.sentinel_ip, h.sentinel_port, false) else {
             return;
         };
         let mut s = Instance::new(Kind::Sentinel, h.runid.clone(), addr.clone(), now);
         s.runid = Some(h.runid.clone());
+        if let Some(link) = shared {
+            s.link = link;
+        }
         m.sentinels.insert(h.runid.clone(), s);
         if removed == 0 {
-            let text = m.details(&Who::Sentinel(h.runid.clone()));
+            let text = m.details(&Who::Sentinel(h.runid.clone()), ah);
             ctx.out.event(Level::Notice, "+sentinel", text, None);
         } else {
             // sentinelUpdateSentinelAddressInAllMasters
@@ -222,8 +233,8 @@ impl SentinelState {
                         instance: Who::Sentinel(h.runid.clone()).id(&mm_name),
                         link: None,
                     });
-                    s.link.cc = false;
-                    s.link.pc = false;
+                    s.link.get().cc = false;
+                    s.link.get().pc = false;
                     s.addr = addr.clone();
                     reconfigured += 1;
                 }
@@ -232,7 +243,7 @@ impl SentinelState {
                 if let Some(m) = masters.get(&mname) {
                     let text = format!(
                         "{} {} additional matching instances",
-                        m.details(&Who::Sentinel(h.runid.clone())),
+                        m.details(&Who::Sentinel(h.runid.clone()), ah),
                         reconfigured
                     );
                     ctx.out
@@ -244,18 +255,46 @@ impl SentinelState {
     }
 }
 
-/// Removes the sentinel with `runid` from `m`, closing its link; returns
+/// Removes the sentinel with `runid` from `m`, releasing its link; returns
 /// how many were removed (`removeMatchingSentinelFromMaster`).
 fn remove_sentinel(out: &mut crate::io::Out, m: &mut Master, runid: &str) -> usize {
     let name = m.name().to_string();
     match m.sentinels.remove(runid) {
-        Some(_) => {
-            out.push(Action::Disconnect {
-                instance: Who::Sentinel(runid.to_string()).id(&name),
-                link: None,
-            });
+        Some(s) => {
+            release_link(out, &name, s);
             1
         }
         None => 0,
+    }
+}
+
+/// `sentinelTryConnectionSharing` for a sentinel record about to join
+/// master `master`: the link of a record with the same run id in another
+/// master, if there is one (the address is not compared, as in Redis).
+pub(crate) fn shared_link(
+    masters: &BTreeMap<String, Master>,
+    master: &str,
+    runid: &str,
+) -> Option<SharedLink> {
+    masters
+        .iter()
+        .filter(|(name, _)| name.as_str() != master)
+        .find_map(|(_, m)| m.sentinels.get(runid))
+        .map(|s| s.link.clone())
+}
+
+/// `releaseInstanceLink` for a record leaving `master`: its connections
+/// are closed only if no other record holds the link.
+pub(crate) fn release_link(out: &mut crate::io::Out, master: &str, record: Instance) {
+    if record.link.refcount() == 1 {
+        let who = match record.kind {
+            Kind::Master => Who::Master,
+            Kind::Replica => Who::Replica(record.name.clone()),
+            Kind::Sentinel => Who::Sentinel(record.name.clone()),
+        };
+        out.push(Action::Disconnect {
+            instance: who.id(master),
+            link: None,
+        });
     }
 }

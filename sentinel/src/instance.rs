@@ -6,55 +6,102 @@
 //! `monitor`, `election`, `failover` and `hello`.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Milliseconds of wall-clock time (Redis's `mstime_t`). Signed so that a
 /// clock jumping backwards gives a negative delta, which TILT looks for.
 pub type Millis = i64;
 
-/// A network address as Sentinel stores it (`sentinelAddr`): the host text
-/// as configured or discovered, and a port (0 marks an invalid address).
+/// A network address as Sentinel stores it (`sentinelAddr`): the host
+/// text as configured or discovered, the IP it resolved to, and a port
+/// (0 marks an invalid address).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Addr {
-    /// IP address text (hostnames are not resolved by the core).
+    /// The host as given (config, SENTINEL MONITOR, INFO, hello): an IP
+    /// literal, or a hostname when `resolve-hostnames` is on.
+    pub hostname: String,
+    /// The IP `hostname` resolved to; empty when it did not resolve
+    /// (accepted only with `resolve-hostnames yes`).
     pub ip: String,
     /// TCP port; 0 means "address invalid, do not connect".
     pub port: u16,
 }
 
 impl Addr {
-    /// Builds an address.
+    /// An address given as an IP literal (host and IP are the same text).
     pub fn new(ip: impl Into<String>, port: u16) -> Addr {
+        let ip = ip.into();
         Addr {
+            hostname: ip.clone(),
+            ip,
+            port,
+        }
+    }
+
+    /// An address given as `hostname` that resolved to `ip`.
+    pub fn resolved(hostname: impl Into<String>, ip: impl Into<String>, port: u16) -> Addr {
+        Addr {
+            hostname: hostname.into(),
             ip: ip.into(),
             port,
         }
     }
 
-    /// The name Redis gives a replica: `ip:port`, or `[ip]:port` for IPv6.
-    pub fn name(&self) -> String {
-        if self.ip.contains(':') {
-            format!("[{}]:{}", self.ip, self.port)
+    /// What Sentinel shows of it (`announceSentinelAddr`): the hostname
+    /// with `announce-hostnames yes`, otherwise the IP.
+    pub fn announced(&self, announce_hostnames: bool) -> &str {
+        if announce_hostnames {
+            &self.hostname
         } else {
-            format!("{}:{}", self.ip, self.port)
+            &self.ip
         }
     }
 
-    /// Same host (ASCII case-insensitive, as `sentinelAddrEqualsHostname`)
-    /// and same port.
-    pub fn matches(&self, ip: &str, port: i64) -> bool {
-        i64::from(self.port) == port && self.ip.eq_ignore_ascii_case(ip)
+    /// `<host> <port>` as events print an address.
+    pub fn show(&self, announce_hostnames: bool) -> String {
+        format!("{} {}", self.announced(announce_hostnames), self.port)
     }
 
-    /// `matches` against another address.
+    /// The name Redis gives a replica (`announceSentinelAddrAndPort`):
+    /// `host:port`, or `[host]:port` for IPv6.
+    pub fn name(&self, announce_hostnames: bool) -> String {
+        let a = self.announced(announce_hostnames);
+        if a.contains(':') {
+            format!("[{a}]:{}", self.port)
+        } else {
+            format!("{a}:{}", self.port)
+        }
+    }
+
+    /// Where to connect: the IP, or the hostname while it is unresolved.
+    pub fn connect_host(&self) -> &str {
+        if self.ip.is_empty() {
+            &self.hostname
+        } else {
+            &self.ip
+        }
+    }
+
+    /// Same port and `host` names this address (`sentinelAddrEqualsHostname`
+    /// once `host` is resolved): `host_ip` is what `host` resolved to, if
+    /// it did; unresolved, it is compared with the hostname (the IP while
+    /// `resolve-hostnames` is off), ASCII case-insensitively.
+    pub fn matches(&self, host: &str, host_ip: Option<&str>, port: i64) -> bool {
+        i64::from(self.port) == port
+            && match host_ip {
+                Some(ip) => self.ip.eq_ignore_ascii_case(ip),
+                None => {
+                    self.hostname.eq_ignore_ascii_case(host) || self.ip.eq_ignore_ascii_case(host)
+                }
+            }
+    }
+
+    /// `sentinelAddrOrHostnameEqual`: same port and same IP, or the same
+    /// hostname (case-insensitively).
     pub fn same(&self, other: &Addr) -> bool {
-        self.matches(&other.ip, i64::from(other.port))
-    }
-}
-
-impl fmt::Display for Addr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.ip, self.port)
+        self.port == other.port
+            && ((!self.ip.is_empty() && self.ip == other.ip)
+                || self.hostname.eq_ignore_ascii_case(&other.hostname))
     }
 }
 
@@ -157,6 +204,41 @@ pub enum Role {
     Unknown,
 }
 
+/// A [`Link`] that several records may hold (Redis's refcounted
+/// `instanceLink`): the records of one sentinel (same run id) in the
+/// contexts of several masters share one link, so one connection, one
+/// PING clock and one reconnection throttle serve them all
+/// (`sentinelTryConnectionSharing`). Cloning shares; the refcount is the
+/// number of holders.
+///
+/// The mutex only gives shared ownership a `Send` form: the core runs
+/// under the runtime's lock, one thread at a time. Never hold two guards
+/// of one link at once (take one and read what is needed from it).
+#[derive(Clone, Debug, Default)]
+pub struct SharedLink(Arc<Mutex<Link>>);
+
+impl SharedLink {
+    /// A link held by one record.
+    pub fn new(link: Link) -> SharedLink {
+        SharedLink(Arc::new(Mutex::new(link)))
+    }
+
+    /// The link's state.
+    pub fn get(&self) -> MutexGuard<'_, Link> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many records hold this link (`link->refcount`).
+    pub fn refcount(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    /// Both are the same link.
+    pub fn same(&self, other: &SharedLink) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// State of the command and pub/sub connections to one instance
 /// (`instanceLink`). The sockets live outside the core; these are the
 /// facts about them the rules need.
@@ -227,8 +309,8 @@ pub struct Instance {
     pub addr: Addr,
     /// Run id from INFO (or the sentinel's myid).
     pub runid: Option<String>,
-    /// Connection facts.
-    pub link: Link,
+    /// Connection facts, shared between the records of one sentinel.
+    pub link: SharedLink,
     /// State flags.
     pub flags: Flags,
     /// Start of the current (or last) SDOWN.
@@ -285,12 +367,12 @@ impl Instance {
             name,
             addr,
             runid: None,
-            link: Link {
+            link: SharedLink::new(Link {
                 act_ping_time: now,
                 last_avail_time: now,
                 last_pong_time: now,
                 ..Link::default()
-            },
+            }),
             flags: Flags::default(),
             s_down_since_time: 0,
             o_down_since_time: 0,
@@ -322,7 +404,8 @@ impl Instance {
 
     /// Both links needed for this kind are up (`!link->disconnected`).
     pub fn connected(&self) -> bool {
-        self.link.cc && (self.kind == Kind::Sentinel || self.link.pc)
+        let l = self.link.get();
+        l.cc && (self.kind == Kind::Sentinel || l.pc)
     }
 
     /// No SDOWN or ODOWN episode began in the last `ms`
@@ -518,23 +601,23 @@ impl Master {
 
     /// "Instance details" of §15: `master <name> <ip> <port>`, or for a
     /// replica/sentinel `<type> <name> <ip> <port> @ <master> <ip> <port>`.
-    pub fn details_of(&self, inst: &Instance) -> String {
+    pub fn details_of(&self, inst: &Instance, ah: bool) -> String {
         match inst.kind {
-            Kind::Master => format!("master {} {}", inst.name, inst.addr),
+            Kind::Master => format!("master {} {}", inst.name, inst.addr.show(ah)),
             k => format!(
                 "{} {} {} @ {} {}",
                 k.type_str(),
                 inst.name,
-                inst.addr,
+                inst.addr.show(ah),
                 self.cfg.name,
-                self.inst.addr
+                self.inst.addr.show(ah)
             ),
         }
     }
 
-    pub(crate) fn details(&self, who: &Who) -> String {
+    pub(crate) fn details(&self, who: &Who, ah: bool) -> String {
         self.get(who)
-            .map(|i| self.details_of(i))
+            .map(|i| self.details_of(i, ah))
             .unwrap_or_default()
     }
 
@@ -573,10 +656,5 @@ impl Master {
             && !self.inst.flags.s_down
             && !self.inst.flags.o_down
             && now - self.inst.info_refresh < 2 * info_period
-    }
-
-    /// Finds a replica by address.
-    pub fn replica_by_addr(&self, ip: &str, port: i64) -> Option<&Instance> {
-        self.replicas.values().find(|r| r.addr.matches(ip, port))
     }
 }

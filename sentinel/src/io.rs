@@ -210,6 +210,14 @@ pub enum Action {
     },
     /// Rewrite the config file ("flush config").
     PersistConfig,
+    /// Write a line to the log only (not an event: never published), as
+    /// Redis's `serverLog` calls inside Sentinel's rules.
+    Log {
+        /// Level.
+        level: Level,
+        /// The line.
+        text: String,
+    },
     /// `SENTINEL SIMULATE-FAILURE` fired: log `Sentinel CRASH because of
     /// SENTINEL simulate-failure` at warning level and exit with status 99
     /// at once, performing none of the actions after this one

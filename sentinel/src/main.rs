@@ -18,6 +18,10 @@ use picket_sentinel::server;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Where Redis writes its pid when daemonized without a `pidfile`
+/// (`CONFIG_DEFAULT_PID_FILE`).
+const DEFAULT_PIDFILE: &str = "/var/run/redis.pid";
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(first) = args.first() {
@@ -42,6 +46,13 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // redis-server's main(): daemonize right after the config is checked,
+    // before the listeners exist (the runtime's threads too: fork keeps
+    // only the calling thread)
+    let background = config.server.daemonize();
+    if background {
+        daemonize();
+    }
     let logger = Logger::new(config.server.logfile(), &config.server.loglevel());
     if let Err(e) = std::env::set_current_dir(config.server.dir()) {
         logger.log(
@@ -70,11 +81,35 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let code = rt.block_on(run(config, logger));
+    let code = rt.block_on(run(config, logger, background));
     std::process::exit(code);
 }
 
-async fn run(config: SentinelConfig, logger: Logger) -> i32 {
+/// `daemonize()` of server.c: fork, the parent exits 0, the child starts
+/// a new session with stdin/stdout/stderr on /dev/null.
+fn daemonize() {
+    // SAFETY: called before any thread is started; the child only calls
+    // async-signal-safe functions before returning to normal code
+    unsafe {
+        match libc::fork() {
+            -1 => return,
+            0 => {}
+            _ => libc::_exit(0),
+        }
+        libc::setsid();
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR, 0);
+        if fd != -1 {
+            libc::dup2(fd, libc::STDIN_FILENO);
+            libc::dup2(fd, libc::STDOUT_FILENO);
+            libc::dup2(fd, libc::STDERR_FILENO);
+            if fd > libc::STDERR_FILENO {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
+async fn run(config: SentinelConfig, logger: Logger, background: bool) -> i32 {
     let port = config.server.port();
     let listeners = match server::bind(&config.server.bind(), port).await {
         Ok(l) => l,
@@ -93,7 +128,12 @@ async fn run(config: SentinelConfig, logger: Logger) -> i32 {
         now_ms(),
         Box::new(<rand::rngs::StdRng as rand::SeedableRng>::from_entropy()),
     );
+    let pidfile = config.server.pidfile();
     let s = Sentinel::new(core, config, logger);
+    // createPidFile, after the listeners are bound (initServer)
+    if background || pidfile.is_some() {
+        s.create_pidfile(pidfile.as_deref().unwrap_or(DEFAULT_PIDFILE));
+    }
     {
         let g = s.lock();
         s.logger
@@ -103,7 +143,11 @@ async fn run(config: SentinelConfig, logger: Logger) -> i32 {
             s.event(&Event {
                 level: Level::Warning,
                 name: "+monitor".into(),
-                text: format!("{} quorum {}", m.details_of(&m.inst), m.cfg.quorum),
+                text: format!(
+                    "{} quorum {}",
+                    m.details_of(&m.inst, g.core.g.announce_hostnames),
+                    m.cfg.quorum
+                ),
             });
         }
     }

@@ -2,7 +2,7 @@
 //! and hello commands are due, link bookkeeping, PING/INFO replies, SDOWN,
 //! ODOWN and TILT (reference §3, §4, §6, §8, §10, §12).
 
-use crate::instance::{Addr, Kind, Master, Millis, Role, Who};
+use crate::instance::{Kind, Master, Millis, Role, Who};
 use crate::io::{Action, Level, LinkKind, Reply, Request};
 use crate::state::{add_replica, Ctx, SentinelState};
 use crate::{election, failover, hello};
@@ -44,7 +44,7 @@ pub(crate) fn send(
 ) {
     let instance = who.id(m.name());
     if let Some(i) = m.get_mut(who) {
-        i.link.pending_commands += argv.len() as u32;
+        i.link.get().pending_commands += argv.len() as u32;
     }
     ctx.out.push(Action::Send {
         instance,
@@ -58,9 +58,9 @@ pub(crate) fn send_ping(ctx: &mut Ctx, m: &mut Master, who: &Who) {
     let argv = vec![cmd(m, &["PING"])];
     send(ctx, m, who, Request::Ping, argv);
     if let Some(i) = m.get_mut(who) {
-        i.link.last_ping_time = ctx.now;
-        if i.link.act_ping_time == 0 {
-            i.link.act_ping_time = ctx.now;
+        i.link.get().last_ping_time = ctx.now;
+        if i.link.get().act_ping_time == 0 {
+            i.link.get().act_ping_time = ctx.now;
         }
     }
 }
@@ -113,16 +113,16 @@ impl SentinelState {
         };
         match link {
             LinkKind::Command => {
-                i.link.cc = true;
-                i.link.pending_commands = 0;
-                i.link.cc_conn_time = now;
-                i.link.local_ip = Some(local_ip);
+                i.link.get().cc = true;
+                i.link.get().pending_commands = 0;
+                i.link.get().cc_conn_time = now;
+                i.link.get().local_ip = Some(local_ip);
                 send_ping(&mut ctx, m, &who);
             }
             LinkKind::PubSub => {
-                i.link.pc = true;
-                i.link.pc_conn_time = now;
-                i.link.pc_last_activity = now;
+                i.link.get().pc = true;
+                i.link.get().pc_conn_time = now;
+                i.link.get().pc_last_activity = now;
             }
         }
     }
@@ -131,10 +131,10 @@ impl SentinelState {
         if let Some(i) = self.instance_mut(id) {
             match link {
                 LinkKind::Command => {
-                    i.link.cc = false;
-                    i.link.pending_commands = 0;
+                    i.link.get().cc = false;
+                    i.link.get().pending_commands = 0;
                 }
-                LinkKind::PubSub => i.link.pc = false,
+                LinkKind::PubSub => i.link.get().pc = false,
             }
         }
     }
@@ -154,7 +154,10 @@ impl SentinelState {
         let Some(i) = m.get_mut(&who) else {
             return;
         };
-        i.link.pending_commands = i.link.pending_commands.saturating_sub(1);
+        {
+            let mut l = i.link.get();
+            l.pending_commands = l.pending_commands.saturating_sub(1);
+        }
         let text = match &reply {
             Reply::Status(s) | Reply::Error(s) => Some(s.as_str()),
             Reply::Other => None,
@@ -162,8 +165,8 @@ impl SentinelState {
         let mut script_kill = false;
         if let Some(t) = text {
             if t.starts_with("PONG") || t.starts_with("LOADING") || t.starts_with("MASTERDOWN") {
-                i.link.last_avail_time = now;
-                i.link.act_ping_time = 0;
+                i.link.get().last_avail_time = now;
+                i.link.get().act_ping_time = 0;
                 if i.flags.master_reboot && t.starts_with("PONG") {
                     i.flags.master_reboot = false;
                 }
@@ -172,7 +175,7 @@ impl SentinelState {
                 script_kill = true;
             }
         }
-        i.link.last_pong_time = now;
+        i.link.get().last_pong_time = now;
         if script_kill {
             let argv = vec![cmd(m, &["SCRIPT", "KILL"])];
             send(&mut ctx, m, &who, Request::ScriptKill, argv);
@@ -194,7 +197,10 @@ impl SentinelState {
         let Some(i) = m.get_mut(&who) else {
             return;
         };
-        i.link.pending_commands = i.link.pending_commands.saturating_sub(1);
+        {
+            let mut l = i.link.get();
+            l.pending_commands = l.pending_commands.saturating_sub(1);
+        }
         if let Some(text) = text {
             refresh_info(&mut ctx, m, &who, text);
         }
@@ -209,7 +215,10 @@ impl SentinelState {
         reply: Reply,
     ) {
         if let Some(i) = self.instance_mut(id) {
-            i.link.pending_commands = i.link.pending_commands.saturating_sub(1);
+            {
+                let mut l = i.link.get();
+                l.pending_commands = l.pending_commands.saturating_sub(1);
+            }
             if !matches!(reply, Reply::Error(_)) {
                 i.last_pub_time = now;
             }
@@ -265,26 +274,34 @@ fn reconnect(ctx: &mut Ctx, m: &mut Master, who: &Who) {
     if i.connected() || i.addr.port == 0 {
         return;
     }
-    if ctx.now - i.link.last_reconn_time < RECONNECT_PERIOD {
+    if ctx.now - i.link.get().last_reconn_time < RECONNECT_PERIOD {
         return;
     }
-    i.link.last_reconn_time = ctx.now;
-    let cmd = !i.link.cc;
+    i.link.get().last_reconn_time = ctx.now;
+    let cmd = !i.link.get().cc;
+    if cmd && ctx.g.resolve_hostnames {
+        // the instance may have been unresolvable, or have moved: resolve
+        // its name again (sentinelReconnectInstance)
+        let (host, port) = (i.addr.hostname.clone(), i.addr.port);
+        if let Some(a) = ctx.create_addr(&host, i64::from(port), false) {
+            i.addr = a;
+        }
+    }
     if cmd {
         // Redis sends a PING as soon as it starts reconnecting the command
         // link (sentinelReconnectInstance → sentinelSendPing), so the
         // down-after-milliseconds count starts at the first attempt, not
         // at the last PONG before the link broke
-        i.link.last_ping_time = ctx.now;
-        if i.link.act_ping_time == 0 {
-            i.link.act_ping_time = ctx.now;
+        i.link.get().last_ping_time = ctx.now;
+        if i.link.get().act_ping_time == 0 {
+            i.link.get().act_ping_time = ctx.now;
         }
     }
     ctx.out.push(Action::Connect {
         instance: id,
         addr: i.addr.clone(),
         cmd,
-        pubsub: i.kind != Kind::Sentinel && !i.link.pc,
+        pubsub: i.kind != Kind::Sentinel && !i.link.get().pc,
     });
 }
 
@@ -300,7 +317,9 @@ fn send_periodic_commands(ctx: &mut Ctx, m: &mut Master, who: &Who) {
     let Some(i) = m.get(who) else {
         return;
     };
-    if !i.connected() || i.link.pending_commands >= MAX_PENDING_COMMANDS {
+    // a shared link may carry the commands of all its records
+    let max_pending = MAX_PENDING_COMMANDS * i.link.refcount() as u32;
+    if !i.connected() || i.link.get().pending_commands >= max_pending {
         return;
     }
     let now = ctx.now;
@@ -312,10 +331,12 @@ fn send_periodic_commands(ctx: &mut Ctx, m: &mut Master, who: &Who) {
     let ping_period = down_after.min(ctx.g.timers.ping_period);
     let want_info =
         i.kind != Kind::Sentinel && (i.info_refresh == 0 || now - i.info_refresh > info_period);
-    let want_ping =
-        now - i.link.last_pong_time > ping_period && now - i.link.last_ping_time > ping_period / 2;
+    let want_ping = {
+        let l = i.link.get();
+        now - l.last_pong_time > ping_period && now - l.last_ping_time > ping_period / 2
+    };
     let want_hello = now - i.last_pub_time > ctx.g.timers.publish_period;
-    let local_ip = i.link.local_ip.clone();
+    let local_ip = i.link.get().local_ip.clone();
 
     if want_info {
         let argv = vec![cmd(m, &["INFO"])];
@@ -343,7 +364,7 @@ fn send_periodic_commands(ctx: &mut Ctx, m: &mut Master, who: &Who) {
             runid: ctx.g.myid.clone(),
             current_epoch: ctx.g.current_epoch,
             master_name: name,
-            master_ip: addr.ip,
+            master_ip: addr.announced(ctx.g.announce_hostnames).to_string(),
             master_port: i64::from(addr.port),
             master_config_epoch: epoch,
         }
@@ -359,38 +380,46 @@ fn check_subjectively_down(ctx: &mut Ctx, m: &mut Master, who: &Who) {
     let now = ctx.now;
     let down_after = m.cfg.down_after;
     let reboot_period = m.cfg.master_reboot_down_after_period;
-    let details = m.details(who);
+    let details = m.details(who, ctx.g.announce_hostnames);
     let script = m.cfg.notification_script.clone();
     let id = who.id(m.name());
     let Some(i) = m.get_mut(who) else {
         return;
     };
-    let elapsed = if i.link.act_ping_time != 0 {
-        now - i.link.act_ping_time
+    let elapsed = if i.link.get().act_ping_time != 0 {
+        now - i.link.get().act_ping_time
     } else if !i.connected() {
-        now - i.link.last_avail_time
+        now - i.link.get().last_avail_time
     } else {
         0
     };
 
-    if i.link.cc
-        && now - i.link.cc_conn_time > t.min_link_reconnect_period
-        && i.link.act_ping_time != 0
-        && now - i.link.act_ping_time > down_after / 2
-        && now - i.link.last_pong_time > down_after / 2
-    {
-        i.link.cc = false;
-        i.link.pending_commands = 0;
+    let (recycle_cc, recycle_pc) = {
+        let mut l = i.link.get();
+        let cc = l.cc
+            && now - l.cc_conn_time > t.min_link_reconnect_period
+            && l.act_ping_time != 0
+            && now - l.act_ping_time > down_after / 2
+            && now - l.last_pong_time > down_after / 2;
+        if cc {
+            l.cc = false;
+            l.pending_commands = 0;
+        }
+        let pc = l.pc
+            && now - l.pc_conn_time > t.min_link_reconnect_period
+            && now - l.pc_last_activity > t.publish_period * 3;
+        if pc {
+            l.pc = false;
+        }
+        (cc, pc)
+    };
+    if recycle_cc {
         ctx.out.push(Action::Disconnect {
             instance: id.clone(),
             link: Some(LinkKind::Command),
         });
     }
-    if i.link.pc
-        && now - i.link.pc_conn_time > t.min_link_reconnect_period
-        && now - i.link.pc_last_activity > t.publish_period * 3
-    {
-        i.link.pc = false;
+    if recycle_pc {
         ctx.out.push(Action::Disconnect {
             instance: id,
             link: Some(LinkKind::PubSub),
@@ -426,7 +455,7 @@ fn check_objectively_down(ctx: &mut Ctx, m: &mut Master) {
         quorum = 1 + m.sentinels.values().filter(|s| s.flags.master_down).count() as u32;
         odown = quorum >= m.cfg.quorum;
     }
-    let details = m.details(&Who::Master);
+    let details = m.details(&Who::Master, ctx.g.announce_hostnames);
     let script = m.cfg.notification_script.clone();
     if odown {
         if !m.inst.flags.o_down {
@@ -452,7 +481,7 @@ pub(crate) fn refresh_info(ctx: &mut Ctx, m: &mut Master, who: &Who, text: Strin
     let now = ctx.now;
     let f = crate::info::parse_info(&text);
     let reboot_period = m.cfg.master_reboot_down_after_period;
-    let details = m.details(who);
+    let details = m.details(who, ctx.g.announce_hostnames);
     let Some(i) = m.get_mut(who) else {
         return;
     };
@@ -509,18 +538,20 @@ pub(crate) fn refresh_info(ctx: &mut Ctx, m: &mut Master, who: &Who, text: Strin
 
     if kind == Kind::Master {
         let mut added = false;
-        for (ip, port) in &f.replicas {
-            let Ok(port) = u16::try_from(*port) else {
+        let ah = ctx.g.announce_hostnames;
+        for (host, port) in &f.replicas {
+            // sentinelRedisInstanceLookupSlave, then createSentinelRedisInstance:
+            // a name is resolved (resolve-hostnames yes) or refused
+            let Some(addr) = ctx.create_addr(host, *port, true) else {
                 continue;
             };
-            if m.replica_by_addr(ip, i64::from(port)).is_none() {
-                let addr = Addr::new(ip.clone(), port);
-                let name = addr.name();
-                if add_replica(m, addr, now) {
-                    let d = m.details(&Who::Replica(name));
-                    ctx.out.event(Level::Notice, "+slave", d, None);
-                    added = true;
-                }
+            if m.replicas.contains_key(&addr.name(ah)) {
+                continue;
+            }
+            if let Some(name) = add_replica(m, addr, now, ah) {
+                let d = m.details(&Who::Replica(name), ah);
+                ctx.out.event(Level::Notice, "+slave", d, None);
+                added = true;
             }
         }
         if added {

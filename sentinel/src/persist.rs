@@ -8,12 +8,15 @@ use crate::instance::{Addr, MasterConfig, Millis};
 use crate::state::{Random, SentinelState};
 
 fn core_addr(a: &SentinelAddr) -> Addr {
-    let ip = if a.ip.is_empty() { &a.hostname } else { &a.ip };
-    Addr::new(ip.clone(), a.port)
+    Addr::resolved(a.hostname.clone(), a.ip.clone(), a.port)
 }
 
 fn file_addr(a: &Addr) -> SentinelAddr {
-    SentinelAddr::from_ip(&a.ip, a.port)
+    SentinelAddr {
+        hostname: a.hostname.clone(),
+        ip: a.ip.clone(),
+        port: a.port,
+    }
 }
 
 /// The core's settings for a master read from the file.
@@ -48,6 +51,11 @@ pub fn build_core(
     core.g.current_epoch = file.current_epoch;
     core.g.announce_ip = file.announce_ip.clone();
     core.g.announce_port = u16::try_from(file.announce_port).unwrap_or(0);
+    core.g.deny_scripts_reconfig = file.deny_scripts_reconfig;
+    core.g.resolve_hostnames = file.resolve_hostnames;
+    core.g.announce_hostnames = file.announce_hostnames;
+    core.g.sentinel_user = file.sentinel_user.clone();
+    core.g.sentinel_pass = file.sentinel_pass.clone();
     for m in &file.masters {
         if core.add_master(now, core_master_config(m)).is_err() {
             continue;
@@ -77,6 +85,13 @@ pub fn persisted_state(core: &SentinelState, base: &PersistedState) -> Persisted
     st.current_epoch = core.g.current_epoch;
     st.announce_ip = core.g.announce_ip.clone();
     st.announce_port = i32::from(core.g.announce_port);
+    st.deny_scripts_reconfig = core.g.deny_scripts_reconfig;
+    st.resolve_hostnames = core.g.resolve_hostnames;
+    st.announce_hostnames = core.g.announce_hostnames;
+    st.sentinel_user = core.g.sentinel_user.clone();
+    st.sentinel_pass = core.g.sentinel_pass.clone();
+    st.default_down_after_ms = core.g.timers.default_down_after;
+    st.default_failover_timeout_ms = core.g.timers.default_failover_timeout;
     let mut names: Vec<&str> = base
         .masters
         .iter()
@@ -175,5 +190,37 @@ mod tests {
         let core = build_core(&file, 26001, 1, rng());
         assert_eq!(core.masters["m"].cfg.renamed_commands["config"], "XCONFIG");
         assert_eq!(persisted_state(&core, &file), file);
+    }
+
+    #[test]
+    fn rewrite_compares_timeouts_with_the_sentinel_debug_defaults() {
+        // SENTINEL DEBUG default-down-after 5000 default-failover-timeout
+        // 7000, then monitor a (gets 5000/7000) and b, set to 30000/180000:
+        // redis-sentinel 7.0.15 writes b's values and not a's
+        let mut core = build_core(&PersistedState::default(), 26001, 1, rng());
+        core.g.timers.default_down_after = 5000;
+        core.g.timers.default_failover_timeout = 7000;
+        let mut a = MasterConfig::new("a", Addr::new("127.0.0.1", 7000), 2);
+        a.down_after = 5000;
+        a.failover_timeout = 7000;
+        let mut b = MasterConfig::new("b", Addr::new("127.0.0.1", 7001), 2);
+        b.down_after = 30_000;
+        b.failover_timeout = 180_000;
+        core.add_master(1, a).unwrap();
+        core.add_master(1, b).unwrap();
+        let st = persisted_state(&core, &PersistedState::default());
+        let (server, _) = crate::config::parse("", &crate::config::SystemResolver).unwrap();
+        let text = crate::config::rewrite_content("", &server, &st);
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("down-after") || l.contains("failover-timeout"))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "sentinel down-after-milliseconds b 30000",
+                "sentinel failover-timeout b 180000"
+            ]
+        );
     }
 }

@@ -40,21 +40,6 @@ impl Fields {
     }
 }
 
-/// How many masters share the link to this sentinel: Redis shares one
-/// link per sentinel run id across masters and shows its refcount. Links
-/// to masters and replicas are never shared.
-fn link_refcount(st: &SentinelState, inst: &Instance) -> usize {
-    match inst.kind {
-        Kind::Sentinel => st
-            .masters
-            .values()
-            .filter(|m| m.sentinels.contains_key(&inst.name))
-            .count()
-            .max(1),
-        _ => 1,
-    }
-}
-
 /// `now - t` for a timer that 0 means "never" (then 0).
 fn age_or_zero(now: Millis, t: Millis) -> Millis {
     if t != 0 {
@@ -69,18 +54,22 @@ fn age_or_zero(now: Millis, t: Millis) -> Millis {
 pub fn instance_map(st: &SentinelState, m: &Master, inst: &Instance, now: Millis) -> Frame {
     let mut f = Fields::default();
     f.put("name", &inst.name);
-    f.put("ip", &inst.addr.ip);
+    f.put("ip", inst.addr.announced(st.g.announce_hostnames));
     f.put("port", inst.addr.port);
     f.put("runid", inst.runid.as_deref().unwrap_or(""));
     f.put("flags", inst.flags_string());
-    f.put("link-pending-commands", inst.link.pending_commands);
-    f.put("link-refcount", link_refcount(st, inst));
+    f.put("link-pending-commands", inst.link.get().pending_commands);
+    // link->refcount: a sentinel's records share one link across masters
+    f.put("link-refcount", inst.link.refcount());
     if inst.kind == Kind::Master && inst.flags.failover_in_progress {
         f.put("failover-state", m.failover_state.as_str());
     }
-    f.put("last-ping-sent", age_or_zero(now, inst.link.act_ping_time));
-    f.put("last-ok-ping-reply", now - inst.link.last_avail_time);
-    f.put("last-ping-reply", now - inst.link.last_pong_time);
+    f.put(
+        "last-ping-sent",
+        age_or_zero(now, inst.link.get().act_ping_time),
+    );
+    f.put("last-ok-ping-reply", now - inst.link.get().last_avail_time);
+    f.put("last-ping-reply", now - inst.link.get().last_pong_time);
     if inst.flags.s_down {
         f.put("s-down-time", now - inst.s_down_since_time);
     }
@@ -237,7 +226,7 @@ pub fn info_section(st: &SentinelState, scripts: ScriptStats, now: Millis) -> St
         s.push_str(&format!(
             "master{i}:name={},status={status},address={}:{},slaves={},sentinels={}\r\n",
             m.name(),
-            m.inst.addr.ip,
+            m.inst.addr.announced(st.g.announce_hostnames),
             m.inst.addr.port,
             m.replicas.len(),
             m.sentinels.len() + 1,

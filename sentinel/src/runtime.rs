@@ -53,7 +53,25 @@ pub struct Inner {
     pub config: SentinelConfig,
     /// Queued and running scripts.
     pub scripts: Scripts,
-    links: HashMap<(InstanceId, LinkKind), LinkHandle>,
+    links: HashMap<(LinkKey, LinkKind), LinkHandle>,
+}
+
+/// Which socket serves a record. The records of one sentinel (one run id)
+/// share their link in the core, so they share one socket here: the
+/// connection Redis keeps per `instanceLink`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum LinkKey {
+    /// A master's or a replica's own link.
+    Instance(InstanceId),
+    /// The link to the sentinel with this run id, whatever master.
+    Peer(String),
+}
+
+fn link_key(id: &InstanceId) -> LinkKey {
+    match id {
+        InstanceId::Sentinel { runid, .. } => LinkKey::Peer(runid.clone()),
+        _ => LinkKey::Instance(id.clone()),
+    }
 }
 
 struct LinkHandle {
@@ -61,15 +79,16 @@ struct LinkHandle {
     tx: mpsc::UnboundedSender<Outgoing>,
 }
 
-/// Where one reply on a command link goes.
+/// Where one reply on a command link goes: to the record that sent the
+/// request (a shared link carries the requests of several records).
 #[derive(Debug)]
 enum Route {
     /// Handshake replies (AUTH, CLIENT SETNAME): dropped.
     Ignore,
     /// Counted as [`Input::ReplyDiscarded`].
-    Discard,
+    Discard(InstanceId),
     /// Turned into the input matching the request.
-    Reply(Request),
+    Reply(InstanceId, Request),
 }
 
 /// Bytes to write on a link and the routes of the replies they will get.
@@ -92,6 +111,8 @@ pub struct Sentinel {
     pub started: Instant,
     next_link: AtomicU64,
     shutdown: watch::Sender<bool>,
+    /// The pid file written at start-up, removed at shutdown.
+    pidfile: std::sync::OnceLock<String>,
 }
 
 impl Sentinel {
@@ -111,6 +132,7 @@ impl Sentinel {
             started: Instant::now(),
             next_link: AtomicU64::new(1),
             shutdown,
+            pidfile: std::sync::OnceLock::new(),
         })
     }
 
@@ -134,6 +156,29 @@ impl Sentinel {
     /// Feeds one input to the core and performs the result.
     pub fn feed(self: &Arc<Self>, input: Input) {
         self.apply(|core, now| ((), core.handle(now, input)));
+    }
+
+    /// `createPidFile`: writes our pid to `path` (Redis's default
+    /// `/var/run/redis.pid` when daemonized without a `pidfile`); a
+    /// failure is logged, as Redis does, and not fatal. The file is
+    /// removed by [`Sentinel::remove_pidfile`] at shutdown.
+    pub fn create_pidfile(&self, path: &str) {
+        let _ = self.pidfile.set(path.to_string());
+        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+            self.logger.log(
+                Level::Warning,
+                &format!("Failed to write PID file: {}", strerror(&e)),
+            );
+        }
+    }
+
+    /// At shutdown: `Removing the pid file.` and unlink it, if one was
+    /// written (`prepareForShutdown`).
+    pub fn remove_pidfile(&self) {
+        if let Some(path) = self.pidfile.get() {
+            self.logger.log(Level::Notice, "Removing the pid file.");
+            let _ = std::fs::remove_file(path);
+        }
     }
 
     /// Asks every task to stop ([`Sentinel::stopped`] resolves).
@@ -213,7 +258,7 @@ impl Sentinel {
                     for k in kinds {
                         // dropping the sender ends the task; replies in
                         // flight are dropped with it
-                        g.links.remove(&(instance.clone(), k));
+                        g.links.remove(&(link_key(&instance), k));
                     }
                 }
                 Action::Send {
@@ -221,7 +266,7 @@ impl Sentinel {
                     request,
                     argv,
                 } => {
-                    let Some(h) = g.links.get(&(instance, LinkKind::Command)) else {
+                    let Some(h) = g.links.get(&(link_key(&instance), LinkKind::Command)) else {
                         continue;
                     };
                     let mut bytes = BytesMut::new();
@@ -232,9 +277,9 @@ impl Sentinel {
                         let whole =
                             matches!(request, Request::Slaveof { .. } | Request::ScriptKill);
                         routes.push(if whole || i + 1 < n {
-                            Route::Discard
+                            Route::Discard(instance.clone())
                         } else {
-                            Route::Reply(request.clone())
+                            Route::Reply(instance.clone(), request.clone())
                         });
                     }
                     let _ = h.tx.send(Outgoing { bytes, routes });
@@ -249,6 +294,7 @@ impl Sentinel {
                 Action::PersistConfig => {
                     let _ = self.flush_config(g);
                 }
+                Action::Log { level, text } => self.logger.log(level, &text),
                 Action::SimulatedCrash => {
                     // SENTINEL SIMULATE-FAILURE: nothing after this runs
                     self.logger.log(
@@ -270,9 +316,9 @@ impl Sentinel {
     }
 
     fn open_link(self: &Arc<Self>, g: &mut Inner, id: &InstanceId, addr: &Addr, kind: LinkKind) {
-        let key = (id.clone(), kind);
+        let key = (link_key(id), kind);
         if g.links.contains_key(&key) {
-            return; // still connecting
+            return; // still connecting, or shared and up
         }
         let generation = self.next_link.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -282,7 +328,7 @@ impl Sentinel {
         let rename = |c: &str| master.map_or_else(|| c.to_string(), |m| m.command_name(c));
         let auth: Option<(Option<String>, String)> = match id {
             InstanceId::Sentinel { .. } => {
-                let st = &g.config.state;
+                let st = &g.core.g;
                 match (&st.sentinel_pass, g.config.server.requirepass()) {
                     (Some(p), _) => Some((st.sentinel_user.clone(), p.clone())),
                     (None, Some(p)) => Some((None, p)),
@@ -342,7 +388,7 @@ impl Sentinel {
         mut rx: mpsc::UnboundedReceiver<Outgoing>,
     ) {
         let source = self.lock().config.server.value("bind-source-addr");
-        let connect = connect_from(&addr.ip, addr.port, Some(&source));
+        let connect = connect_from(addr.connect_host(), addr.port, Some(&source));
         let Ok(Ok(stream)) = tokio::time::timeout(CONNECT_TIMEOUT, connect).await else {
             return;
         };
@@ -395,9 +441,9 @@ impl Sentinel {
                         let _ = buf.split_to(used);
                         let input = match kind {
                             LinkKind::Command => match routes.pop_front() {
-                                Some(Route::Reply(req)) => Some(reply_input(&id, &req, frame)),
-                                Some(Route::Discard) => {
-                                    Some(Input::ReplyDiscarded { instance: id.clone() })
+                                Some(Route::Reply(rid, req)) => Some(reply_input(&rid, &req, frame)),
+                                Some(Route::Discard(rid)) => {
+                                    Some(Input::ReplyDiscarded { instance: rid })
                                 }
                                 Some(Route::Ignore) | None => None,
                             },
@@ -435,7 +481,7 @@ impl Sentinel {
 
     fn is_current(&self, g: &Inner, id: &InstanceId, kind: LinkKind, generation: u64) -> bool {
         g.links
-            .get(&(id.clone(), kind))
+            .get(&(link_key(id), kind))
             .is_some_and(|h| h.generation == generation)
     }
 
@@ -446,7 +492,7 @@ impl Sentinel {
         if !self.is_current(&g, id, kind, generation) {
             return;
         }
-        g.links.remove(&(id.clone(), kind));
+        g.links.remove(&(link_key(id), kind));
         let actions = g.core.handle(
             now_ms(),
             Input::LinkDown {

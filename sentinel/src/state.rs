@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::config::{Resolver, SystemResolver};
 use crate::instance::{Addr, Instance, InstanceId, Kind, Master, MasterConfig, Millis, Who};
 use crate::io::{Action, Input, Level, Out};
 
@@ -184,12 +185,58 @@ pub(crate) struct Ctx<'a> {
     pub(crate) g: &'a mut Global,
     pub(crate) out: &'a mut Out,
     pub(crate) rng: &'a mut dyn Random,
+    pub(crate) resolver: &'a dyn Resolver,
 }
 
 impl Ctx<'_> {
     /// `rand() % n`.
     pub(crate) fn rand(&mut self, n: u32) -> Millis {
         Millis::from(self.rng.next_u32() % n)
+    }
+
+    /// `host` resolved as `anetResolve` would with the current
+    /// `resolve-hostnames` (IP literals only while it is off).
+    pub(crate) fn resolve(&self, host: &str) -> Option<String> {
+        self.resolver.resolve(host, !self.g.resolve_hostnames)
+    }
+
+    /// `createSentinelAddr(host, port, accept_unresolved)`: `None` for a
+    /// bad port or a host that does not resolve (an unresolved one is kept
+    /// with no IP when `accept_unresolved` and `resolve-hostnames yes`).
+    /// A host that does not resolve is logged as Redis logs it (`Failed
+    /// to resolve hostname '<host>'`, also while `resolve-hostnames` is
+    /// off and the host is not an IP literal).
+    pub(crate) fn create_addr(
+        &mut self,
+        host: &str,
+        port: i64,
+        accept_unresolved: bool,
+    ) -> Option<Addr> {
+        if (0..=65535).contains(&port) && self.resolve(host).is_none() {
+            self.out.push(Action::Log {
+                level: Level::Warning,
+                text: format!("Failed to resolve hostname '{host}'"),
+            });
+        }
+        create_addr(self.g, self.resolver, host, port, accept_unresolved)
+    }
+}
+
+/// `createSentinelAddr` (see [`Ctx::create_addr`]).
+pub(crate) fn create_addr(
+    g: &Global,
+    resolver: &dyn Resolver,
+    host: &str,
+    port: i64,
+    accept_unresolved: bool,
+) -> Option<Addr> {
+    let port = u16::try_from(port).ok()?;
+    match resolver.resolve(host, !g.resolve_hostnames) {
+        Some(ip) => Some(Addr::resolved(host, ip, port)),
+        None if g.resolve_hostnames && accept_unresolved => {
+            Some(Addr::resolved(host, String::new(), port))
+        }
+        None => None,
     }
 }
 
@@ -287,6 +334,11 @@ pub struct SentinelState {
     /// Monitored masters by name.
     pub masters: BTreeMap<String, Master>,
     rng: Box<dyn Random + Send>,
+    /// Name resolution (`anetResolve`); the system resolver unless a test
+    /// injects one with [`SentinelState::set_resolver`]. Redis resolves
+    /// in its event loop too, so a slow DNS stalls the core as it stalls
+    /// redis-sentinel.
+    resolver: Box<dyn Resolver + Send>,
     pub(crate) out: Out,
 }
 
@@ -318,8 +370,26 @@ impl SentinelState {
             },
             masters: BTreeMap::new(),
             rng,
+            resolver: Box::new(SystemResolver),
             out: Out::default(),
         }
+    }
+
+    /// Replaces the name resolver (tests use a fixed table).
+    pub fn set_resolver(&mut self, resolver: Box<dyn Resolver + Send>) {
+        self.resolver = resolver;
+    }
+
+    /// `createSentinelAddr(host, port, 0)` with the current settings, for
+    /// SENTINEL MONITOR: `None` when `host` is not an IP literal (a name
+    /// with `resolve-hostnames yes`) that resolves.
+    pub fn resolve_addr(&self, host: &str, port: u16) -> Option<Addr> {
+        create_addr(&self.g, &*self.resolver, host, i64::from(port), false)
+    }
+
+    /// What `host` resolves to under the current `resolve-hostnames`.
+    pub fn host_ip(&self, host: &str) -> Option<String> {
+        self.resolver.resolve(host, !self.g.resolve_hostnames)
     }
 
     pub(crate) fn split(&mut self, now: Millis) -> (Ctx<'_>, &mut BTreeMap<String, Master>) {
@@ -329,6 +399,7 @@ impl SentinelState {
                 g: &mut self.g,
                 out: &mut self.out,
                 rng: &mut *self.rng,
+                resolver: &*self.resolver,
             },
             &mut self.masters,
         )
@@ -342,8 +413,14 @@ impl SentinelState {
                 instance,
                 link,
                 local_ip,
-            } => self.link_up(now, &instance, link, local_ip),
-            Input::LinkDown { instance, link } => self.link_down(&instance, link),
+            } => {
+                let instance = self.link_holder(instance);
+                self.link_up(now, &instance, link, local_ip)
+            }
+            Input::LinkDown { instance, link } => {
+                let instance = self.link_holder(instance);
+                self.link_down(&instance, link)
+            }
             Input::PingReply { instance, reply } => self.ping_reply(now, &instance, reply),
             Input::InfoReply { instance, text } => self.info_reply(now, &instance, text),
             Input::PublishReply { instance, reply } => self.publish_reply(now, &instance, reply),
@@ -352,7 +429,10 @@ impl SentinelState {
             }
             Input::ReplyDiscarded { instance } => {
                 if let Some(i) = self.instance_mut(&instance) {
-                    i.link.pending_commands = i.link.pending_commands.saturating_sub(1);
+                    {
+                        let mut l = i.link.get();
+                        l.pending_commands = l.pending_commands.saturating_sub(1);
+                    }
                 }
             }
             Input::Hello { via, payload } => self.hello_received(now, via.as_ref(), &payload),
@@ -370,6 +450,25 @@ impl SentinelState {
     /// Looks up any record.
     pub fn instance(&self, id: &InstanceId) -> Option<&Instance> {
         self.masters.get(id.master_name())?.get(&id.who())
+    }
+
+    /// A record holding the link of `id`: `id` itself while it exists;
+    /// for a sentinel record that is gone, another record of the same run
+    /// id (the link it shared lives on with it).
+    pub(crate) fn link_holder(&self, id: InstanceId) -> InstanceId {
+        if self.instance(&id).is_some() {
+            return id;
+        }
+        if let InstanceId::Sentinel { runid, .. } = &id {
+            if let Some((name, _)) = self
+                .masters
+                .iter()
+                .find(|(_, m)| m.sentinels.contains_key(runid))
+            {
+                return Who::Sentinel(runid.clone()).id(name);
+            }
+        }
+        id
     }
 
     pub(crate) fn instance_mut(&mut self, id: &InstanceId) -> Option<&mut Instance> {
@@ -397,7 +496,7 @@ impl SentinelState {
         let Some(m) = self.masters.get_mut(master) else {
             return false;
         };
-        add_replica(m, addr, now)
+        add_replica(m, addr, now, self.g.announce_hostnames).is_some()
     }
 
     /// Adds a sentinel from a `sentinel known-sentinel` line.
@@ -416,7 +515,12 @@ impl SentinelState {
         }
         let mut s = Instance::new(Kind::Sentinel, runid.to_string(), addr, now);
         s.runid = Some(runid.to_string());
-        m.sentinels.insert(runid.to_string(), s);
+        if let Some(link) = crate::hello::shared_link(&self.masters, master, runid) {
+            s.link = link;
+        }
+        if let Some(m) = self.masters.get_mut(master) {
+            m.sentinels.insert(runid.to_string(), s);
+        }
         true
     }
 
@@ -434,7 +538,11 @@ impl SentinelState {
         }
         self.out.persist();
         if let Some(m) = self.masters.get(&name) {
-            let text = format!("{} quorum {}", m.details(&Who::Master), m.cfg.quorum);
+            let text = format!(
+                "{} quorum {}",
+                m.details(&Who::Master, self.g.announce_hostnames),
+                m.cfg.quorum
+            );
             let script = m.cfg.notification_script.clone();
             self.out
                 .event(Level::Warning, "+monitor", text, script.as_deref());
@@ -447,18 +555,25 @@ impl SentinelState {
         let Some(m) = self.masters.remove(name) else {
             return (Err(CommandError::NoSuchMaster), Vec::new());
         };
-        let text = m.details(&Who::Master);
+        let text = m.details(&Who::Master, self.g.announce_hostnames);
         self.out.event(
             Level::Warning,
             "-monitor",
             text,
             m.cfg.notification_script.as_deref(),
         );
-        for id in all_ids(&m) {
+        let name = m.name().to_string();
+        let mut m = m;
+        let mut ids = vec![InstanceId::Master(name.clone())];
+        ids.extend(m.replicas.keys().map(|r| Who::Replica(r.clone()).id(&name)));
+        for id in ids {
             self.out.push(Action::Disconnect {
                 instance: id,
                 link: None,
             });
+        }
+        for s in std::mem::take(&mut m.sentinels).into_values() {
+            crate::hello::release_link(&mut self.out, &name, s);
         }
         self.out.persist();
         (Ok(()), self.out.take())
@@ -519,28 +634,19 @@ impl SentinelState {
     }
 }
 
-/// Every record id of a master (itself, replicas, sentinels).
-pub(crate) fn all_ids(m: &Master) -> Vec<InstanceId> {
-    let name = m.name().to_string();
-    let mut ids = vec![InstanceId::Master(name.clone())];
-    ids.extend(m.replicas.keys().map(|r| Who::Replica(r.clone()).id(&name)));
-    ids.extend(
-        m.sentinels
-            .keys()
-            .map(|r| Who::Sentinel(r.clone()).id(&name)),
-    );
-    ids
-}
-
-/// Adds a replica record unless one with that address exists.
-pub(crate) fn add_replica(m: &mut Master, addr: Addr, now: Millis) -> bool {
-    let name = addr.name();
+/// Adds a replica record unless one with that address exists; returns
+/// its name (`announceSentinelAddrAndPort`, so `host:port` with
+/// `announce-hostnames yes`) when added.
+pub(crate) fn add_replica(m: &mut Master, addr: Addr, now: Millis, ah: bool) -> Option<String> {
+    let name = addr.name(ah);
     if m.replicas.contains_key(&name) {
-        return false;
+        return None;
     }
-    m.replicas
-        .insert(name.clone(), Instance::new(Kind::Replica, name, addr, now));
-    true
+    m.replicas.insert(
+        name.clone(),
+        Instance::new(Kind::Replica, name.clone(), addr, now),
+    );
+    Some(name)
 }
 
 impl SentinelState {

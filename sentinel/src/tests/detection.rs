@@ -206,7 +206,7 @@ fn rename_command_applies_to_every_command_sent() {
         })
         .unwrap();
     assert_eq!(argv, vec![vec!["PONGME".to_string()]]);
-    let tx = crate::failover::slaveof_argv(fx.master(), None);
+    let tx = crate::failover::slaveof_argv(fx.master(), None, false);
     assert_eq!(tx[2], vec!["CFG".to_string(), "REWRITE".into()]);
 }
 
@@ -215,7 +215,7 @@ fn periodic_commands_stop_at_100_pending_replies() {
     let mut fx = Fx::new(1);
     fx.tick(100);
     fx.healthy(&m(), Some(master_info('m', &[])));
-    fx.master_mut().inst.link.pending_commands = 100;
+    fx.master_mut().inst.link.get().pending_commands = 100;
     let a = fx.tick(20_000);
     assert!(sends_to(&a, &m()).is_empty());
 }

@@ -80,7 +80,7 @@ fn replica_ranking_priority_then_offset_then_runid() {
 }
 
 fn r_name(port: u16) -> String {
-    raddr(port).name()
+    raddr(port).name(false)
 }
 
 #[test]
@@ -123,6 +123,7 @@ fn unhealthy_replicas_are_excluded() {
                 .get_mut(&r_name(6380))
                 .unwrap()
                 .link
+                .get()
                 .cc = false;
         }),
         ("no valid ping reply for over 5 s", |fx| {
@@ -132,6 +133,7 @@ fn unhealthy_replicas_are_excluded() {
                 .get_mut(&r_name(6380))
                 .unwrap()
                 .link
+                .get()
                 .last_avail_time = now - 5001;
         }),
         ("INFO older than 30 s (master not SDOWN)", |fx| {
@@ -306,6 +308,7 @@ fn failover_timeout_aborts_while_the_promoted_replica_is_unreachable() {
         .get_mut(&r_name(6380))
         .unwrap()
         .link
+        .get()
         .cc = true;
     let a = fx.tick(100);
     assert!(has_event(&a, "+selected-slave"));
@@ -314,6 +317,7 @@ fn failover_timeout_aborts_while_the_promoted_replica_is_unreachable() {
         .get_mut(&r_name(6380))
         .unwrap()
         .link
+        .get()
         .cc = false;
     let entered = fx.master().failover_state_change_time;
     let mut aborted = None;

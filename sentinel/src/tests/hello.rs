@@ -3,7 +3,7 @@
 use super::kit::*;
 use crate::hello::Hello;
 use crate::instance::{Addr, InstanceId};
-use crate::io::{events, Action, Input};
+use crate::io::{events, Action, Input, LinkKind, Request};
 
 fn hello(from: char, port: u16, epoch: u64, master: &Addr, config_epoch: u64) -> String {
     format!(
@@ -230,4 +230,158 @@ fn the_hello_carries_the_promoted_address_once_reconf_slaves_is_reached() {
     let last = payloads.last().unwrap();
     assert!(last.ends_with(",1,mymaster,10.0.0.2,6380,1"), "{last}");
     let _ = InstanceId::Master(MASTER.into());
+}
+
+// ---- links to a sentinel shared across masters (sentinelTryConnectionSharing) ----
+
+fn other() -> InstanceId {
+    InstanceId::Master("other".into())
+}
+
+fn s_of(master: &str, c: char) -> InstanceId {
+    InstanceId::Sentinel {
+        master: master.into(),
+        runid: runid(c),
+    }
+}
+
+/// `mymaster` and `other`, both watched by sentinel `b`.
+fn two_masters_one_peer() -> Fx {
+    let mut fx = Fx::new(2);
+    let mut cfg = master_config(2);
+    cfg.name = "other".into();
+    cfg.addr = Addr::new("10.0.0.9", 6371);
+    fx.s.add_master(fx.now, cfg).unwrap();
+    let peer = Addr::new("10.0.1.1", 26380);
+    fx.s.add_known_sentinel(fx.now, MASTER, peer.clone(), &runid('b'));
+    fx.s.add_known_sentinel(fx.now, "other", peer, &runid('b'));
+    fx
+}
+
+fn peer_actions(actions: &[Action], c: char) -> (usize, usize, usize) {
+    let is_peer =
+        |i: &InstanceId| matches!(i, InstanceId::Sentinel { runid: r, .. } if *r == runid(c));
+    let (mut connects, mut pings, mut disconnects) = (0, 0, 0);
+    for a in actions {
+        match a {
+            Action::Connect { instance, .. } if is_peer(instance) => connects += 1,
+            Action::Send {
+                instance,
+                request: Request::Ping,
+                ..
+            } if is_peer(instance) => pings += 1,
+            Action::Disconnect { instance, .. } if is_peer(instance) => disconnects += 1,
+            _ => {}
+        }
+    }
+    (connects, pings, disconnects)
+}
+
+#[test]
+fn one_sentinel_in_two_masters_gets_one_link() {
+    let mut fx = two_masters_one_peer();
+    let a = &fx.s.masters[MASTER].sentinels[&runid('b')].link;
+    let b = &fx.s.masters["other"].sentinels[&runid('b')].link;
+    assert!(a.same(b));
+    assert_eq!(a.refcount(), 2);
+    // one connection attempt, whichever record asks first
+    let a = fx.tick(100);
+    assert_eq!(peer_actions(&a, 'b').0, 1);
+    // up through one record: up for both, and one PING clock
+    let a = fx.input(Input::LinkUp {
+        instance: s_of("other", 'b'),
+        link: LinkKind::Command,
+        local_ip: "10.0.0.100".into(),
+    });
+    assert_eq!(peer_actions(&a, 'b').1, 1);
+    assert!(fx.s.masters[MASTER].sentinels[&runid('b')].connected());
+    let mut pings = 0;
+    for _ in 0..30 {
+        let a = fx.tick(100);
+        pings += peer_actions(&a, 'b').1;
+    }
+    // unanswered: a PING every half period at most, not one per record
+    assert!((2..=6).contains(&pings), "{pings}");
+}
+
+#[test]
+fn sentinels_reply_shows_the_link_refcount() {
+    let fx = two_masters_one_peer();
+    let reply = crate::replies::instance_map(
+        &fx.s,
+        &fx.s.masters["other"],
+        &fx.s.masters["other"].sentinels[&runid('b')],
+        fx.now,
+    );
+    assert!(
+        format!("{reply:?}").contains("\"link-refcount\"), Bulk(b\"2\")"),
+        "{reply:?}"
+    );
+}
+
+#[test]
+fn the_shared_link_closes_only_with_its_last_record() {
+    let mut fx = two_masters_one_peer();
+    let (_, a) = fx.s.remove("other");
+    assert_eq!(peer_actions(&a, 'b').2, 0, "still used by mymaster");
+    assert_eq!(
+        fx.s.masters[MASTER].sentinels[&runid('b')].link.refcount(),
+        1
+    );
+    // a late LinkUp under the removed record's id reaches the survivor
+    fx.input(Input::LinkUp {
+        instance: s_of("other", 'b'),
+        link: LinkKind::Command,
+        local_ip: "10.0.0.100".into(),
+    });
+    assert!(fx.s.masters[MASTER].sentinels[&runid('b')].connected());
+    let (_, a) = fx.s.remove(MASTER);
+    assert_eq!(peer_actions(&a, 'b').2, 1);
+}
+
+#[test]
+fn a_sentinel_discovered_by_hello_shares_the_link_it_has_elsewhere() {
+    let mut fx = Fx::new(2);
+    let mut cfg = master_config(2);
+    cfg.name = "other".into();
+    cfg.addr = Addr::new("10.0.0.9", 6371);
+    fx.s.add_master(fx.now, cfg).unwrap();
+    for (master, ip, port) in [(MASTER, "10.0.0.1", 6370), ("other", "10.0.0.9", 6371)] {
+        let payload = format!("10.0.1.1,26380,{},0,{master},{ip},{port},0", runid('b'));
+        let via = if master == MASTER { m() } else { other() };
+        fx.input(Input::Hello {
+            via: Some(via),
+            payload,
+        });
+    }
+    let a = &fx.s.masters[MASTER].sentinels[&runid('b')].link;
+    let b = &fx.s.masters["other"].sentinels[&runid('b')].link;
+    assert!(a.same(b));
+}
+
+#[test]
+fn a_peer_that_moves_gets_its_shared_link_recreated_at_the_new_address() {
+    let mut fx = two_masters_one_peer();
+    fx.input(Input::LinkUp {
+        instance: s_of(MASTER, 'b'),
+        link: LinkKind::Command,
+        local_ip: "10.0.0.100".into(),
+    });
+    let payload = format!("10.0.1.7,26390,{},0,{MASTER},10.0.0.1,6370,0", runid('b'));
+    let a = fx.input(Input::Hello {
+        via: Some(m()),
+        payload,
+    });
+    assert!(events(&a)
+        .iter()
+        .any(|e| e.starts_with("+sentinel-address-switch ")));
+    assert_eq!(peer_actions(&a, 'b').2, 1, "the old connection is closed");
+    let x = &fx.s.masters[MASTER].sentinels[&runid('b')];
+    let y = &fx.s.masters["other"].sentinels[&runid('b')];
+    assert!(x.link.same(&y.link) && !x.connected());
+    assert_eq!((x.addr.port, y.addr.port), (26390, 26390));
+    let a = fx.tick(100);
+    assert_eq!(peer_actions(&a, 'b').0, 1);
+    assert!(a.iter().any(|a| matches!(a,
+        Action::Connect { addr, .. } if addr.port == 26390)));
 }

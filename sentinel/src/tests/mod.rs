@@ -5,6 +5,7 @@ mod detection;
 mod election;
 mod failover;
 mod hello;
+mod hostnames;
 mod kit;
 mod replies;
 mod sim;

@@ -153,7 +153,7 @@ fn master_map_has_redis_fields_in_order_with_bulk_values() {
     let i = &fx.master().inst;
     assert_eq!(
         get(&mm, "last-ok-ping-reply"),
-        (fx.now - i.link.last_avail_time).to_string()
+        (fx.now - i.link.get().last_avail_time).to_string()
     );
     assert_eq!(
         get(&mm, "info-refresh"),
@@ -166,7 +166,7 @@ fn timers_that_never_ran_show_zero() {
     let mut fx = Fx::new(2);
     fx.now += 700;
     let i = &mut fx.master_mut().inst;
-    i.link.act_ping_time = 0;
+    i.link.get().act_ping_time = 0;
     let mm = replies::master(&fx.s, MASTER, fx.now).unwrap();
     assert_eq!(get(&mm, "last-ping-sent"), "0");
     assert_eq!(get(&mm, "info-refresh"), "0");
@@ -777,6 +777,7 @@ fn config_set_sentinel_credentials_drop_connected_sentinel_links() {
         .get_mut(&runid('c'))
         .unwrap()
         .link
+        .get()
         .cc = false;
     let (res, a) = fx.s.config_set("sentinel-pass", "pw");
     assert_eq!(res, Ok(()));
