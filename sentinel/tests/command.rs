@@ -165,3 +165,30 @@ fn links_leave_from_bind_source_addr() {
         );
     }
 }
+
+/// Rewriting the config again and again ends the file as redis-sentinel
+/// ends it: one blank line after the last directive (Redis keeps the empty
+/// piece after the final newline as a line, and turns every run of empty
+/// lines into one), never a growing run.
+#[test]
+fn repeated_rewrites_end_the_file_as_redis_does() {
+    let dir = TempDir::new("rewrite-tail");
+    let mut tails = Vec::new();
+    for bin in ["redis-sentinel", PICKET] {
+        let port = free_port();
+        let conf = write_sentinel_conf(dir.path(), port, free_port(), 2, "");
+        let _s = start_sentinel(bin, dir.path(), &conf, port);
+        for _ in 0..3 {
+            assert_eq!(cli(port, &["SENTINEL", "FLUSHCONFIG"]).trim(), "OK");
+        }
+        let text = std::fs::read_to_string(&conf).unwrap();
+        let blank_run = text.len() - text.trim_end_matches('\n').len();
+        tails.push((
+            bin,
+            blank_run,
+            text.lines().last().unwrap_or("").to_string(),
+        ));
+    }
+    assert_eq!(tails[0].1, tails[1].1, "{tails:?}");
+    assert_eq!(tails[0].2, tails[1].2, "{tails:?}");
+}
