@@ -10,6 +10,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(redis-server redis-sentinel redis-tools python3-redis strace)
+
+# apt-get install "$@", as root or through sudo
+apt_install() {
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "test.sh: need root or sudo to install $*" >&2; exit 1; }
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
+}
+
 missing=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -18,14 +30,10 @@ for p in "${PKGS[@]}"; do
 done
 if ((${#missing[@]})); then
     echo "test.sh: installing ${missing[*]}" >&2
+    apt_install "${PKGS[@]}"
+    # the packages start services on the default ports; tests never use them
     SUDO=()
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null || { echo "test.sh: need root or sudo to install ${missing[*]}" >&2; exit 1; }
-        SUDO=(sudo)
-    fi
-    "${SUDO[@]}" apt-get update
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${PKGS[@]}"
-    # the packages start services on 6379/26379; tests never use them
+    [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
     "${SUDO[@]}" service redis-server stop >/dev/null 2>&1 || true
     "${SUDO[@]}" service redis-sentinel stop >/dev/null 2>&1 || true
 fi
@@ -37,13 +45,7 @@ done
 # no node, then the pinned package-lock.json.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     echo "test.sh: installing nodejs npm" >&2
-    SUDO=()
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null || { echo "test.sh: need root or sudo to install nodejs npm" >&2; exit 1; }
-        SUDO=(sudo)
-    fi
-    "${SUDO[@]}" apt-get update
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
+    apt_install nodejs npm
 fi
 if [ ! -d ha-tests/tests/clients/node_modules/ioredis ]; then
     npm ci --prefix ha-tests/tests/clients --no-audit --no-fund

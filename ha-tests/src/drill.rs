@@ -81,13 +81,7 @@ pub async fn failover(
     opts: &FailoverOpts,
     progress: Progress<'_>,
 ) -> Result<Vec<FailoverTrial>> {
-    let events = Events::watch(
-        &g.sentinels
-            .iter()
-            .map(|s| s.real_addr())
-            .collect::<Vec<_>>(),
-    )
-    .await;
+    let events = g.events().await;
     let mut out = Vec::new();
     for trial in 1..=opts.trials {
         let mi = g.wait_converged(Duration::from_secs(90)).await?;
@@ -270,13 +264,7 @@ pub async fn split_brain(
         &opts.min_replicas_max_lag.to_string(),
     )
     .await?;
-    let events = Events::watch(
-        &g.sentinels
-            .iter()
-            .map(|s| s.real_addr())
-            .collect::<Vec<_>>(),
-    )
-    .await;
+    let events = g.events().await;
     let name = g.master_name().to_string();
     let key = format!("drill:split:{}", rand::random::<u32>());
     let old = g.nodes[mi].addr();

@@ -300,6 +300,12 @@ impl Group {
         self.nodes.iter().chain(self.sentinels.iter())
     }
 
+    /// Starts watching every sentinel's events (on their own ports).
+    pub async fn events(&self) -> crate::events::Events {
+        let addrs: Vec<SocketAddr> = self.sentinels.iter().map(Member::real_addr).collect();
+        crate::events::Events::watch(&addrs).await
+    }
+
     /// The data node whose client address is `addr`.
     pub fn node_at(&self, addr: SocketAddr) -> Option<usize> {
         self.nodes.iter().position(|m| m.addr() == addr)

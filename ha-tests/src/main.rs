@@ -230,13 +230,7 @@ async fn up(a: UpArgs) -> Result<()> {
     if let Err(e) = converged {
         eprintln!("warning: {e}");
     }
-    let events = picket_ha::events::Events::watch(
-        &g.sentinels
-            .iter()
-            .map(|s| s.real_addr())
-            .collect::<Vec<_>>(),
-    )
-    .await;
+    let events = g.events().await;
     let mut live = events.subscribe();
     let mut last = String::new();
     let mut tick = tokio::time::interval(Duration::from_secs(2));

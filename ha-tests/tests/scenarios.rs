@@ -19,16 +19,24 @@ use picket_ha::writer::{check, Target, Writer};
 
 fn quiet(_: &str) {}
 
+/// One failover drill trial (`settle_ms` of writing before the fault and
+/// after the switch).
+async fn one_trial(g: &mut Group, fault: Fault, settle_ms: u64) -> drill::FailoverTrial {
+    let opts = FailoverOpts {
+        fault,
+        trials: 1,
+        settle: Duration::from_millis(settle_ms),
+    };
+    drill::failover(g, &opts, &mut quiet)
+        .await
+        .unwrap()
+        .remove(0)
+}
+
 const NAME: &str = "mymaster";
 
 async fn watch(g: &Group) -> Events {
-    Events::watch(
-        &g.sentinels
-            .iter()
-            .map(|s| s.real_addr())
-            .collect::<Vec<_>>(),
-    )
-    .await
+    g.events().await
 }
 
 /// Which sentinels published `name` for the master since `t0`.
@@ -73,15 +81,7 @@ async fn killed_master_one_failover_everyone_converges_nothing_acked_lost() {
     let mut g = start(&topology(dir.path()), Impl::Picket).await;
     let ev = watch(&g).await;
     let t0 = Instant::now();
-    let opts = FailoverOpts {
-        fault: Fault::Kill,
-        trials: 1,
-        settle: Duration::from_millis(500),
-    };
-    let t = drill::failover(&mut g, &opts, &mut quiet)
-        .await
-        .unwrap()
-        .remove(0);
+    let t = one_trial(&mut g, Fault::Kill, 500).await;
     assert_ne!(t.old_master, t.new_master);
     assert!(t.switch > 1.0 && t.switch < 10.0, "{t:?}");
     assert_eq!(t.lost, 0, "{t:?}");
@@ -101,15 +101,7 @@ async fn paused_master_is_failed_over_and_rejoins_as_replica() {
     let _s = serial();
     let dir = TempDir::new("pause");
     let mut g = start(&topology(dir.path()), Impl::Picket).await;
-    let opts = FailoverOpts {
-        fault: Fault::Pause,
-        trials: 1,
-        settle: Duration::from_millis(500),
-    };
-    let t = drill::failover(&mut g, &opts, &mut quiet)
-        .await
-        .unwrap()
-        .remove(0);
+    let t = one_trial(&mut g, Fault::Pause, 500).await;
     assert!(t.rejoin.is_some(), "{t:?}");
     assert_eq!(t.lost, 0, "{t:?}");
     let info = g.node_info(0).await.unwrap();
@@ -124,15 +116,7 @@ async fn sentinel_failover_drill() {
     let mut g = start(&topology(dir.path()), Impl::Picket).await;
     let ev = watch(&g).await;
     let t0 = Instant::now();
-    let opts = FailoverOpts {
-        fault: Fault::Manual,
-        trials: 1,
-        settle: Duration::from_millis(500),
-    };
-    let t = drill::failover(&mut g, &opts, &mut quiet)
-        .await
-        .unwrap()
-        .remove(0);
+    let t = one_trial(&mut g, Fault::Manual, 500).await;
     assert_ne!(t.old_master, t.new_master);
     assert!(
         t.sdown.is_none() && t.odown.is_none(),
@@ -244,12 +228,7 @@ async fn restarted_sentinel_resumes_from_its_config() {
     let _s = serial();
     let dir = TempDir::new("restart");
     let mut g = start(&topology(dir.path()), Impl::Picket).await;
-    let opts = FailoverOpts {
-        fault: Fault::Kill,
-        trials: 1,
-        settle: Duration::from_millis(200),
-    };
-    drill::failover(&mut g, &opts, &mut quiet).await.unwrap();
+    one_trial(&mut g, Fault::Kill, 200).await;
     let mi = g.current_master().await.unwrap();
     g.sentinels[0].proc.kill();
     g.restart_sentinel(0).await.unwrap();
