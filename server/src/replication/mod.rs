@@ -84,22 +84,27 @@ pub type ReplWriter = Arc<tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>>;
 /// theirs when the send is left to the park hook.
 #[derive(Debug, Default)]
 pub struct FlushMark {
-    pub offset: std::sync::atomic::AtomicI64,
-    pub notify: Notify,
+    done: std::sync::atomic::AtomicI64,
+    notify: Notify,
 }
 
 impl FlushMark {
-    /// Returns once the stream up to `target` has been handed over.
+    /// Returns once deferred flush number `target` has been done.
     pub async fn wait(&self, target: i64) {
         loop {
             let n = self.notify.notified();
             tokio::pin!(n);
             n.as_mut().enable();
-            if self.offset.load(Ordering::Acquire) >= target {
+            if self.done.load(Ordering::Acquire) >= target {
                 return;
             }
             n.await;
         }
+    }
+
+    fn store_and_wake(&self, seq: i64) {
+        self.done.store(seq, Ordering::Release);
+        self.notify.notify_waiters();
     }
 }
 
@@ -478,13 +483,6 @@ pub fn flush_out(st: &mut State) {
     }
     st.repl.flushed.store_and_wake(st.repl.flush_seq);
     master::enforce_output_limits(st);
-}
-
-impl FlushMark {
-    fn store_and_wake(&self, offset: i64) {
-        self.offset.store(offset, Ordering::Release);
-        self.notify.notify_waiters();
-    }
 }
 
 /// Appends one command to the stream (master side), with SELECT when the
