@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
+use picket_common::net::{protected_mode_admits, PROTECTED_MODE_MSG};
 use picket_common::resp::{parse_request, Frame, RequestLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -90,7 +91,19 @@ pub async fn serve(s: Arc<Sentinel>, listeners: Vec<TcpListener>) {
             loop {
                 tokio::select! {
                     r = l.accept() => {
-                        let Ok((stream, _)) = r else { continue };
+                        let Ok((mut stream, peer)) = r else { continue };
+                        let protected = {
+                            let g = s.lock();
+                            g.config.server.protected_mode() && g.config.server.requirepass().is_none()
+                        };
+                        if protected && !protected_mode_admits(peer.ip()) {
+                            // (redis-sentinel is in protected mode only when
+                            // its config turns it on; the default is off)
+                            tokio::spawn(async move {
+                                let _ = stream.write_all(PROTECTED_MODE_MSG.as_bytes()).await;
+                            });
+                            continue;
+                        }
                         let (s, clients) = (Arc::clone(&s), Arc::clone(&clients));
                         tokio::spawn(async move { Client::run(s, clients, stream).await });
                     }

@@ -192,3 +192,57 @@ fn repeated_rewrites_end_the_file_as_redis_does() {
     assert_eq!(tails[0].1, tails[1].1, "{tails:?}");
     assert_eq!(tails[0].2, tails[1].2, "{tails:?}");
 }
+
+/// What a client connecting from `source` reads after sending PING.
+fn ping_from(source: &str, port: u16) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = rt
+        .block_on(picket_common::net::connect_from(
+            "127.0.0.1",
+            port,
+            Some(source),
+        ))
+        .unwrap();
+    let mut sock = s.into_std().unwrap();
+    sock.set_nonblocking(false).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    sock.write_all(b"PING\r\n").unwrap();
+    let mut got = Vec::new();
+    let _ = sock.read_to_end(&mut got);
+    got
+}
+
+/// A sentinel is not in protected mode by default; `protected-mode yes` in
+/// its config turns away every peer but 127.0.0.1 and ::1 with Redis's
+/// DENIED text, as redis-sentinel does.
+#[test]
+fn protected_mode_only_when_the_config_asks_for_it() {
+    let dir = TempDir::new("protected");
+    let mut got = Vec::new();
+    for bin in ["redis-sentinel", PICKET] {
+        for extra in ["", "protected-mode yes\n"] {
+            let port = free_port();
+            let conf = write_sentinel_conf(dir.path(), port, free_port(), 2, extra);
+            // (write_sentinel_conf writes protected-mode no first; the
+            // later line wins, as in Redis)
+            let _s = start_sentinel(bin, dir.path(), &conf, port);
+            got.push((
+                bin,
+                extra,
+                String::from_utf8_lossy(&ping_from("127.0.0.3", port)).into_owned(),
+            ));
+        }
+    }
+    assert_eq!(got[0].2, "+PONG\r\n", "{got:?}");
+    assert!(
+        got[1]
+            .2
+            .starts_with("-DENIED Redis is running in protected mode"),
+        "{got:?}"
+    );
+    assert_eq!((&got[2].2, &got[3].2), (&got[0].2, &got[1].2), "{got:?}");
+}

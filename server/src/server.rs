@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket};
 
-use crate::state::Shared;
+use picket_common::net::{protected_mode_admits, PROTECTED_MODE_MSG};
 
-/// The message Redis sends a non-loopback client in protected mode.
-pub const PROTECTED_MODE_MSG: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+use crate::state::Shared;
 
 /// Binds every address of `bind` (Redis's `* -::*` default: IPv4 any and,
 /// optionally, IPv6 any; a leading `-` means "ignore if unavailable").
@@ -173,7 +172,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                 st.config.tcp_keepalive,
             )
         };
-        if protected && !peer.ip().is_loopback() {
+        if protected && !protected_mode_admits(peer.ip()) {
             tokio::spawn(async move {
                 let _ = socket.write_all(PROTECTED_MODE_MSG.as_bytes()).await;
             });

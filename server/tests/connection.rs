@@ -327,3 +327,48 @@ fn query_buffer_limit_closes_only_the_offending_client() {
     assert_eq!(good.call(&["GET", "k"]), "$1\r\nv\r\n");
     assert_eq!(good.call(&["EXISTS", "x"]), ":0\r\n");
 }
+
+/// What a client connecting from `source` reads after sending PING (the
+/// connection is closed or the reply is complete within a second).
+fn ping_from(source: &str, port: u16) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = rt
+        .block_on(picket_common::net::connect_from(
+            "127.0.0.1",
+            port,
+            Some(source),
+        ))
+        .unwrap();
+    let mut sock = s.into_std().unwrap();
+    sock.set_nonblocking(false).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+        .unwrap();
+    sock.write_all(b"PING\r\n").unwrap();
+    let mut got = Vec::new();
+    let _ = sock.read_to_end(&mut got);
+    got
+}
+
+/// Protected mode admits 127.0.0.1 and ::1 only, as Redis compares the
+/// peer's text: a client from 127.0.0.3 is turned away with the same bytes
+/// redis-server sends.
+#[test]
+fn protected_mode_turns_away_the_rest_of_127_0_0_0_8_as_redis_does() {
+    let picket = Server::start(&[]);
+    let redis = Server::start_redis(&[]);
+    let (p, r) = (
+        ping_from("127.0.0.3", picket.port),
+        ping_from("127.0.0.3", redis.port),
+    );
+    assert!(
+        r.starts_with(b"-DENIED "),
+        "{}",
+        String::from_utf8_lossy(&r)
+    );
+    assert_eq!(String::from_utf8_lossy(&p), String::from_utf8_lossy(&r));
+    assert_eq!(ping_from("127.0.0.1", picket.port), b"+PONG\r\n");
+}
