@@ -33,6 +33,7 @@ enum Cmd {
         /// The group's data directory (as given to `picket up`).
         #[arg(long, default_value = "picket-data")]
         dir: PathBuf,
+        /// Print the table as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -49,14 +50,16 @@ struct GroupArgs {
     /// Number of replicas (the group has one master more).
     #[arg(long, default_value_t = 2)]
     replicas: usize,
+    /// Number of sentinels.
     #[arg(long, default_value_t = 3)]
     sentinels: usize,
     /// Default: a majority of the sentinels.
     #[arg(long)]
     quorum: Option<usize>,
-    /// down-after-milliseconds, e.g. 1s or 500ms.
+    /// down-after-milliseconds, e.g. 1s or 500ms (default: 5s for `up`, 1s for drills).
     #[arg(long, value_parser = humantime::parse_duration)]
     down_after: Option<Duration>,
+    /// failover-timeout.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
     failover_timeout: Duration,
     /// Data directory (logs, configs, the group file).
@@ -86,17 +89,22 @@ enum DrillCmd {
     Failover {
         #[command(flatten)]
         group: GroupArgs,
+        /// kill -9 the master, restart it after the switch (the default).
         #[arg(long, group = "fault")]
         kill: bool,
+        /// SIGSTOP the master, SIGCONT it after the switch.
         #[arg(long, group = "fault")]
         pause: bool,
+        /// SENTINEL FAILOVER on the first sentinel.
         #[arg(long, group = "fault")]
         manual: bool,
+        /// Failovers in a row (each waits for the group to converge).
         #[arg(long, default_value_t = 5)]
         trials: usize,
         /// Run against both implementations (picket first) and compare.
         #[arg(long)]
         both: bool,
+        /// Print the results as JSON (progress stays on stderr).
         #[arg(long)]
         json: bool,
     },
@@ -105,15 +113,19 @@ enum DrillCmd {
     SplitBrain {
         #[command(flatten)]
         group: GroupArgs,
+        /// min-replicas-to-write on every data node (0: off).
         #[arg(long, default_value_t = 0)]
         min_replicas_to_write: u32,
+        /// min-replicas-max-lag, seconds.
         #[arg(long, default_value_t = 10)]
         min_replicas_max_lag: u32,
         /// How long the cut lasts.
         #[arg(long, value_parser = humantime::parse_duration, default_value = "15s")]
         cut_for: Duration,
+        /// Run against both implementations (picket first) and compare.
         #[arg(long)]
         both: bool,
+        /// Print the results as JSON (progress stays on stderr).
         #[arg(long)]
         json: bool,
     },
