@@ -102,6 +102,17 @@ pub fn free_port(ip: Ipv4Addr) -> Result<u16> {
     Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
 }
 
+/// A free port on `ip` other than `taken` (the public port, not bound yet
+/// when the private one is picked).
+fn free_port_except(ip: Ipv4Addr, taken: u16) -> Result<u16> {
+    loop {
+        let p = free_port(ip)?;
+        if p != taken {
+            return Ok(p);
+        }
+    }
+}
+
 fn port_or_free(ip: Ipv4Addr, p: u16) -> Result<u16> {
     if p != 0 {
         Ok(p)
@@ -133,7 +144,7 @@ impl Group {
             } else {
                 port_or_free(ip, spec.port)?
             };
-            let real_port = free_port(ip)?;
+            let real_port = free_port_except(ip, port)?;
             let name = format!("node{}", i + 1);
             let mdir = dir.join(&name);
             std::fs::create_dir_all(&mdir)?;
@@ -229,7 +240,7 @@ impl Group {
         let t = &self.topology;
         let ip = sentinel_ip(j);
         let port = port_or_free(ip, t.sentinel_port(j))?;
-        let real_port = free_port(ip)?;
+        let real_port = free_port_except(ip, port)?;
         let name = format!("sentinel{}", j + 1);
         let sdir = self.dir.join(&name);
         std::fs::create_dir_all(&sdir)?;

@@ -19,6 +19,23 @@ fn pid_alive(pid: u32) -> bool {
     unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
 }
 
+/// A port free on 127.0.0.51, 127.0.0.52 and 127.0.0.53 at base, base + 1
+/// and base + 2 (sentinel i listens on base + i).
+fn sentinel_base_port() -> u16 {
+    use picket_ha::group::sentinel_ip;
+    for _ in 0..100 {
+        let base = free_port(sentinel_ip(0)).unwrap();
+        let free = (1..3).all(|i| {
+            base.checked_add(i as u16)
+                .is_some_and(|p| std::net::TcpListener::bind((sentinel_ip(i), p)).is_ok())
+        });
+        if free {
+            return base;
+        }
+    }
+    panic!("no three consecutive free ports");
+}
+
 /// `picket up` from a TOML topology: prints the sentinel addresses and the
 /// client snippets, `picket status` shows one master and its replicas
 /// through the sentinels' eyes, and SIGINT stops every process it started.
@@ -27,10 +44,8 @@ fn up_from_a_topology_status_and_ctrl_c() {
     let _s = serial();
     let dir = TempDir::new("up");
     let ip = picket_ha::group::node_ip(0);
-    let (p0, s0) = (
-        free_port(ip).unwrap(),
-        free_port(picket_ha::group::sentinel_ip(0)).unwrap(),
-    );
+    let p0 = free_port(ip).unwrap();
+    let s0 = sentinel_base_port();
     let topo = dir.path().join("group.toml");
     std::fs::write(
         &topo,
@@ -41,11 +56,12 @@ fn up_from_a_topology_status_and_ctrl_c() {
         ),
     )
     .unwrap();
+    let errlog = dir.path().join("up.stderr");
     let mut up = Command::new(PICKET)
         .args(["up", "--topology"])
         .arg(&topo)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&errlog).unwrap())
         .spawn()
         .unwrap();
     let (tx, rx) = mpsc::channel();
@@ -63,7 +79,8 @@ fn up_from_a_topology_status_and_ctrl_c() {
             Ok(l) => seen.push(l),
             Err(_) => {
                 let _ = up.kill();
-                panic!("no connection help from picket up: {seen:?}");
+                let err = std::fs::read_to_string(&errlog).unwrap_or_default();
+                panic!("no connection help from picket up: {seen:?}\nstderr: {err}");
             }
         }
     }
