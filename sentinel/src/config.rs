@@ -570,18 +570,25 @@ pub struct SentinelConfig {
 // C number parsing, as sentinel.c uses it
 // ---------------------------------------------------------------------------
 
-/// `strtol` over the leading number (saturating), as `atoi` then sees it.
-fn strtol(s: &str) -> i64 {
+/// What `strtol` and `strtoull` read: leading white space skipped, an
+/// optional sign, then the digits (and whatever follows, ignored).
+fn c_sign_and_digits(s: &str) -> (bool, impl Iterator<Item = u8> + '_) {
     let b = s
         .trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c'])
         .as_bytes();
-    let (neg, digits) = match b.first() {
+    let (neg, rest) = match b.first() {
         Some(b'-') => (true, &b[1..]),
         Some(b'+') => (false, &b[1..]),
         _ => (false, b),
     };
+    (neg, rest.iter().copied().take_while(u8::is_ascii_digit))
+}
+
+/// `strtol` over the leading number (saturating), as `atoi` then sees it.
+fn strtol(s: &str) -> i64 {
+    let (neg, digits) = c_sign_and_digits(s);
     let mut v: i64 = 0;
-    for &c in digits.iter().take_while(|c| c.is_ascii_digit()) {
+    for c in digits {
         let d = (c - b'0') as i64;
         v = match v.checked_mul(10).and_then(|x| {
             if neg {
@@ -605,16 +612,9 @@ pub fn atoi(s: &str) -> i32 {
 /// C's `strtoull(s, NULL, 10)`: a leading `-` negates modulo 2^64, overflow
 /// saturates.
 pub fn strtoull(s: &str) -> u64 {
-    let b = s
-        .trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c'])
-        .as_bytes();
-    let (neg, digits) = match b.first() {
-        Some(b'-') => (true, &b[1..]),
-        Some(b'+') => (false, &b[1..]),
-        _ => (false, b),
-    };
+    let (neg, digits) = c_sign_and_digits(s);
     let mut v: u64 = 0;
-    for &c in digits.iter().take_while(|c| c.is_ascii_digit()) {
+    for c in digits {
         match v
             .checked_mul(10)
             .and_then(|x| x.checked_add((c - b'0') as u64))

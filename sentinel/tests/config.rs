@@ -9,55 +9,15 @@
 //! them.
 
 use std::fs;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use picket_sentinel::config::{KnownSentinel, SentinelAddr, SentinelConfig, REWRITE_SIGNATURE};
 
-const PICKET: &str = env!("CARGO_BIN_EXE_picket-sentinel");
+mod common;
 
-fn require_tool(name: &str) {
-    let ok = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "{name} is missing: apt-get install -y redis-server redis-sentinel redis-tools"
-    );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A temp directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "picket-sentinel-{tag}-{}-{}",
-            std::process::id(),
-            picket_sentinel::config::random_id()
-        ));
-        fs::create_dir_all(&p).unwrap();
-        // canonical, as getcwd() reports it in the `dir` line
-        TempDir(fs::canonicalize(&p).unwrap())
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use common::{free_port, require_tool, wait_for, TempDir, PICKET};
 
 /// A child process killed (and reaped) on drop.
 struct Proc(Child);
@@ -255,14 +215,6 @@ fn redis_cli(port: u16, args: &[&str]) -> String {
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn spawn_redis(dir: &Path, args: &[String]) -> Proc {

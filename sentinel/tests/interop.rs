@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -25,65 +25,17 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use picket_common::resp::{encode_command, Frame};
 
-const PICKET_SENTINEL: &str = env!("CARGO_BIN_EXE_picket-sentinel");
+mod common;
+
+use common::{
+    cli, free_port, picket_server_bin, require_tool, wait_for, TempDir, PICKET as PICKET_SENTINEL,
+};
 const REDIS_SENTINEL: &str = "redis-sentinel";
 const MASTER: &str = "mymaster";
 
 fn require_tools() {
     for name in ["redis-server", "redis-sentinel", "redis-cli"] {
-        let ok = Command::new("sh")
-            .args(["-c", &format!("command -v {name}")])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        assert!(
-            ok,
-            "{name} is missing: apt-get install -y redis-server redis-sentinel redis-tools"
-        );
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// picket-server next to this test binary's directory (`target/debug`).
-fn picket_server_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/debug")
-        .join("picket-server");
-    assert!(
-        bin.exists(),
-        "{} is missing: cargo build -p picket-server",
-        bin.display()
-    );
-    bin
-}
-
-/// A temp directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "picket-interop-{tag}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+        require_tool(name);
     }
 }
 
@@ -293,23 +245,6 @@ impl Sentinel {
     }
 }
 
-fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("timeout")
-        .args(["5", "redis-cli", "-p", &port.to_string()])
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// `SUBSCRIBE channel` on a raw connection; every message's payload is
 /// sent to the returned channel (the reader thread ends with the socket).
 fn subscribe(port: u16, channel: &str) -> mpsc::Receiver<String> {
@@ -378,6 +313,7 @@ fn write_keys(port: u16, prefix: &str, n: usize) {
 
 #[test]
 fn redis_sentinels_fail_over_picket_servers_and_the_old_master_rejoins() {
+    let _s = common::serial();
     require_tools();
     let bin = picket_server_bin();
     let bin = bin.as_os_str();
@@ -625,11 +561,13 @@ fn mixed_group_fails_over_once(picket: usize) {
 
 #[test]
 fn two_picket_sentinels_and_one_redis_sentinel_fail_over_once() {
+    let _s = common::serial();
     mixed_group_fails_over_once(2);
 }
 
 #[test]
 fn one_picket_sentinel_and_two_redis_sentinels_fail_over_once() {
+    let _s = common::serial();
     mixed_group_fails_over_once(1);
 }
 
@@ -637,6 +575,7 @@ fn one_picket_sentinel_and_two_redis_sentinels_fail_over_once() {
 /// held to.
 #[test]
 fn three_redis_sentinels_fail_over_once() {
+    let _s = common::serial();
     mixed_group_fails_over_once(0);
 }
 
@@ -675,6 +614,7 @@ fn sdown_flaps_on_dropped_links(bin: &'static str) -> usize {
 /// drop, and that answers at once on the new link, is never SDOWN.
 #[test]
 fn redis_sentinel_keeps_a_live_master_up_when_its_links_drop() {
+    let _s = common::serial();
     assert_eq!(sdown_flaps_on_dropped_links(REDIS_SENTINEL), 0);
 }
 
@@ -686,5 +626,6 @@ fn redis_sentinel_keeps_a_live_master_up_when_its_links_drop() {
 /// first reconnection attempt.
 #[test]
 fn picket_sentinel_keeps_a_live_master_up_when_its_links_drop() {
+    let _s = common::serial();
     assert_eq!(sdown_flaps_on_dropped_links(PICKET_SENTINEL), 0);
 }

@@ -17,9 +17,9 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,10 @@ use picket_sentinel::instance::{Addr, InstanceId, MasterConfig};
 use picket_sentinel::io::{events, Input, LinkKind, Reply};
 use picket_sentinel::replies::{self, ScriptStats};
 use picket_sentinel::state::SentinelState;
+
+mod common;
+
+use common::{free_port, require_tool, TempDir};
 
 const NAME: &str = "mymaster";
 /// Fields whose values are ages or moving counters: compared as
@@ -45,46 +49,6 @@ const VOLATILE: [&str; 10] = [
     "last-hello-message",
     "s-down-time",
 ];
-
-fn require_tool(name: &str) {
-    let ok = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "{name} is missing: apt-get install -y redis-server redis-sentinel redis-tools"
-    );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A temp directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "picket-sentinel-replies-{}-{}",
-            std::process::id(),
-            picket_sentinel::config::random_id()
-        ));
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A child process killed (and reaped) on drop.
 struct Proc(Child);
@@ -366,7 +330,7 @@ fn equivalent_state(g: &Group) -> (SentinelState, i64) {
 fn sentinel_replies_match_redis_sentinel() {
     require_tool("redis-server");
     require_tool("redis-sentinel");
-    let dir = TempDir::new();
+    let dir = TempDir::new("sentinel-replies");
     let g = start_group(&dir.0);
     let mut r2 = Conn::open(g.s1);
     let mut r3 = Conn::open(g.s1);

@@ -28,6 +28,15 @@ pub const PICKET: &str = env!("CARGO_BIN_EXE_picket-sentinel");
 /// The monitored master's name everywhere.
 pub const MASTER: &str = "mymaster";
 
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Held for a whole test by files whose tests measure timings (down-after
+/// 1 s on a 2-core machine): they run one at a time instead of starving
+/// each other.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Fails (never skips) when a tool the test needs is missing.
 pub fn require_tool(name: &str) {
     let ok = Command::new("sh")
