@@ -37,7 +37,28 @@ struct ClientEntry {
     last: Instant,
     last_cmd: String,
     resp: u8,
+    /// The ACL user the connection is authenticated as.
+    user: String,
     kill: Arc<Notify>,
+}
+
+impl ClientEntry {
+    /// The connection's CLIENT LIST / CLIENT INFO line
+    /// (`catClientInfoString`), without the newline.
+    fn info_line(&self, id: u64, sub: usize, psub: usize) -> String {
+        format!(
+            "id={id} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db=0 sub={sub} psub={psub} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={}",
+            self.addr,
+            self.laddr,
+            self.name,
+            self.created.elapsed().as_secs(),
+            self.last.elapsed().as_secs(),
+            if sub + psub > 0 { "P" } else { "N" },
+            self.last_cmd,
+            self.user,
+            self.resp
+        )
+    }
 }
 
 /// The connected clients, by id.
@@ -343,6 +364,7 @@ impl Client {
                     last: Instant::now(),
                     last_cmd: "NULL".into(),
                     resp: 2,
+                    user: "default".into(),
                     kill: Arc::clone(&kill),
                 },
             )
@@ -754,17 +776,8 @@ impl Client {
                         if !keep(*id, sub + psub > 0) {
                             continue;
                         }
-                        t.push_str(&format!(
-                            "id={id} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db=0 sub={sub} psub={psub} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}\n",
-                            e.addr,
-                            e.laddr,
-                            e.name,
-                            e.created.elapsed().as_secs(),
-                            e.last.elapsed().as_secs(),
-                            if sub + psub > 0 { "P" } else { "N" },
-                            e.last_cmd,
-                            e.resp
-                        ));
+                        t.push_str(&e.info_line(*id, sub, psub));
+                        t.push('\n');
                     }
                     t
                 });
