@@ -12,7 +12,9 @@
 //! - [`glob`]: Redis's `stringmatchlen` glob matcher (KEYS, SCAN MATCH,
 //!   PSUBSCRIBE, CONFIG GET).
 //! - [`net`]: outgoing connections bound to `bind-source-addr`.
+//! - [`acl`]: ACL users, rules, permission checks, the ACL file and log.
 
+pub mod acl;
 pub mod conf;
 pub mod directives;
 pub mod glob;

@@ -51,3 +51,13 @@ pub async fn connect_from(host: &str, port: u16, source: Option<&str>) -> io::Re
     }
     Err(last)
 }
+
+/// An I/O error as C's `strerror` prints it (`No such file or directory`),
+/// without Rust's ` (os error N)` suffix.
+pub fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}

@@ -207,13 +207,7 @@ impl From<FatalConfigError> for LoadError {
 
 /// The C library's text for an I/O error (`strerror`), without Rust's
 /// ` (os error N)` suffix.
-pub fn strerror(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
+pub use picket_common::net::strerror;
 
 // ---------------------------------------------------------------------------
 // Name resolution (injected so tests need no DNS)
