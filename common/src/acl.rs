@@ -1157,13 +1157,20 @@ impl Users {
     }
 
     /// `ACLLoadFromFile`: every line must load, or nothing changes. On
-    /// error, the one-line text Redis replies (or logs at start-up).
-    pub fn load_file(&mut self, table: &CommandTable, path: &str) -> Result<(), String> {
+    /// error, the one-line text Redis replies (or logs at start-up), which
+    /// names the file as `aclfile` gave it (`path` is read: the same file
+    /// seen from the current directory).
+    pub fn load_file(
+        &mut self,
+        table: &CommandTable,
+        path: &Path,
+        name: &str,
+    ) -> Result<(), String> {
         let text = match fs::read(path) {
             Ok(t) => t,
             Err(e) => {
                 return Err(format!(
-                    "Error loading ACLs, opening file '{path}': {}",
+                    "Error loading ACLs, opening file '{name}': {}",
                     crate::net::strerror(&e)
                 ))
             }
@@ -1181,29 +1188,29 @@ impl Users {
             let argv: Vec<Vec<u8>> = line.split(|&b| b == b' ').map(|w| w.to_vec()).collect();
             if argv[0] != b"user" || argv.len() < 2 {
                 errors.push_str(&format!(
-                    "{path}:{linenum} should start with user keyword followed by the username. "
+                    "{name}:{linenum} should start with user keyword followed by the username. "
                 ));
                 continue;
             }
-            let name = String::from_utf8_lossy(&argv[1]).into_owned();
+            let uname = String::from_utf8_lossy(&argv[1]).into_owned();
             if has_spaces(&argv[1]) {
                 errors.push_str(&format!(
-                    "'{path}:{linenum}: username '{name}' contains invalid characters. "
+                    "'{name}:{linenum}: username '{uname}' contains invalid characters. "
                 ));
                 continue;
             }
-            if fresh.contains_key(&name) {
+            if fresh.contains_key(&uname) {
                 errors.push_str(&format!(
-                    "WARNING: Duplicate user '{name}' found on line {linenum}. "
+                    "WARNING: Duplicate user '{uname}' found on line {linenum}. "
                 ));
                 continue;
             }
-            let mut u = User::new(&name, pubsub_all);
+            let mut u = User::new(&uname, pubsub_all);
             let merged = match merge_selector_args(&argv[2..]) {
                 Ok(m) => m,
                 Err(_) => {
                     errors.push_str(&format!(
-                        "{path}:{linenum}: Unmatched parenthesis in selector definition."
+                        "{name}:{linenum}: Unmatched parenthesis in selector definition."
                     ));
                     Vec::new()
                 }
@@ -1214,17 +1221,17 @@ impl Users {
                 if let Err(e) = u.apply(table, op, pubsub_all) {
                     if e == RuleError::UnknownCommand {
                         errors.push_str(&format!(
-                            "{path}:{linenum}: Error in applying operation '{}': {}. ",
+                            "{name}:{linenum}: Error in applying operation '{}': {}. ",
                             String::from_utf8_lossy(op),
                             e.message()
                         ));
                     } else if !syntax_error {
-                        errors.push_str(&format!("{path}:{linenum}: {}. ", e.message()));
+                        errors.push_str(&format!("{name}:{linenum}: {}. ", e.message()));
                         syntax_error = true;
                     }
                 }
             }
-            fresh.insert(name, u);
+            fresh.insert(uname, u);
         }
         if !errors.is_empty() {
             errors.push_str(
@@ -1239,7 +1246,7 @@ impl Users {
 
     /// `ACLSaveToFile`: every user line, written to a temp file and renamed
     /// over `path`.
-    pub fn save_file(&self, table: &CommandTable, path: &str) -> io::Result<()> {
+    pub fn save_file(&self, table: &CommandTable, path: &Path) -> io::Result<()> {
         let mut text = Vec::new();
         for l in self.lines(table) {
             text.extend_from_slice(&l);
@@ -1249,7 +1256,9 @@ impl Users {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        let tmp = format!("{path}.tmp-{}-{millis}", std::process::id());
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp-{}-{millis}", std::process::id()));
+        let tmp = std::path::PathBuf::from(tmp);
         let r = (|| {
             let mut f = fs::OpenOptions::new()
                 .write(true)
@@ -1697,16 +1706,16 @@ mod tests {
         let p = path.to_str().unwrap();
         fs::write(&path, "user a on nopass +ping\nuser b on +nosuch\n#x\n").unwrap();
         let mut u = Users::new();
-        let e = u.load_file(&t, p).unwrap_err();
+        let e = u.load_file(&t, &path, p).unwrap_err();
         assert_eq!(
             e,
             format!("{p}:2: Error in applying operation '+nosuch': Unknown command or category name in ACL. {p}:3 should start with user keyword followed by the username. WARNING: ACL errors detected, no change to the previously active ACL rules was performed")
         );
         assert!(u.get("a").is_none());
         fs::write(&path, "user a on nopass +ping\n\n").unwrap();
-        u.load_file(&t, p).unwrap();
+        u.load_file(&t, &path, p).unwrap();
         assert!(u.get("a").is_some() && u.get("default").is_some());
-        u.save_file(&t, p).unwrap();
+        u.save_file(&t, &path).unwrap();
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             "user a on nopass resetchannels -@all +ping\nuser default on nopass ~* &* +@all\n"

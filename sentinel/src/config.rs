@@ -21,9 +21,10 @@
 //!   them in the directive table's (alphabetical) order. Masters, known
 //!   replicas and known sentinels are likewise hash-ordered in Redis and
 //!   written in the order of [`PersistedState`] here.
-//! - `user` lines are described again only for the all-keys / all-channels
-//!   / all-commands rule sets (what sentinels use); other ACL rules are
-//!   kept as written. Server-level `rename-command`, `loadmodule` and
+//! - `user` lines are described as ACL LIST describes them; the
+//!   single-command part of a description follows the command table's
+//!   order where Redis follows a randomly seeded hash table's. Server-level
+//!   `rename-command`, `loadmodule` and
 //!   module options are accepted and kept, not applied or checked.
 //! - IP literals are parsed strictly (`127.1` is refused, glibc accepts
 //!   it); log lines carry UTC time; reading the config from stdin (`-`)
@@ -37,7 +38,8 @@ use std::net::{IpAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
-use picket_common::conf::{repr_arg, repr_quoted, split_args};
+use picket_common::acl::Users;
+use picket_common::conf::{repr_quoted, split_args};
 use picket_common::directives::{self, Kind, DIRECTIVES};
 
 /// The Redis version this loader reproduces (printed in fatal reports).
@@ -161,6 +163,8 @@ pub enum LoadError {
     Fatal(FatalConfigError),
     /// The file exists but is not writable (a log line).
     NotWritable { path: PathBuf, error: io::Error },
+    /// The users cannot be loaded (log lines, `ACLLoadUsersAtStartup`).
+    Acl(Vec<String>),
 }
 
 impl LoadError {
@@ -187,6 +191,7 @@ impl fmt::Display for LoadError {
                 strerror(error)
             ),
             LoadError::Fatal(e) => e.fmt(f),
+            LoadError::Acl(lines) => write!(f, "{}", lines.join("\n")),
             LoadError::NotWritable { path, error } => write!(
                 f,
                 "Sentinel config file {} is not writable: {}. Exiting...",
@@ -436,8 +441,11 @@ pub struct ServerOptions {
     values: IndexMap<&'static str, String>,
     /// The working directory after `dir` (absolute).
     dir: PathBuf,
-    /// `user` lines, arguments after the keyword (ACLs are not applied).
+    /// `user` lines, arguments after the keyword, as the file gave them.
     pub users: Vec<Vec<String>>,
+    /// The live ACL users (from `requirepass`, the `user` lines or the
+    /// `aclfile` at start-up, then ACL SETUSER/DELUSER/LOAD).
+    pub acl: Users,
     /// Server-level `rename-command <cmd> <new>` pairs (kept, not applied).
     pub renamed_commands: Vec<(String, String)>,
     /// `loadmodule` lines and module configs (kept, not applied).
@@ -450,6 +458,7 @@ impl ServerOptions {
             values: IndexMap::new(),
             dir,
             users: Vec::new(),
+            acl: Users::new(),
             renamed_commands: Vec::new(),
             modules: Vec::new(),
         }
@@ -511,30 +520,57 @@ impl ServerOptions {
         self.value("loglevel")
     }
 
-    /// The users as `ACLDescribeUser` describes them (`user <name> ...`),
-    /// in the order the rewrite writes them: the default user first when
-    /// the file does not declare it (`on nopass`, or the SHA-256 of
-    /// `requirepass`), then the declared ones. ACL LIST sorts them.
+    /// The `user` lines CONFIG REWRITE writes (`rewriteConfigUserOption`):
+    /// every user as `ACLDescribeUser` describes it, by name; none when an
+    /// `aclfile` holds the users.
     pub fn acl_lines(&self) -> Vec<String> {
-        let mut lines = Vec::new();
-        let declares_default = self
+        if self.aclfile().is_some() {
+            return Vec::new();
+        }
+        self.acl
+            .lines(crate::acl::table())
+            .into_iter()
+            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .collect()
+    }
+
+    pub fn aclfile(&self) -> Option<String> {
+        Some(self.value("aclfile")).filter(|s| !s.is_empty())
+    }
+
+    /// `ACLLoadUsersAtStartup`: `requirepass`, then the config's `user`
+    /// lines or the `aclfile`. On error, the lines Redis logs before it
+    /// exits.
+    pub fn load_users(&mut self) -> Result<(), Vec<String>> {
+        let table = crate::acl::table();
+        let mut users = Users::new();
+        users.pubsub_all = self.value("acl-pubsub-default") == "allchannels";
+        users.set_default_password(table, self.requirepass().as_deref().map(str::as_bytes));
+        let aclfile = self.aclfile();
+        if aclfile.is_some() && !self.users.is_empty() {
+            return Err(vec!["Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into()]);
+        }
+        let lines: Vec<Vec<Vec<u8>>> = self
             .users
             .iter()
-            .any(|u| u.first().is_some_and(|n| n == "default"));
-        if !declares_default {
-            let pass = match self.requirepass() {
-                Some(p) => format!("#{}", sha256_hex(p.as_bytes())),
-                None => "nopass".to_string(),
-            };
-            lines.push(format!("user default on {pass} ~* &* +@all"));
+            .map(|u| u.iter().map(|a| a.as_bytes().to_vec()).collect())
+            .collect();
+        if let Err(e) = users.load_config(table, &lines) {
+            return Err(vec![
+                e,
+                "Critical error while loading ACLs. Exiting.".into(),
+            ]);
         }
-        for u in &self.users {
-            lines.push(describe_user(u).unwrap_or_else(|| {
-                let args: Vec<String> = u.iter().map(|a| repr_arg(a.as_bytes())).collect();
-                format!("user {}", args.join(" "))
-            }));
+        if let Some(f) = aclfile {
+            let path = self.dir.join(&f);
+            if let Err(e) = users.load_file(table, &path, &f) {
+                return Err(vec![format!(
+                    "Aborting Redis startup because of ACL errors: {e}"
+                )]);
+            }
         }
-        lines
+        self.acl = users;
+        Ok(())
     }
 
     pub fn requirepass(&self) -> Option<String> {
@@ -775,6 +811,8 @@ impl SentinelConfig {
         if let Err(error) = fs::OpenOptions::new().write(true).open(&path) {
             return Err(LoadError::NotWritable { path, error });
         }
+        let mut server = server;
+        server.load_users().map_err(LoadError::Acl)?;
         Ok(SentinelConfig {
             path,
             server,
@@ -917,7 +955,29 @@ impl Loader {
                         .renamed_commands
                         .push((argv[1].clone(), argv[2].clone()));
                 }
-                "user" if argc >= 2 => self.server.users.push(argv[1..].to_vec()),
+                "user" if argc >= 2 => {
+                    // ACLAppendUserForLoading: the rules are tried on a
+                    // scratch user; the word quoted is argv[index] of the
+                    // whole line, as Redis indexes it
+                    let words: Vec<Vec<u8>> =
+                        argv[1..].iter().map(|a| a.as_bytes().to_vec()).collect();
+                    let seen: Vec<Vec<u8>> = self
+                        .server
+                        .users
+                        .iter()
+                        .map(|u| u[0].as_bytes().to_vec())
+                        .collect();
+                    if let Err((i, e)) =
+                        Users::new().check_config_user(crate::acl::table(), &words, &seen)
+                    {
+                        return Err(fail(format!(
+                            "Error in user declaration '{}': {}",
+                            argv.get(i).map_or("", String::as_str),
+                            e.message()
+                        )));
+                    }
+                    self.server.users.push(argv[1..].to_vec())
+                }
                 "loadmodule" if argc >= 2 => self.server.modules.push(argv.clone()),
                 _ if name.contains('.') => {
                     if argc < 2 {
@@ -1397,86 +1457,12 @@ fn rewrite_generic(st: &mut RewriteState, server: &ServerOptions) {
         }
     }
     // rewriteConfigUserOption: without an aclfile every user is described
-    // again (ACLDescribeUser); the default user appears even when the file
-    // declares none
+    // again (ACLDescribeUser), by name; the default user appears even when
+    // the file declares none. With an aclfile the file's user lines go.
     for line in server.acl_lines() {
         st.line("user", line, true);
     }
     st.mark("user");
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// `ACLDescribeUser` for a user declared in the config file (`user <name>
-/// <rules...>`), for the rule sets that grant all keys, channels and
-/// commands; `None` for any other rule, whose line is then kept as it was.
-/// Users loaded from the config start from `reset`, which sets
-/// `sanitize-payload`.
-fn describe_user(args: &[String]) -> Option<String> {
-    let (name, rules) = args.split_first()?;
-    let (mut on, mut nopass, mut skip_sanitize) = (false, false, false);
-    let (mut keys, mut channels, mut commands) = (false, false, false);
-    let mut passwords: Vec<String> = Vec::new();
-    for r in rules {
-        match r.as_str() {
-            "on" => on = true,
-            "off" => on = false,
-            "nopass" => {
-                nopass = true;
-                passwords.clear();
-            }
-            "resetpass" => {
-                nopass = false;
-                passwords.clear();
-            }
-            "sanitize-payload" => skip_sanitize = false,
-            "skip-sanitize-payload" => skip_sanitize = true,
-            "~*" | "allkeys" => keys = true,
-            "&*" | "allchannels" => channels = true,
-            "+@all" | "allcommands" => commands = true,
-            _ if r.starts_with('>') => {
-                nopass = false;
-                let h = sha256_hex(&r.as_bytes()[1..]);
-                if !passwords.contains(&h) {
-                    passwords.push(h);
-                }
-            }
-            _ if r.starts_with('#')
-                && r.len() == 65
-                && r[1..].bytes().all(|b| b.is_ascii_hexdigit()) =>
-            {
-                nopass = false;
-                let h = r[1..].to_ascii_lowercase();
-                if !passwords.contains(&h) {
-                    passwords.push(h);
-                }
-            }
-            _ => return None,
-        }
-    }
-    if !(keys && channels && commands) {
-        return None;
-    }
-    let mut out = format!("user {name} {}", if on { "on" } else { "off" });
-    if nopass {
-        out.push_str(" nopass");
-    }
-    out.push_str(if skip_sanitize {
-        " skip-sanitize-payload"
-    } else {
-        " sanitize-payload"
-    });
-    for h in &passwords {
-        out.push_str(&format!(" #{h}"));
-    }
-    out.push_str(" ~* &* +@all");
-    Some(out)
 }
 
 /// `rewriteConfigSentinelOption`: the sentinel state lines, in Redis's
@@ -1963,9 +1949,11 @@ mod tests {
     }
 
     fn server_in(dir: &str, text: &str) -> ServerOptions {
-        parse_with_base(text, Path::new(dir), &FakeResolver)
+        let mut server = parse_with_base(text, Path::new(dir), &FakeResolver)
             .unwrap()
-            .0
+            .0;
+        server.load_users().unwrap();
+        server
     }
 
     #[test]

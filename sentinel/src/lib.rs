@@ -35,6 +35,7 @@
 //! - [`scripts`]: the notification/reconfig script queue.
 //! - [`log`]: Redis-format log lines.
 
+pub mod acl;
 pub mod cmdargs;
 pub mod cmdtable;
 pub mod commands;

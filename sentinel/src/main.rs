@@ -41,6 +41,12 @@ fn main() {
             eprintln!("{e}");
             std::process::exit(1);
         }
+        Err(LoadError::Acl(lines)) => {
+            for l in lines {
+                log_to("", Level::Warning, &l);
+            }
+            std::process::exit(1);
+        }
         Err(e) => {
             log_to("", Level::Warning, &e.to_string());
             std::process::exit(1);

@@ -14,12 +14,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
+use picket_common::acl::{AclLog, LogEntry, Reason, Request, User};
 use picket_common::net::{protected_mode_admits, PROTECTED_MODE_MSG};
 use picket_common::resp::{parse_request, Frame, RequestLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Notify};
 
+use crate::acl;
 use crate::hello::HELLO_CHANNEL;
 use crate::instance::MasterConfig;
 use crate::io::Input;
@@ -66,11 +68,16 @@ impl ClientEntry {
 pub struct Clients {
     map: Mutex<BTreeMap<u64, ClientEntry>>,
     next_id: AtomicU64,
+    acl_log: Mutex<AclLog>,
 }
 
 impl Clients {
     fn with<R>(&self, f: impl FnOnce(&mut BTreeMap<u64, ClientEntry>) -> R) -> R {
         f(&mut self.map.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn acl_log(&self) -> std::sync::MutexGuard<'_, AclLog> {
+        self.acl_log.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -142,6 +149,8 @@ struct Client {
     clients: Arc<Clients>,
     resp: u8,
     authed: bool,
+    /// The ACL user the connection runs as.
+    user: String,
     name: String,
     close: bool,
 }
@@ -195,86 +204,6 @@ fn client_list_filter(args: &[Bytes]) -> Result<Box<dyn Fn(u64, bool) -> bool>, 
         }
         _ => Err(err("ERR syntax error")),
     }
-}
-
-/// ACL CAT's categories, in Redis 7.0's order (`ACLCommandCategories`).
-const ACL_CATEGORIES: [&str; 21] = [
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
-
-/// ACL CAT <category>: the commands and subcommands of the command table
-/// in that category (`aclCatWithFlags`), parents before their
-/// subcommands.
-fn commands_in_category(category: &str) -> Vec<&'static str> {
-    fn walk(
-        specs: &'static [crate::cmdtable::CommandSpec],
-        cat: &str,
-        out: &mut Vec<&'static str>,
-    ) {
-        for c in specs {
-            if c.acl_categories
-                .iter()
-                .any(|k| k.strip_prefix('@') == Some(cat))
-            {
-                out.push(c.name);
-            }
-            walk(c.subcommands, cat, out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(crate::cmdtable::COMMANDS, category, &mut out);
-    out
-}
-
-/// The name in a `user <name> ...` line.
-fn acl_user_name(line: &str) -> &str {
-    line.split(' ').nth(1).unwrap_or("")
-}
-
-/// ACL GETUSER's map for a described user: flags, passwords, commands,
-/// keys, channels, selectors.
-fn acl_getuser(line: &str) -> Frame {
-    let mut flags = Vec::new();
-    let (mut passwords, mut commands, mut keys, mut channels) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for w in line.split(' ').skip(2) {
-        match w.as_bytes().first() {
-            Some(b'#') => passwords.push(Frame::bulk(&w[1..])),
-            Some(b'+' | b'-') => commands.push(w),
-            Some(b'~' | b'%') => keys.push(w),
-            Some(b'&') => channels.push(w),
-            _ => flags.push(Frame::bulk(w)),
-        }
-    }
-    let kv = |k: &str, v: Frame| (Frame::bulk(k), v);
-    Frame::Map(vec![
-        kv("flags", Frame::Array(flags)),
-        kv("passwords", Frame::Array(passwords)),
-        kv("commands", Frame::bulk(commands.join(" "))),
-        kv("keys", Frame::bulk(keys.join(" "))),
-        kv("channels", Frame::bulk(channels.join(" "))),
-        kv("selectors", Frame::Array(Vec::new())),
-    ])
 }
 
 /// Redis's arity rule: `arity` exact when positive, a minimum when
@@ -371,13 +300,14 @@ impl Client {
         });
         let (tx, mut rx) = mpsc::unbounded_channel();
         s.hub.register(id, tx);
-        let authed = s.lock().config.server.requirepass().is_none();
+        let authed = !s.lock().config.server.acl.auth_required();
         let mut c = Client {
             id,
             s: Arc::clone(&s),
             clients: Arc::clone(&clients),
             resp: 2,
             authed,
+            user: "default".into(),
             name: String::new(),
             close: false,
         };
@@ -495,6 +425,9 @@ impl Client {
         if !self.authed && !matches!(name.as_str(), "auth" | "hello") {
             return err("NOAUTH Authentication required.");
         }
+        if let Err(e) = self.check_permission(args) {
+            return e;
+        }
         if self.resp == 2
             && self.subscribed()
             && !matches!(
@@ -508,7 +441,7 @@ impl Client {
         }
         match name.as_str() {
             "ping" => self.ping(args),
-            "auth" => self.auth(&args[1..]),
+            "auth" => self.auth(args),
             "hello" => self.hello(args),
             "role" => {
                 let names = self.s.lock().core.masters.keys().map(Frame::bulk).collect();
@@ -581,55 +514,323 @@ impl Client {
         }
     }
 
-    /// ACL WHOAMI/USERS/LIST/CAT/GETUSER over the users the config
-    /// describes (the default user unless the file declares others), with
-    /// redis-sentinel 7.0.15's replies.
-    fn acl(&self, args: &[Bytes]) -> Flow {
+    /// ACL and its subcommands (`aclCommand`) over the live users.
+    fn acl(&mut self, args: &[Bytes]) -> Flow {
+        let table = acl::table();
         let sub = lossy(&args[1]).to_ascii_lowercase();
-        let mut lines = self.s.lock().config.server.acl_lines();
-        // Redis keeps its users in a radix tree: listed by name
-        lines.sort_by(|a, b| acl_user_name(a).cmp(acl_user_name(b)));
+        let argc = args.len();
+        let users = |s: &Self| s.s.lock().config.server.acl.clone();
         match sub.as_str() {
-            "whoami" => Flow::Reply(Frame::bulk("default")),
-            "users" => Flow::Reply(Frame::Array(
-                lines
-                    .iter()
-                    .map(|l| Frame::bulk(acl_user_name(l)))
-                    .collect(),
-            )),
-            "list" => Flow::Reply(Frame::Array(lines.iter().map(Frame::bulk).collect())),
-            "getuser" => {
+            "setuser" if argc >= 3 => {
+                let rules: Vec<Vec<u8>> = args[3..].iter().map(|a| a.to_vec()).collect();
                 let name = lossy(&args[2]);
-                match lines.iter().find(|l| acl_user_name(l) == name) {
-                    Some(l) => Flow::Reply(acl_getuser(l)),
+                let result = {
+                    let mut g = self.s.lock();
+                    let r = g.config.server.acl.setuser(table, &args[2], &rules);
+                    r.map(|old| (old, g.config.server.acl.get(&name).cloned()))
+                };
+                match result {
+                    Ok((Some(old), Some(new))) => {
+                        if !new.keeps_channels_of(&old) {
+                            self.kill_revoked_subscribers(&new);
+                        }
+                        Flow::Reply(Frame::ok())
+                    }
+                    Ok(_) => Flow::Reply(Frame::ok()),
+                    Err(e) => err(format!("ERR {e}")),
+                }
+            }
+            "deluser" if argc >= 3 => {
+                let names: Vec<&[u8]> = args[2..].iter().map(|a| a.as_ref()).collect();
+                let removed = self.s.lock().config.server.acl.deluser(&names);
+                match removed {
+                    Ok(removed) => {
+                        self.kill_clients(|u| removed.iter().any(|r| r == u));
+                        Flow::Reply(Frame::Integer(removed.len() as i64))
+                    }
+                    Err(e) => err(format!("ERR {e}")),
+                }
+            }
+            "getuser" if argc == 3 => {
+                let users = users(self);
+                match users.get(&lossy(&args[2])) {
+                    Some(u) => Flow::Reply(acl::getuser(u)),
                     None => Flow::Reply(Frame::Null),
                 }
             }
-            "cat" => match args.get(2) {
-                _ if args.len() > 3 => err(format!(
-                    "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
-                    lossy(&args[1])
-                )),
-                None => Flow::Reply(Frame::Array(
-                    ACL_CATEGORIES.iter().map(|c| Frame::bulk(*c)).collect(),
-                )),
-                Some(c) => {
-                    let c = lossy(c);
-                    match ACL_CATEGORIES.iter().find(|k| k.eq_ignore_ascii_case(&c)) {
-                        Some(k) => Flow::Reply(Frame::Array(
-                            commands_in_category(k)
-                                .into_iter()
-                                .map(Frame::bulk)
-                                .collect(),
-                        )),
-                        None => err(format!("ERR Unknown category '{c}'")),
+            "list" | "users" if argc == 2 => {
+                let users = users(self);
+                Flow::Reply(Frame::Array(
+                    users
+                        .iter()
+                        .map(|u| match sub.as_str() {
+                            "users" => Frame::bulk(&u.name),
+                            _ => Frame::bulk(u.line(table)),
+                        })
+                        .collect(),
+                ))
+            }
+            "whoami" if argc == 2 => Flow::Reply(Frame::bulk(&self.user)),
+            "load" | "save" if self.s.lock().config.server.aclfile().is_none() => {
+                err(picket_common::acl::NO_ACL_FILE)
+            }
+            "load" if argc == 2 => {
+                let result = {
+                    let mut g = self.s.lock();
+                    let name = g.config.server.aclfile().unwrap_or_default();
+                    let path = g.config.server.dir().join(&name);
+                    g.config.server.acl.load_file(table, &path, &name)
+                };
+                match result {
+                    Ok(()) => {
+                        // every user but the default one was freed with its
+                        // clients (ACLFreeUsersSet), even users still defined
+                        self.kill_clients(|u| u != "default");
+                        Flow::Reply(Frame::ok())
+                    }
+                    Err(e) => err(format!("ERR {e}")),
+                }
+            }
+            "save" if argc == 2 => {
+                let (users, path) = {
+                    let g = self.s.lock();
+                    let path = g.config.server.aclfile().unwrap_or_default();
+                    (
+                        g.config.server.acl.clone(),
+                        g.config.server.dir().join(path),
+                    )
+                };
+                match users.save_file(table, &path) {
+                    Ok(()) => Flow::Reply(Frame::ok()),
+                    Err(e) => {
+                        self.s.logger.log(
+                            crate::io::Level::Warning,
+                            &format!(
+                                "Renaming ACL file for ACL SAVE: {}",
+                                picket_common::net::strerror(&e)
+                            ),
+                        );
+                        err("ERR There was an error trying to save the ACLs. Please check the server logs for more information")
                     }
                 }
-            },
+            }
+            "cat" if argc == 2 => Flow::Reply(Frame::Array(
+                picket_common::acl::CATEGORIES
+                    .iter()
+                    .map(|c| Frame::bulk(*c))
+                    .collect(),
+            )),
+            "cat" if argc == 3 => {
+                let c = lossy(&args[2]);
+                match picket_common::acl::category_bit(&c) {
+                    Some(bit) => Flow::Reply(Frame::Array(
+                        table
+                            .in_category(bit)
+                            .into_iter()
+                            .map(Frame::bulk)
+                            .collect(),
+                    )),
+                    None => err(format!(
+                        "ERR Unknown category '{}'",
+                        &c[..c.floor_char_boundary(128)]
+                    )),
+                }
+            }
+            "genpass" if argc == 2 || argc == 3 => {
+                let bits = match args.get(2) {
+                    None => 256,
+                    Some(a) => match parse_i64(a) {
+                        Some(b) => b,
+                        None => return err("ERR value is not an integer or out of range"),
+                    },
+                };
+                if !(1..=4096).contains(&bits) {
+                    return err("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096");
+                }
+                let chars = (bits as usize).div_ceil(4);
+                let mut rng = rand::thread_rng();
+                let hex: String = (0..chars)
+                    .map(|_| char::from(b"0123456789abcdef"[rand::Rng::gen_range(&mut rng, 0..16)]))
+                    .collect();
+                Flow::Reply(Frame::bulk(hex))
+            }
+            "log" if argc == 2 || argc == 3 => {
+                let mut count = 10i64;
+                if let Some(a) = args.get(2) {
+                    if a.eq_ignore_ascii_case(b"reset") {
+                        self.clients.acl_log().reset();
+                        return Flow::Reply(Frame::ok());
+                    }
+                    match parse_i64(a) {
+                        Some(c) => count = c.max(0),
+                        None => return err("ERR value is not an integer or out of range"),
+                    }
+                }
+                let now = now_ms();
+                let log = self.clients.acl_log();
+                Flow::Reply(Frame::Array(
+                    log.newest(count as usize)
+                        .map(|e| acl::log_entry(e, now))
+                        .collect(),
+                ))
+            }
+            "dryrun" if argc >= 4 => {
+                let users = users(self);
+                let Some(u) = users.get(&lossy(&args[2])) else {
+                    return err(format!("ERR User '{}' not found", lossy(&args[2])));
+                };
+                let words: Vec<&[u8]> = args[3..].iter().map(|a| a.as_ref()).collect();
+                let Some(id) = table.lookup_request(&words) else {
+                    return err(format!("ERR Command '{}' not found", lossy(&args[3])));
+                };
+                let fullname = table.get(id).fullname.clone();
+                let spec = crate::cmdtable::lookup(&fullname).expect("in the table");
+                if !arity_ok(spec.arity, words.len()) {
+                    return err(format!(
+                        "ERR wrong number of arguments for '{fullname}' command"
+                    ));
+                }
+                let channels = acl::channels(&fullname, words.len());
+                let req = Request {
+                    args: &words,
+                    keys: &[],
+                    channels: &channels,
+                };
+                match u.check(table, id, &req) {
+                    Ok(()) => Flow::Reply(Frame::ok()),
+                    Err(d) => Flow::Reply(Frame::bulk(d.dryrun(&fullname, &words))),
+                }
+            }
+            "help" if argc == 2 => {
+                let mut lines =
+                    vec!["ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"];
+                lines.extend_from_slice(picket_common::acl::HELP);
+                lines.extend_from_slice(&["HELP", "    Prints this help."]);
+                Flow::Reply(Frame::Array(
+                    lines.iter().map(|l| Frame::Simple(l.to_string())).collect(),
+                ))
+            }
             _ => err(format!(
-                "ERR unknown subcommand '{}'. Try ACL HELP.",
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
                 lossy(&args[1])
             )),
+        }
+    }
+
+    /// Closes the connections authenticated as a user `gone` matches (this
+    /// one after its reply), as `ACLFreeUserAndKillClients` does.
+    fn kill_clients(&mut self, gone: impl Fn(&str) -> bool) {
+        let victims: Vec<(u64, Arc<Notify>)> = self.clients.with(|m| {
+            m.iter()
+                .filter(|(_, e)| gone(&e.user))
+                .map(|(id, e)| (*id, Arc::clone(&e.kill)))
+                .collect()
+        });
+        for (id, k) in victims {
+            if id == self.id {
+                self.close = true;
+            } else {
+                k.notify_one();
+            }
+        }
+    }
+
+    /// `ACLKillPubsubClientsIfNeeded`: subscribers of `user` that hold a
+    /// channel or pattern the new rules no longer grant are disconnected.
+    fn kill_revoked_subscribers(&mut self, user: &User) {
+        let candidates: Vec<(u64, Arc<Notify>)> = self.clients.with(|m| {
+            m.iter()
+                .filter(|(_, e)| e.user == user.name)
+                .map(|(id, e)| (*id, Arc::clone(&e.kill)))
+                .collect()
+        });
+        for (id, k) in candidates {
+            let lost = self
+                .s
+                .hub
+                .subscriptions(id, true)
+                .iter()
+                .any(|p| !user.subscription_allowed(p, true))
+                || self
+                    .s
+                    .hub
+                    .subscriptions(id, false)
+                    .iter()
+                    .any(|c| !user.subscription_allowed(c, false));
+            if lost {
+                if id == self.id {
+                    self.close = true;
+                } else {
+                    k.notify_one();
+                }
+            }
+        }
+    }
+
+    /// Records a refused command or login in the ACL LOG (`addACLLogEntry`),
+    /// with this client's CLIENT LIST line.
+    fn log_denied(&self, reason: Reason, object: &[u8], username: &str) {
+        let (sub, psub) = self.s.hub.counts(self.id);
+        let info = self
+            .clients
+            .with(|m| m.get(&self.id).map(|e| e.info_line(self.id, sub, psub)))
+            .unwrap_or_default();
+        let max_len = self
+            .s
+            .lock()
+            .config
+            .server
+            .value("acllog-max-len")
+            .parse()
+            .unwrap_or(128);
+        self.clients.acl_log().add(
+            LogEntry {
+                count: 1,
+                reason,
+                context: "toplevel",
+                object: object.to_vec(),
+                username: username.to_string(),
+                ctime_ms: now_ms(),
+                client_info: info,
+            },
+            max_len,
+        );
+    }
+
+    /// `ACLCheckAllPerm` before a command runs: `-NOPERM` and an ACL LOG
+    /// entry when the user may not run it or touch its channels.
+    fn check_permission(&self, args: &[Bytes]) -> Result<(), Flow> {
+        let table = acl::table();
+        let words: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
+        let Some(id) = table.lookup_request(&words) else {
+            return Ok(());
+        };
+        let fullname = &table.get(id).fullname;
+        let channels = acl::channels(fullname, words.len());
+        let denied = {
+            let g = self.s.lock();
+            let users = &g.config.server.acl;
+            let user = users.get(&self.user).unwrap_or(users.default_user());
+            user.check(
+                table,
+                id,
+                &Request {
+                    args: &words,
+                    keys: &[],
+                    channels: &channels,
+                },
+            )
+        };
+        match denied {
+            Ok(()) => Ok(()),
+            Err(d) => {
+                let object = match d.reason {
+                    Reason::Command => fullname.as_bytes(),
+                    _ => words[d.pos],
+                };
+                self.log_denied(d.reason, object, &self.user);
+                Err(err(d.noperm(fullname)))
+            }
         }
     }
 
@@ -648,32 +849,41 @@ impl Client {
         }
     }
 
-    fn check_auth(&self, user: Option<&[u8]>, pass: &[u8]) -> Result<(), Flow> {
-        let requirepass = self.s.lock().config.server.requirepass();
-        let default_user = user.is_none_or(|u| u == b"default");
-        match requirepass {
-            None if user.is_none() => Err(err(
-                "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
-            )),
-            None if default_user => Ok(()),
-            Some(p) if default_user && p.as_bytes() == pass => Ok(()),
-            _ => Err(err(
+    /// `ACLAuthenticateUser`: on success the connection becomes `user`'s;
+    /// on failure the attempt goes to the ACL LOG (object: the command
+    /// name as sent).
+    fn authenticate(&mut self, cmd: &[u8], user: &[u8], pass: &[u8]) -> Result<(), Flow> {
+        let ok = self.s.lock().config.server.acl.authenticate(user, pass);
+        if !ok {
+            self.log_denied(Reason::Auth, cmd, &lossy(user));
+            return Err(err(
                 "WRONGPASS invalid username-password pair or user is disabled.",
-            )),
+            ));
         }
+        self.authed = true;
+        self.user = lossy(user);
+        let (id, name) = (self.id, self.user.clone());
+        self.clients.with(|m| {
+            if let Some(e) = m.get_mut(&id) {
+                e.user = name;
+            }
+        });
+        Ok(())
     }
 
     fn auth(&mut self, args: &[Bytes]) -> Flow {
-        let (user, pass) = match args {
-            [p] => (None, p),
-            [u, p] => (Some(u.as_ref()), p),
+        let (user, pass): (&[u8], &Bytes) = match &args[1..] {
+            [p] => {
+                if self.s.lock().config.server.acl.default_user().nopass() {
+                    return err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+                }
+                (b"default", p)
+            }
+            [u, p] => (u.as_ref(), p),
             _ => return err("ERR syntax error"),
         };
-        match self.check_auth(user, pass) {
-            Ok(()) => {
-                self.authed = true;
-                Flow::Reply(Frame::ok())
-            }
+        match self.authenticate(&args[0], user, pass) {
+            Ok(()) => Flow::Reply(Frame::ok()),
             Err(f) => f,
         }
     }
@@ -693,10 +903,9 @@ impl Client {
         while i < args.len() {
             let opt = lossy(&args[i]).to_ascii_lowercase();
             if opt == "auth" && i + 2 < args.len() {
-                if let Err(f) = self.check_auth(Some(&args[i + 1]), &args[i + 2]) {
+                if let Err(f) = self.authenticate(&args[0], &args[i + 1], &args[i + 2]) {
                     return f;
                 }
-                self.authed = true;
                 i += 3;
             } else if opt == "setname" && i + 1 < args.len() {
                 setname = Some(lossy(&args[i + 1]));
@@ -1311,4 +1520,12 @@ fn command(args: &[Bytes]) -> Flow {
             lossy(&args[1])
         )),
     }
+}
+
+/// Unix time in milliseconds.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
