@@ -410,10 +410,18 @@ impl Client {
 
     fn dispatch(&mut self, args: &[Bytes], out: &mut BytesMut) -> Flow {
         let name = lossy(&args[0]).to_ascii_lowercase();
+        // processCommand: lastcmd is the looked-up command or subcommand,
+        // NULL when there is none
+        let words: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
+        let fullname = acl::table()
+            .lookup_request(&words)
+            .map_or("NULL".to_string(), |id| {
+                acl::table().get(id).fullname.clone()
+            });
         self.clients.with(|m| {
             if let Some(e) = m.get_mut(&self.id) {
                 e.last = Instant::now();
-                e.last_cmd = name.clone();
+                e.last_cmd = fullname;
             }
         });
         // the command table is the one list of names and arities
