@@ -122,10 +122,12 @@ pub async fn serve(s: Arc<Sentinel>, listeners: Vec<TcpListener>) {
                         let Ok((mut stream, peer)) = r else { continue };
                         let protected = {
                             let g = s.lock();
-                            g.config.server.protected_mode() && g.config.server.requirepass().is_none()
+                            g.config.server.protected_mode() && g.config.server.acl.default_user().nopass()
                         };
                         if protected && !protected_mode_admits(peer.ip()) {
-                            // (redis-sentinel is in protected mode only when
+                            // (protected mode holds while the default user
+                            // has no password, however it was set;
+                            // redis-sentinel is in protected mode only when
                             // its config turns it on; the default is off)
                             tokio::spawn(async move {
                                 let _ = stream.write_all(PROTECTED_MODE_MSG.as_bytes()).await;

@@ -280,3 +280,24 @@ fn protected_mode_only_when_the_config_asks_for_it() {
     );
     assert_eq!((&got[2].2, &got[3].2), (&got[0].2, &got[1].2), "{got:?}");
 }
+
+/// Protected mode applies while the default user has no password, however
+/// that password is set: `ACL SETUSER default >pw` lifts it as
+/// `requirepass` does (the peer then gets NOAUTH, not DENIED).
+#[test]
+fn a_password_set_by_acl_lifts_protected_mode() {
+    let dir = TempDir::new("protected-acl");
+    let mut got = Vec::new();
+    for bin in ["redis-sentinel", PICKET] {
+        let port = free_port();
+        let conf = write_sentinel_conf(dir.path(), port, free_port(), 2, "protected-mode yes\n");
+        let _s = start_sentinel(bin, dir.path(), &conf, port);
+        let before = String::from_utf8_lossy(&ping_from("127.0.0.3", port)).into_owned();
+        cli(port, &["ACL", "SETUSER", "default", "resetpass", ">pw"]);
+        let after = String::from_utf8_lossy(&ping_from("127.0.0.3", port)).into_owned();
+        got.push((before, after));
+    }
+    assert!(got[0].0.starts_with("-DENIED"), "{got:?}");
+    assert_eq!(got[0].1, "-NOAUTH Authentication required.\r\n", "{got:?}");
+    assert_eq!(got[1], got[0]);
+}
