@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::conf::split_args;
 use crate::glob::glob_match;
+use crate::resp::Frame;
 
 /// ACL categories in Redis 7.0's order (`ACLCommandCategories`): the
 /// order of ACL CAT and of the category pass of a rule description.
@@ -1396,6 +1397,84 @@ pub const HELP: &[&str] = &[
 
 /// The text of ACL LOAD/SAVE without an `aclfile`.
 pub const NO_ACL_FILE: &str = "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
+
+/// ACL GETUSER's map: flags, passwords, the root selector's commands,
+/// keys and channels, then the other selectors.
+pub fn getuser_reply(u: &User, table: &CommandTable) -> Frame {
+    let kv = |k: &str, v: Frame| (Frame::bulk(k), v);
+    let mut sel = u.selector_descriptions(table).into_iter();
+    let (commands, keys, channels) = sel.next().expect("root selector");
+    let mut m = vec![
+        kv(
+            "flags",
+            Frame::Set(u.flags().into_iter().map(Frame::bulk).collect()),
+        ),
+        kv(
+            "passwords",
+            Frame::Array(u.passwords().iter().map(Frame::bulk).collect()),
+        ),
+        kv("commands", Frame::bulk(commands)),
+        kv("keys", Frame::Bulk(keys.into())),
+        kv("channels", Frame::Bulk(channels.into())),
+    ];
+    let others = sel
+        .map(|(c, k, ch)| {
+            Frame::Map(vec![
+                kv("commands", Frame::bulk(c)),
+                kv("keys", Frame::Bulk(k.into())),
+                kv("channels", Frame::Bulk(ch.into())),
+            ])
+        })
+        .collect();
+    m.push(kv("selectors", Frame::Array(others)));
+    Frame::Map(m)
+}
+
+/// One ACL LOG entry as a seven-field map.
+pub fn log_reply(e: &LogEntry, now_ms: i64) -> Frame {
+    let kv = |k: &str, v: Frame| (Frame::bulk(k), v);
+    Frame::Map(vec![
+        kv("count", Frame::Integer(e.count as i64)),
+        kv("reason", Frame::bulk(e.reason.word())),
+        kv("context", Frame::bulk(e.context)),
+        kv("object", Frame::Bulk(e.object.clone().into())),
+        kv("username", Frame::bulk(&e.username)),
+        kv(
+            "age-seconds",
+            Frame::Double((now_ms - e.ctime_ms) as f64 / 1000.0),
+        ),
+        kv("client-info", Frame::bulk(&e.client_info)),
+    ])
+}
+
+/// ACL HELP's reply.
+pub fn help_reply() -> Frame {
+    let mut lines = vec!["ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"];
+    lines.extend_from_slice(HELP);
+    lines.extend_from_slice(&["HELP", "    Prints this help."]);
+    Frame::Array(lines.iter().map(|l| Frame::Simple(l.to_string())).collect())
+}
+
+/// ACL GENPASS [bits]: `bits` random bits as lowercase hex (rounded up to
+/// whole hex digits), or the error reply.
+pub fn genpass_reply(bits: Option<&[u8]>) -> Frame {
+    let bits = match bits {
+        None => 256,
+        Some(a) => match crate::num::parse_i64(a) {
+            Some(b) => b,
+            None => return Frame::err("ERR value is not an integer or out of range"),
+        },
+    };
+    if !(1..=4096).contains(&bits) {
+        return Frame::err("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096");
+    }
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    let hex: String = (0..(bits as usize).div_ceil(4))
+        .map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)]))
+        .collect();
+    Frame::bulk(hex)
+}
 
 #[cfg(test)]
 mod tests {

@@ -564,7 +564,7 @@ impl Client {
             "getuser" if argc == 3 => {
                 let users = users(self);
                 match users.get(&lossy(&args[2])) {
-                    Some(u) => Flow::Reply(acl::getuser(u)),
+                    Some(u) => Flow::Reply(picket_common::acl::getuser_reply(u, table)),
                     None => Flow::Reply(Frame::Null),
                 }
             }
@@ -646,24 +646,9 @@ impl Client {
                     )),
                 }
             }
-            "genpass" if argc == 2 || argc == 3 => {
-                let bits = match args.get(2) {
-                    None => 256,
-                    Some(a) => match parse_i64(a) {
-                        Some(b) => b,
-                        None => return err("ERR value is not an integer or out of range"),
-                    },
-                };
-                if !(1..=4096).contains(&bits) {
-                    return err("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096");
-                }
-                let chars = (bits as usize).div_ceil(4);
-                let mut rng = rand::thread_rng();
-                let hex: String = (0..chars)
-                    .map(|_| char::from(b"0123456789abcdef"[rand::Rng::gen_range(&mut rng, 0..16)]))
-                    .collect();
-                Flow::Reply(Frame::bulk(hex))
-            }
+            "genpass" if argc == 2 || argc == 3 => Flow::Reply(picket_common::acl::genpass_reply(
+                args.get(2).map(|a| a.as_ref()),
+            )),
             "log" if argc == 2 || argc == 3 => {
                 let mut count = 10i64;
                 if let Some(a) = args.get(2) {
@@ -680,7 +665,7 @@ impl Client {
                 let log = self.clients.acl_log();
                 Flow::Reply(Frame::Array(
                     log.newest(count as usize)
-                        .map(|e| acl::log_entry(e, now))
+                        .map(|e| picket_common::acl::log_reply(e, now))
                         .collect(),
                 ))
             }
@@ -711,15 +696,7 @@ impl Client {
                     Err(d) => Flow::Reply(Frame::bulk(d.dryrun(&fullname, &words))),
                 }
             }
-            "help" if argc == 2 => {
-                let mut lines =
-                    vec!["ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"];
-                lines.extend_from_slice(picket_common::acl::HELP);
-                lines.extend_from_slice(&["HELP", "    Prints this help."]);
-                Flow::Reply(Frame::Array(
-                    lines.iter().map(|l| Frame::Simple(l.to_string())).collect(),
-                ))
-            }
+            "help" if argc == 2 => Flow::Reply(picket_common::acl::help_reply()),
             _ => err(format!(
                 "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
                 lossy(&args[1])
