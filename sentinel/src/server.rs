@@ -51,6 +51,11 @@ struct ClientEntry {
     /// A command waiting for CLIENT PAUSE to end (flag `b`, counted in
     /// INFO's `blocked_clients`, as Redis's `BLOCKED_POSTPONE`).
     blocked: bool,
+    /// CLIENT UNBLOCK <id> ERROR was called while `blocked`; the
+    /// connection, woken through `unblock`, answers the error and holds
+    /// its command again.
+    unblock_error: bool,
+    unblock: Arc<Notify>,
 }
 
 impl ClientEntry {
@@ -374,6 +379,7 @@ impl Client {
             .unwrap_or_default();
         let id = clients.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let kill = Arc::new(Notify::new());
+        let unblock = Arc::new(Notify::new());
         clients.with(|m| {
             m.insert(
                 id,
@@ -390,6 +396,8 @@ impl Client {
                     no_evict: false,
                     tracking: None,
                     blocked: false,
+                    unblock_error: false,
+                    unblock: Arc::clone(&unblock),
                 },
             )
         });
@@ -476,6 +484,12 @@ impl Client {
                         c.message_frame(m).encode(c.resp, &mut out);
                     }
                 }
+                _ = unblock.notified(), if held_until.is_some() => {
+                    if c.take_unblock_error() && c.reply.sends() {
+                        Frame::err("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+                            .encode(c.resp, &mut out);
+                    }
+                }
                 _ = kill.notified() => break,
                 _ = s.stopped() => break,
             }
@@ -499,6 +513,7 @@ impl Client {
             self.clients.with(|m| {
                 if let Some(e) = m.get_mut(&self.id) {
                     e.blocked = blocked;
+                    e.unblock_error = false;
                 }
             });
         }

@@ -477,19 +477,45 @@ impl Client {
         }
     }
 
-    /// CLIENT UNBLOCK <id> [TIMEOUT|ERROR]: a sentinel has no command that
-    /// blocks, so no client is ever unblocked.
+    /// CLIENT UNBLOCK <id> [TIMEOUT|ERROR]. No sentinel command blocks;
+    /// the only blocked clients are those CLIENT PAUSE holds (a PUBLISH
+    /// during a WRITE pause). ERROR sends such a client Redis's
+    /// `-UNBLOCKED` error and its command is held again, as in Redis;
+    /// TIMEOUT makes redis-sentinel 7.0.15 abort (`replyToBlockedClientTimedOut`
+    /// knows no postponed clients), here it unblocks nothing.
     fn client_unblock(&self, args: &[Bytes]) -> Flow {
+        let mut error = false;
         if let Some(reason) = args.get(3) {
-            let reason = lossy(reason).to_ascii_lowercase();
-            if reason != "timeout" && reason != "error" {
-                return err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            match lossy(reason).to_ascii_lowercase().as_str() {
+                "timeout" => {}
+                "error" => error = true,
+                _ => return err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
             }
         }
-        match parse_i64(&args[2]) {
-            Some(_) => Flow::Reply(Frame::Integer(0)),
-            None => not_an_integer(),
-        }
+        let Some(id) = parse_i64(&args[2]) else {
+            return not_an_integer();
+        };
+        let unblocked = error
+            && self.clients.with(
+                |m| match u64::try_from(id).ok().and_then(|id| m.get_mut(&id)) {
+                    Some(e) if e.blocked => {
+                        e.unblock_error = true;
+                        e.unblock.notify_one();
+                        true
+                    }
+                    _ => false,
+                },
+            );
+        Flow::Reply(Frame::Integer(i64::from(unblocked)))
+    }
+
+    /// Whether CLIENT UNBLOCK ... ERROR was called on this held client
+    /// (and forget it).
+    pub(super) fn take_unblock_error(&self) -> bool {
+        self.clients.with(|m| {
+            m.get_mut(&self.id)
+                .is_some_and(|e| std::mem::take(&mut e.unblock_error))
+        })
     }
 
     /// CLIENT PAUSE <timeout> [WRITE|ALL]: the mode is checked before the
