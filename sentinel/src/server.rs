@@ -7,6 +7,9 @@
 //! SLAVES, SENTINELS), SET, CONFIG, INFO-CACHE, DEBUG, SIMULATE-FAILURE and
 //! the `# Sentinel` INFO section belong to the reply-formatting module;
 //! they plug in at [`formatted_subcommand`] and [`info_sentinel_section`].
+//!
+//! CLIENT and COMMAND, and the connection state CLIENT controls (REPLY,
+//! TRACKING, the server-wide PAUSE), are in `clientcmd`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
