@@ -7,6 +7,9 @@
 //! SLAVES, SENTINELS), SET, CONFIG, INFO-CACHE, DEBUG, SIMULATE-FAILURE and
 //! the `# Sentinel` INFO section belong to the reply-formatting module;
 //! they plug in at [`formatted_subcommand`] and [`info_sentinel_section`].
+//!
+//! CLIENT and COMMAND, and the connection state CLIENT controls (REPLY,
+//! TRACKING, the server-wide PAUSE), are in `clientcmd`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +31,10 @@ use crate::io::Input;
 use crate::pubsub::Message;
 use crate::runtime::Sentinel;
 
+mod clientcmd;
+
+use clientcmd::{command, ReplyMode, Tracking};
+
 const VERSION: &str = "7.0.15";
 
 /// What CLIENT LIST/KILL need to know about a connection.
@@ -42,33 +49,75 @@ struct ClientEntry {
     /// The ACL user the connection is authenticated as.
     user: String,
     kill: Arc<Notify>,
+    /// CLIENT NO-EVICT ON (flag `e`).
+    no_evict: bool,
+    /// CLIENT TRACKING ON: (BCAST, redirect) (flags `t`, `B`; `redir=`).
+    tracking: Option<(bool, i64)>,
+    /// A command waiting for CLIENT PAUSE to end (flag `b`, counted in
+    /// INFO's `blocked_clients`, as Redis's `BLOCKED_POSTPONE`).
+    blocked: bool,
+    /// CLIENT UNBLOCK <id> ERROR was called while `blocked`; the
+    /// connection, woken through `unblock`, answers the error and holds
+    /// its command again.
+    unblock_error: bool,
+    unblock: Arc<Notify>,
 }
 
 impl ClientEntry {
     /// The connection's CLIENT LIST / CLIENT INFO line
     /// (`catClientInfoString`), without the newline.
     fn info_line(&self, id: u64, sub: usize, psub: usize) -> String {
+        // in catClientInfoString's order
+        let mut flags = String::new();
+        for (on, f) in [
+            (sub + psub > 0, 'P'),
+            (self.blocked, 'b'),
+            (self.tracking.is_some(), 't'),
+            (self.tracking.is_some_and(|(bcast, _)| bcast), 'B'),
+            (self.no_evict, 'e'),
+        ] {
+            if on {
+                flags.push(f);
+            }
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
         format!(
-            "id={id} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db=0 sub={sub} psub={psub} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={}",
+            "id={id} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db=0 sub={sub} psub={psub} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir={} resp={}",
             self.addr,
             self.laddr,
             self.name,
             self.created.elapsed().as_secs(),
             self.last.elapsed().as_secs(),
-            if sub + psub > 0 { "P" } else { "N" },
+            flags,
             self.last_cmd,
             self.user,
+            self.tracking.map_or(-1, |(_, redir)| redir),
             self.resp
         )
     }
 }
 
-/// The connected clients, by id.
-#[derive(Default)]
+/// The connected clients, by id, and the client pause they share.
 pub struct Clients {
     map: Mutex<BTreeMap<u64, ClientEntry>>,
     next_id: AtomicU64,
     acl_log: Mutex<AclLog>,
+    /// CLIENT PAUSE's state; a watch channel so that connections holding
+    /// a postponed command wake when it changes.
+    pause: tokio::sync::watch::Sender<clientcmd::Pause>,
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Clients {
+            map: Mutex::default(),
+            next_id: AtomicU64::default(),
+            acl_log: Mutex::default(),
+            pause: clientcmd::pause_channel(),
+        }
+    }
 }
 
 impl Clients {
@@ -155,12 +204,23 @@ struct Client {
     user: String,
     name: String,
     close: bool,
+    /// CLIENT REPLY's mode.
+    reply: ReplyMode,
+    /// CLIENT TRACKING's state.
+    tracking: Tracking,
+    /// A command of this connection waits for CLIENT PAUSE to end.
+    blocked: bool,
 }
 
 enum Flow {
     Reply(Frame),
+    /// Several replies to one command (a Redis quirk kept on purpose).
+    Replies(Vec<Frame>),
     /// Replies already written (SUBSCRIBE and friends).
     Written,
+    /// Held back by CLIENT PAUSE: to run again, from scratch, once the
+    /// pause ends (`BLOCKED_POSTPONE`).
+    Postponed,
 }
 
 fn err(msg: impl Into<String>) -> Flow {
@@ -176,36 +236,6 @@ fn arity_error(name: &str) -> Flow {
         "ERR wrong number of arguments for '{}' command",
         name.to_ascii_lowercase()
     ))
-}
-
-/// A CLIENT LIST filter (`TYPE <type>` or `ID <id> ...`) as a predicate
-/// over (client id, subscribed), with `clientCommand`'s errors.
-fn client_list_filter(args: &[Bytes]) -> Result<Box<dyn Fn(u64, bool) -> bool>, Flow> {
-    let word = |i: usize| lossy(&args[i]).to_ascii_lowercase();
-    match args.len() {
-        0 => Ok(Box::new(|_, _| true)),
-        2 if word(0) == "type" => match word(1).as_str() {
-            "normal" => Ok(Box::new(|_, subscribed| !subscribed)),
-            "pubsub" => Ok(Box::new(|_, subscribed| subscribed)),
-            // a sentinel has no replication clients
-            "master" | "replica" | "slave" => Ok(Box::new(|_, _| false)),
-            _ => Err(err(format!(
-                "ERR Unknown client type '{}'",
-                lossy(&args[1])
-            ))),
-        },
-        n if n >= 2 && word(0) == "id" => {
-            let mut ids = Vec::new();
-            for a in &args[1..] {
-                match parse_i64(a).filter(|v| *v > 0) {
-                    Some(v) => ids.push(v as u64),
-                    None => return Err(err("ERR Invalid client ID")),
-                }
-            }
-            Ok(Box::new(move |id, _| ids.contains(&id)))
-        }
-        _ => Err(err("ERR syntax error")),
-    }
 }
 
 /// Redis's arity rule: `arity` exact when positive, a minimum when
@@ -284,6 +314,7 @@ impl Client {
             .unwrap_or_default();
         let id = clients.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let kill = Arc::new(Notify::new());
+        let unblock = Arc::new(Notify::new());
         clients.with(|m| {
             m.insert(
                 id,
@@ -297,6 +328,11 @@ impl Client {
                     resp: 2,
                     user: "default".into(),
                     kill: Arc::clone(&kill),
+                    no_evict: false,
+                    tracking: None,
+                    blocked: false,
+                    unblock_error: false,
+                    unblock: Arc::clone(&unblock),
                 },
             )
         });
@@ -312,62 +348,83 @@ impl Client {
             user: "default".into(),
             name: String::new(),
             close: false,
+            reply: ReplyMode::default(),
+            tracking: Tracking::default(),
+            blocked: false,
         };
         let (mut rd, mut wr) = stream.into_split();
         let mut buf = BytesMut::with_capacity(4096);
         let mut out = BytesMut::new();
-        'conn: loop {
+        let mut pause_rx = clients.pause.subscribe();
+        // a command CLIENT PAUSE holds back; nothing after it is parsed
+        // until it has run
+        let mut postponed: Option<Vec<Bytes>> = None;
+        loop {
+            if let Some(args) = postponed.take() {
+                c.execute(args, &mut out, &mut postponed);
+            }
+            while postponed.is_none() && !c.close {
+                let limits = RequestLimits {
+                    unauthenticated: !c.authed,
+                    ..Default::default()
+                };
+                match parse_request(&buf, &limits) {
+                    Ok(Some((req, used))) => {
+                        let _ = buf.split_to(used);
+                        if req.args.is_empty() {
+                            continue;
+                        }
+                        c.execute(req.args.into_iter().collect(), &mut out, &mut postponed);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        if c.reply.sends() {
+                            Frame::err(format!("ERR {}", e.0)).encode(c.resp, &mut out);
+                        }
+                        c.close = true;
+                    }
+                }
+            }
+            if !out.is_empty() {
+                if wr.write_all(&out).await.is_err() {
+                    break;
+                }
+                out.clear();
+            }
+            if c.close {
+                break;
+            }
+            let held_until = match &postponed {
+                Some(args) => {
+                    let pause = *pause_rx.borrow_and_update();
+                    match clients.held_until(pause, &lossy(&args[0]).to_ascii_lowercase()) {
+                        Some(t) => Some(t),
+                        // the pause ended since: run it now
+                        None => continue,
+                    }
+                }
+                None => None,
+            };
             tokio::select! {
                 n = rd.read_buf(&mut buf) => {
                     if !matches!(n, Ok(n) if n > 0) {
                         break;
                     }
-                    loop {
-                        let limits = RequestLimits {
-                            unauthenticated: !c.authed,
-                            ..Default::default()
-                        };
-                        match parse_request(&buf, &limits) {
-                            Ok(Some((req, used))) => {
-                                let _ = buf.split_to(used);
-                                if req.args.is_empty() {
-                                    continue;
-                                }
-                                let args: Vec<Bytes> = req.args.into_iter().collect();
-                                match c.dispatch(&args, &mut out) {
-                                    Flow::Reply(f) => f.encode(c.resp, &mut out),
-                                    Flow::Written => {}
-                                }
-                                if c.close {
-                                    break;
-                                }
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                Frame::err(format!("ERR {}", e.0)).encode(c.resp, &mut out);
-                                c.close = true;
-                                break;
-                            }
-                        }
-                    }
-                    if wr.write_all(&out).await.is_err() {
-                        break 'conn;
-                    }
-                    out.clear();
-                    if c.close {
-                        break;
-                    }
                 }
+                _ = clientcmd::pause_changed(&mut pause_rx, held_until.unwrap_or_else(Instant::now)),
+                    if held_until.is_some() => {}
                 m = rx.recv() => {
                     let Some(m) = m else { break };
                     c.message_frame(m).encode(c.resp, &mut out);
                     while let Ok(m) = rx.try_recv() {
                         c.message_frame(m).encode(c.resp, &mut out);
                     }
-                    if wr.write_all(&out).await.is_err() {
-                        break;
+                }
+                _ = unblock.notified(), if held_until.is_some() => {
+                    if c.take_unblock_error() && c.reply.sends() {
+                        Frame::err("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+                            .encode(c.resp, &mut out);
                     }
-                    out.clear();
                 }
                 _ = kill.notified() => break,
                 _ = s.stopped() => break,
@@ -375,6 +432,39 @@ impl Client {
         }
         s.hub.unregister(id);
         clients.with(|m| m.remove(&id));
+    }
+
+    /// Runs one request and queues its reply unless CLIENT REPLY silences
+    /// it; a request CLIENT PAUSE holds back goes to `postponed` instead.
+    fn execute(
+        &mut self,
+        args: Vec<Bytes>,
+        out: &mut BytesMut,
+        postponed: &mut Option<Vec<Bytes>>,
+    ) {
+        let flow = self.dispatch(&args, out);
+        if matches!(flow, Flow::Postponed) != self.blocked {
+            self.blocked = !self.blocked;
+            let blocked = self.blocked;
+            self.clients.with(|m| {
+                if let Some(e) = m.get_mut(&self.id) {
+                    e.blocked = blocked;
+                    e.unblock_error = false;
+                }
+            });
+        }
+        match flow {
+            Flow::Reply(f) if self.reply.sends() => f.encode(self.resp, out),
+            Flow::Replies(fs) if self.reply.sends() => {
+                fs.iter().for_each(|f| f.encode(self.resp, out))
+            }
+            Flow::Postponed => {
+                *postponed = Some(args);
+                return;
+            }
+            _ => {}
+        }
+        self.command_done(&args);
     }
 
     fn push(&self, items: Vec<Frame>) -> Frame {
@@ -412,18 +502,10 @@ impl Client {
 
     fn dispatch(&mut self, args: &[Bytes], out: &mut BytesMut) -> Flow {
         let name = lossy(&args[0]).to_ascii_lowercase();
-        // processCommand: lastcmd is the looked-up command or subcommand,
-        // NULL when there is none
-        let words: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
-        let fullname = acl::table()
-            .lookup_request(&words)
-            .map_or("NULL".to_string(), |id| {
-                acl::table().get(id).fullname.clone()
-            });
         self.clients.with(|m| {
             if let Some(e) = m.get_mut(&self.id) {
                 e.last = Instant::now();
-                e.last_cmd = fullname;
+                e.last_cmd = clientcmd::full_command_name(args).into();
             }
         });
         // the command table is the one list of names and arities
@@ -448,6 +530,9 @@ impl Client {
             return err(format!(
                 "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             ));
+        }
+        if self.clients.postpones(&name) {
+            return Flow::Postponed;
         }
         match name.as_str() {
             "ping" => self.ping(args),
@@ -945,121 +1030,6 @@ impl Client {
         Ok(())
     }
 
-    fn client(&mut self, args: &[Bytes]) -> Flow {
-        let sub = lossy(&args[1]).to_ascii_lowercase();
-        match sub.as_str() {
-            "setname" => match self.set_name(&lossy(&args[2])) {
-                Ok(()) => Flow::Reply(Frame::ok()),
-                Err(f) => f,
-            },
-            "getname" => {
-                if self.name.is_empty() {
-                    Flow::Reply(Frame::Null)
-                } else {
-                    Flow::Reply(Frame::bulk(&self.name))
-                }
-            }
-            "id" => Flow::Reply(Frame::Integer(self.id as i64)),
-            "list" => {
-                let keep = match client_list_filter(&args[2..]) {
-                    Ok(k) => k,
-                    Err(e) => return e,
-                };
-                let text = self.clients.with(|m| {
-                    let mut t = String::new();
-                    for (id, e) in m.iter() {
-                        let (sub, psub) = self.s.hub.counts(*id);
-                        if !keep(*id, sub + psub > 0) {
-                            continue;
-                        }
-                        t.push_str(&e.info_line(*id, sub, psub));
-                        t.push('\n');
-                    }
-                    t
-                });
-                Flow::Reply(Frame::Verbatim("txt".into(), Bytes::from(text)))
-            }
-            "kill" => self.client_kill(&args[2..]),
-            _ => err(format!(
-                "ERR unknown subcommand '{}'. Try CLIENT HELP.",
-                lossy(&args[1])
-            )),
-        }
-    }
-
-    fn client_kill(&mut self, args: &[Bytes]) -> Flow {
-        if args.len() == 1 {
-            let addr = lossy(&args[0]);
-            let found = self.clients.with(|m| {
-                m.iter()
-                    .find(|(_, e)| e.addr == addr)
-                    .map(|(id, e)| (*id, Arc::clone(&e.kill)))
-            });
-            return match found {
-                Some((id, k)) => {
-                    if id == self.id {
-                        self.close = true;
-                    } else {
-                        k.notify_one();
-                    }
-                    Flow::Reply(Frame::ok())
-                }
-                None => err("ERR No such client"),
-            };
-        }
-        if args.is_empty() || !args.len().is_multiple_of(2) {
-            return err("ERR syntax error");
-        }
-        let (mut id, mut addr, mut kind, mut skipme) = (None, None, None, true);
-        for p in args.chunks(2) {
-            let v = lossy(&p[1]);
-            match lossy(&p[0]).to_ascii_lowercase().as_str() {
-                "id" => match v.parse::<u64>() {
-                    Ok(i) if i > 0 => id = Some(i),
-                    _ => return err("ERR client-id should be greater than 0"),
-                },
-                "addr" => addr = Some(v),
-                "type" => match v.to_ascii_lowercase().as_str() {
-                    t @ ("normal" | "pubsub" | "master" | "replica" | "slave") => {
-                        kind = Some(t.to_string())
-                    }
-                    _ => return err(format!("ERR Unknown client type '{v}'")),
-                },
-                "skipme" => match v.to_ascii_lowercase().as_str() {
-                    "yes" => skipme = true,
-                    "no" => skipme = false,
-                    _ => return err("ERR syntax error"),
-                },
-                _ => return err("ERR syntax error"),
-            }
-        }
-        let victims: Vec<(u64, Arc<Notify>)> = self.clients.with(|m| {
-            m.iter()
-                .filter(|(cid, e)| {
-                    let (sub, psub) = self.s.hub.counts(**cid);
-                    let is_pubsub = sub + psub > 0;
-                    id.is_none_or(|i| i == **cid)
-                        && addr.as_ref().is_none_or(|a| *a == e.addr)
-                        && kind.as_deref().is_none_or(|k| match k {
-                            "normal" => !is_pubsub,
-                            "pubsub" => is_pubsub,
-                            _ => false,
-                        })
-                        && !(skipme && **cid == self.id)
-                })
-                .map(|(cid, e)| (*cid, Arc::clone(&e.kill)))
-                .collect()
-        });
-        for (cid, k) in &victims {
-            if *cid == self.id {
-                self.close = true;
-            } else {
-                k.notify_one();
-            }
-        }
-        Flow::Reply(Frame::Integer(victims.len() as i64))
-    }
-
     fn info(&self, args: &[Bytes]) -> Flow {
         let wanted: Vec<String> = args.iter().map(|a| lossy(a).to_ascii_lowercase()).collect();
         let all = wanted.is_empty()
@@ -1089,15 +1059,17 @@ impl Client {
             ));
         }
         if want("clients") {
-            let (n, pubsub) = self.clients.with(|m| {
+            let (n, pubsub, blocked, tracking) = self.clients.with(|m| {
                 let p = m.keys().filter(|id| {
                     let (c, p) = self.s.hub.counts(**id);
                     c + p > 0
                 });
-                (m.len(), p.count())
+                let blocked = m.values().filter(|e| e.blocked).count();
+                let tracking = m.values().filter(|e| e.tracking.is_some()).count();
+                (m.len(), p.count(), blocked, tracking)
             });
             sections.push(format!(
-                "# Clients\r\nconnected_clients:{n}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\npubsub_clients:{pubsub}\r\n"
+                "# Clients\r\nconnected_clients:{n}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{blocked}\r\ntracking_clients:{tracking}\r\nclients_in_timeout_table:0\r\npubsub_clients:{pubsub}\r\n"
             ));
         }
         if want("sentinel") {
@@ -1428,87 +1400,6 @@ pub fn shutdown(s: &Arc<Sentinel>, why: &str) {
         .log(Level::Warning, "Sentinel is now ready to exit, bye bye...");
     s.request_shutdown();
 }
-
-/// COMMAND [COUNT | LIST [FILTERBY ...] | INFO [name ...] | DOCS [name ...] |
-/// HELP], over the command table (reference §13).
-fn command(args: &[Bytes]) -> Flow {
-    use crate::cmdtable::{self, COMMANDS};
-    let Some(sub) = args.get(1).map(|a| lossy(a).to_ascii_lowercase()) else {
-        return Flow::Reply(Frame::Array(COMMANDS.iter().map(cmdtable::info).collect()));
-    };
-    // names and arities were checked against the table by check_arity
-    let n = args.len();
-    match sub.as_str() {
-        "count" => Flow::Reply(Frame::Integer(COMMANDS.len() as i64)),
-        "help" => Flow::Reply(Frame::Array(
-            picket_common::help::COMMAND_HELP
-                .iter()
-                .map(|l| Frame::Simple(l.to_string()))
-                .collect(),
-        )),
-        "info" if n == 2 => {
-            Flow::Reply(Frame::Array(COMMANDS.iter().map(cmdtable::info).collect()))
-        }
-        "info" => Flow::Reply(Frame::Array(
-            args[2..]
-                .iter()
-                .map(|a| cmdtable::lookup(&lossy(a)).map_or(Frame::Null, cmdtable::info))
-                .collect(),
-        )),
-        "docs" => {
-            let specs: Vec<&cmdtable::CommandSpec> = if n == 2 {
-                COMMANDS.iter().collect()
-            } else {
-                args[2..]
-                    .iter()
-                    .filter_map(|a| cmdtable::lookup(&lossy(a)))
-                    .collect()
-            };
-            Flow::Reply(Frame::Map(
-                specs
-                    .into_iter()
-                    .map(|c| (Frame::bulk(c.name), cmdtable::docs(c)))
-                    .collect(),
-            ))
-        }
-        "list" => {
-            let names = cmdtable::names();
-            let keep: Box<dyn Fn(&str) -> bool> = match &args[2..] {
-                [] => Box::new(|_| true),
-                [f, kind, v] if lossy(f).eq_ignore_ascii_case("filterby") => {
-                    let v = lossy(v).to_string();
-                    match lossy(kind).to_ascii_lowercase().as_str() {
-                        "pattern" => Box::new(move |name| {
-                            picket_common::glob::glob_match(v.as_bytes(), name.as_bytes(), true)
-                        }),
-                        "aclcat" => {
-                            let cat = format!("@{}", v.to_ascii_lowercase());
-                            Box::new(move |name| {
-                                cmdtable::lookup(name)
-                                    .is_some_and(|c| c.acl_categories.contains(&cat.as_str()))
-                            })
-                        }
-                        "module" => Box::new(|_| false),
-                        _ => return err("ERR syntax error"),
-                    }
-                }
-                _ => return err("ERR syntax error"),
-            };
-            Flow::Reply(Frame::Array(
-                names
-                    .into_iter()
-                    .filter(|n| keep(n))
-                    .map(Frame::bulk)
-                    .collect(),
-            ))
-        }
-        _ => err(format!(
-            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
-            lossy(&args[1])
-        )),
-    }
-}
-
 /// Unix time in milliseconds.
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
