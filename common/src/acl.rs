@@ -806,8 +806,15 @@ impl User {
         if self.nopass {
             return true;
         }
+        // time_independent_strcmp: every byte of every hash is compared
         let h = hash_password(pass);
-        self.passwords.iter().any(|p| *p == h)
+        self.passwords.iter().fold(false, |found, p| {
+            let diff = p
+                .bytes()
+                .zip(h.bytes())
+                .fold(0u8, |d, (a, b)| d | (a ^ b));
+            found | (diff == 0 && p.len() == h.len())
+        })
     }
 
     /// `ACLCheckAllUserCommandPerm`: allowed if any selector allows it;

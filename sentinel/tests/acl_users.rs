@@ -336,7 +336,7 @@ fn bad_user_lines_stop_the_start_like_redis_sentinel() {
                 .lines()
                 .filter(|l| l.contains("ACL") || l.contains("users defined in redis.conf"))
                 .map(|l| l.splitn(5, ' ').nth(4).unwrap_or(l).to_string())
-                .map(|l| l.splitn(2, ' ').nth(1).unwrap_or(&l).to_string())
+                .map(|l| l.split_once(' ').map_or(l.as_str(), |x| x.1).to_string())
                 .collect();
             results.push((
                 out.status.code(),
