@@ -809,10 +809,7 @@ impl User {
         // time_independent_strcmp: every byte of every hash is compared
         let h = hash_password(pass);
         self.passwords.iter().fold(false, |found, p| {
-            let diff = p
-                .bytes()
-                .zip(h.bytes())
-                .fold(0u8, |d, (a, b)| d | (a ^ b));
+            let diff = p.bytes().zip(h.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b));
             found | (diff == 0 && p.len() == h.len())
         })
     }

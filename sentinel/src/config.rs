@@ -398,6 +398,9 @@ pub struct PersistedState {
     /// The same for failover-timeout (DEFAULT-FAILOVER-TIMEOUT,
     /// `sentinel_default_failover_timeout`).
     pub default_failover_timeout_ms: i64,
+    /// Log lines the load produced (`Failed to resolve hostname '...'`),
+    /// logged once the logger exists. Not persisted.
+    pub load_warnings: Vec<String>,
 }
 
 impl Default for PersistedState {
@@ -415,6 +418,7 @@ impl Default for PersistedState {
             masters: Vec::new(),
             default_down_after_ms: DEFAULT_DOWN_AFTER_MS,
             default_failover_timeout_ms: DEFAULT_FAILOVER_TIMEOUT_MS,
+            load_warnings: Vec::new(),
         }
     }
 }
@@ -1060,13 +1064,19 @@ impl Loader {
 fn create_addr(
     host: &str,
     port: i32,
-    state: &PersistedState,
+    state: &mut PersistedState,
     resolver: &dyn Resolver,
 ) -> Result<SentinelAddr, &'static str> {
     if !(0..=65535).contains(&port) {
         return Err("Invalid port number.");
     }
-    let ip = match resolver.resolve(host, !state.resolve_hostnames) {
+    let resolved = resolver.resolve(host, !state.resolve_hostnames);
+    if resolved.is_none() {
+        state
+            .load_warnings
+            .push(format!("Failed to resolve hostname '{host}'"));
+    }
+    let ip = match resolved {
         Some(ip) => ip,
         // unresolved names are accepted (with no IP) when resolving is on
         None if state.resolve_hostnames => String::new(),

@@ -60,6 +60,9 @@ fn main() {
         daemonize();
     }
     let logger = Logger::new(config.server.logfile(), &config.server.loglevel());
+    for w in std::mem::take(&mut config.state.load_warnings) {
+        logger.log(Level::Warning, &w);
+    }
     if let Err(e) = std::env::set_current_dir(config.server.dir()) {
         logger.log(
             Level::Warning,

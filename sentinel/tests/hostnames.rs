@@ -69,6 +69,41 @@ fn a_hostname_in_monitor_is_refused_or_accepted_as_redis_sentinel_does() {
     }
 }
 
+/// A name in the file that does not resolve is kept (resolve-hostnames
+/// yes) and logged at load, before the sentinel starts monitoring, as
+/// `createSentinelAddr` does.
+#[test]
+fn an_unresolvable_name_in_the_file_is_logged_at_load() {
+    require_tool("redis-sentinel");
+    let dir = TempDir::new("hostwarn");
+    for bin in ["redis-sentinel", PICKET] {
+        let port = free_port();
+        let conf = dir.0.join(format!("w-{port}.conf"));
+        fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\nsentinel resolve-hostnames yes\n\
+                 sentinel monitor m 127.0.0.1 1234 2\n\
+                 sentinel known-replica m no-such-host.invalid 6380\n"
+            ),
+        )
+        .unwrap();
+        let out = Command::new("timeout")
+            .args(["-s", "TERM", "2", bin])
+            .arg(&conf)
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stdout).into_owned();
+        let warned = log
+            .find("# Failed to resolve hostname 'no-such-host.invalid'")
+            .unwrap_or_else(|| panic!("{bin}: {log}"));
+        let monitor = log
+            .find(" +monitor ")
+            .unwrap_or_else(|| panic!("{bin}: {log}"));
+        assert!(warned < monitor, "{bin}: {log}");
+    }
+}
+
 #[test]
 fn sentinel_monitor_and_config_set_treat_hostnames_as_redis_sentinel_does() {
     require_tool("redis-sentinel");
