@@ -65,7 +65,10 @@ impl Conn {
                 return self.buf.drain(..n).collect();
             }
             let mut chunk = [0u8; 65536];
-            let n = self.s.read(&mut chunk).expect("a reply");
+            let n = match self.s.read(&mut chunk) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => r.expect("a reply"),
+            };
             assert!(n > 0, "connection closed");
             self.buf.extend_from_slice(&chunk[..n]);
         }
@@ -82,7 +85,12 @@ impl Conn {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
         let mut chunk = [0u8; 1024];
-        matches!(self.s.read(&mut chunk), Ok(0) | Err(_))
+        loop {
+            match self.s.read(&mut chunk) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => return matches!(r, Ok(0) | Err(_)),
+            }
+        }
     }
 }
 
