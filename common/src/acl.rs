@@ -785,6 +785,14 @@ impl User {
         f
     }
 
+    /// Whether a selector allows every command, key and channel (the
+    /// permission check can be skipped).
+    pub fn unrestricted(&self) -> bool {
+        self.selectors
+            .iter()
+            .any(|s| s.allcommands && s.allkeys && s.allchannels)
+    }
+
     pub fn passwords(&self) -> &[String] {
         &self.passwords
     }
@@ -807,7 +815,7 @@ impl User {
             return true;
         }
         let h = hash_password(pass);
-        self.passwords.iter().any(|p| *p == h)
+        self.passwords.contains(&h)
     }
 
     /// `ACLCheckAllUserCommandPerm`: allowed if any selector allows it;
