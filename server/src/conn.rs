@@ -41,7 +41,7 @@ pub fn register(shared: &Shared, socket: &TcpStream) -> Option<Registration> {
         use std::os::fd::AsRawFd;
         socket.as_raw_fd()
     };
-    let authenticated = st.config.requirepass.is_none();
+    let authenticated = crate::cmd::acl::starts_authenticated(&st);
     let mut info = new_client(id, tx, kill.clone());
     info.addr = socket
         .peer_addr()
@@ -75,6 +75,7 @@ fn new_client(id: u64, push_tx: crate::push::PushSink, kill: Arc<Notify>) -> Cli
         lib_ver: None,
         db: 0,
         resp: 2,
+        user: "default".into(),
         authenticated: true,
         created: Instant::now(),
         last_interaction: Instant::now(),
