@@ -61,7 +61,9 @@ pub fn register(shared: &Shared, socket: &TcpStream) -> Option<Registration> {
 pub fn detached_client(id: u64) -> ClientInfo {
     let kill = Arc::new(Notify::new());
     let (tx, _rx, _budget) = crate::push::PushSink::new(kill.clone());
-    new_client(id, tx, kill)
+    let mut c = new_client(id, tx, kill);
+    c.superuser = true;
+    c
 }
 
 fn new_client(id: u64, push_tx: crate::push::PushSink, kill: Arc<Notify>) -> ClientInfo {
@@ -76,6 +78,7 @@ fn new_client(id: u64, push_tx: crate::push::PushSink, kill: Arc<Notify>) -> Cli
         db: 0,
         resp: 2,
         user: "default".into(),
+        superuser: false,
         authenticated: true,
         created: Instant::now(),
         last_interaction: Instant::now(),

@@ -182,6 +182,9 @@ pub struct ClientInfo {
     /// The ACL user the connection is authenticated as (`default` until
     /// AUTH or HELLO AUTH names another).
     pub user: String,
+    /// Redis's NULL user: the AOF loader's and the master link's clients
+    /// run every command without a permission check.
+    pub superuser: bool,
     pub authenticated: bool,
     pub created: Instant,
     pub last_interaction: Instant,

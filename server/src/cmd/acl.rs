@@ -327,6 +327,9 @@ pub fn check(
     let Some(id) = cmd_id(cmd, args) else {
         return Ok(());
     };
+    if client.superuser {
+        return Ok(());
+    }
     let user = match st.acl.get(&client.user) {
         Some(u) => u,
         None => st.acl.default_user(),
@@ -657,4 +660,67 @@ pub fn check_config_user(argv: &[Vec<u8>], seen: &[Vec<Vec<u8>>]) -> Result<(), 
                 e.message()
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<Bytes> {
+        line.split(' ')
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    /// (position, read, write) of a key.
+    type Access = (usize, bool, bool);
+
+    /// The [`Access`] of every key of a request.
+    fn access(line: &str) -> Vec<Access> {
+        let a = args(line);
+        let cmd = lookup(&a[0]).expect("known command");
+        let id = cmd_id(cmd, &a).expect("in the ACL table");
+        keys(id, cmd, &a)
+            .into_iter()
+            .map(|(p, k)| (p, k.read, k.write))
+            .collect()
+    }
+
+    #[test]
+    fn key_access_follows_redis_key_specs() {
+        let cases: &[(&str, &[Access])] = &[
+            ("get k", &[(1, true, false)]),
+            ("set k v", &[(1, false, true)]),
+            ("set k v get", &[(1, true, true)]),
+            ("del a b", &[(1, false, true), (2, false, true)]),
+            ("exists a", &[(1, false, false)]),
+            ("lmove s d left right", &[(1, true, true), (2, false, true)]),
+            ("copy s d", &[(1, true, false), (2, false, true)]),
+            ("mset a 1 b 2", &[(1, false, true), (3, false, true)]),
+            (
+                "zunionstore d 2 a b",
+                &[(1, false, true), (3, true, false), (4, true, false)],
+            ),
+            ("ping", &[]),
+        ];
+        for (line, want) in cases {
+            assert_eq!(access(line), *want, "{line}");
+        }
+    }
+
+    #[test]
+    fn superuser_clients_are_never_refused() {
+        let shared = crate::state::Shared::new(crate::config::Config::default());
+        let mut st = shared.lock();
+        st.acl
+            .setuser(table(), b"default", &[b"-set".to_vec()])
+            .expect("valid rule");
+        let a = args("set k v");
+        let cmd = lookup(b"set").expect("set");
+        // the master link's and the AOF loader's client
+        let mut c = crate::conn::detached_client(7);
+        assert!(check(&mut st, &c, cmd, &a, false).is_ok());
+        c.superuser = false;
+        assert!(check(&mut st, &c, cmd, &a, false).is_err());
+    }
 }

@@ -287,7 +287,7 @@ pub fn client_line(c: &ClientInfo, current_cmd: Option<&str>) -> String {
         0,
         16384 + c.qbuf + 1024,
         current_cmd.unwrap_or(c.last_cmd),
-        c.user,
+        if c.superuser { "(superuser)" } else { &c.user },
         c.resp
     )
 }
