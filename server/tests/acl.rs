@@ -712,3 +712,56 @@ fn protected_mode_follows_the_default_users_nopass_like_redis() {
     assert!(seen[0][0].starts_with("-DENIED"), "{:?}", seen[0]);
     assert_eq!(seen[0][1], "-NOAUTH Authentication required.\r\n");
 }
+
+#[test]
+fn a_replica_logs_in_as_masteruser_like_redis() {
+    require_tool("redis-server");
+    require_tool("redis-cli");
+    let mut seen = Vec::new();
+    for bin in IMPLS {
+        let dir = tempfile::tempdir().unwrap();
+        let (m, _) = start(
+            bin,
+            dir.path(),
+            "requirepass mpw\nuser repl on >rp +psync +replconf +ping\n",
+        );
+        let rdir = tempfile::tempdir().unwrap();
+        let (r, _) = start(
+            bin,
+            rdir.path(),
+            &format!(
+                "replicaof 127.0.0.1 {}\nmasteruser repl\nmasterauth rp\n",
+                m.port
+            ),
+        );
+        let mut up = false;
+        for _ in 0..100 {
+            if cli(r.port, &["INFO", "replication"]).contains("master_link_status:up") {
+                up = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        cli(m.port, &["--pass", "mpw", "SET", "k", "v"]);
+        let mut got = String::new();
+        for _ in 0..50 {
+            got = cli(r.port, &["GET", "k"]);
+            if got == "v\n" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let replica_user: Vec<String> = cli(m.port, &["--pass", "mpw", "CLIENT", "LIST"])
+            .lines()
+            .filter(|l| l.contains(" flags=S "))
+            .filter_map(|l| l.split(' ').find(|f| f.starts_with("user=")))
+            .map(String::from)
+            .collect();
+        seen.push((up, got, replica_user));
+    }
+    assert_eq!(seen[1], seen[0]);
+    assert_eq!(
+        seen[0],
+        (true, "v\n".to_string(), vec!["user=repl".to_string()])
+    );
+}
