@@ -785,6 +785,14 @@ impl User {
         f
     }
 
+    /// Whether a selector allows every command, key and channel (the
+    /// permission check can be skipped).
+    pub fn unrestricted(&self) -> bool {
+        self.selectors
+            .iter()
+            .any(|s| s.allcommands && s.allkeys && s.allchannels)
+    }
+
     pub fn passwords(&self) -> &[String] {
         &self.passwords
     }

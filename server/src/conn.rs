@@ -41,7 +41,7 @@ pub fn register(shared: &Shared, socket: &TcpStream) -> Option<Registration> {
         use std::os::fd::AsRawFd;
         socket.as_raw_fd()
     };
-    let authenticated = st.config.requirepass.is_none();
+    let authenticated = crate::cmd::acl::starts_authenticated(&st);
     let mut info = new_client(id, tx, kill.clone());
     info.addr = socket
         .peer_addr()
@@ -61,7 +61,9 @@ pub fn register(shared: &Shared, socket: &TcpStream) -> Option<Registration> {
 pub fn detached_client(id: u64) -> ClientInfo {
     let kill = Arc::new(Notify::new());
     let (tx, _rx, _budget) = crate::push::PushSink::new(kill.clone());
-    new_client(id, tx, kill)
+    let mut c = new_client(id, tx, kill);
+    c.superuser = true;
+    c
 }
 
 fn new_client(id: u64, push_tx: crate::push::PushSink, kill: Arc<Notify>) -> ClientInfo {
@@ -75,6 +77,8 @@ fn new_client(id: u64, push_tx: crate::push::PushSink, kill: Arc<Notify>) -> Cli
         lib_ver: None,
         db: 0,
         resp: 2,
+        user: "default".into(),
+        superuser: false,
         authenticated: true,
         created: Instant::now(),
         last_interaction: Instant::now(),

@@ -4,7 +4,8 @@
 //! - [`server`]: listeners, accept loop, cron (active expiry, timeouts), shutdown.
 //! - [`conn`]: one task per connection: parse, execute a batch under the lock, reply.
 //! - [`state`]: the shared state behind one mutex, clients, stats; the execution model.
-//! - [`cmd`]: the command table, dispatch and one module per command family.
+//! - [`cmd`]: the command table, dispatch and one module per command family;
+//!   [`cmd::acl`] holds the ACL users' side of the server (checks, AUTH, ACL).
 //! - [`db`]: the keyspace, values, lazy and active expiry, SCAN.
 //! - [`types`]: data structures for the value types (sorted set).
 //! - [`blocking`]: serving clients blocked in BLPOP & co.

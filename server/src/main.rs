@@ -276,7 +276,19 @@ fn main() {
                 return 1;
             }
         };
+        // ACLLoadUsersAtStartup: the `user` lines or the aclfile
+        let users = match picket_server::cmd::acl::load_users(&config) {
+            Ok(u) => u,
+            Err(lines) => {
+                // logged, as Redis does (nothing on stderr)
+                for l in lines {
+                    tracing::warn!("{l}");
+                }
+                return 1;
+            }
+        };
         let shared: Arc<Shared> = Shared::new(config);
+        shared.lock().acl = users;
         // Load the data set on a thread while the server already listens
         // and answers -LOADING (as Redis does): the AOF when appendonly is
         // on, else dir/dbfilename. A corrupt file stops the server with its

@@ -168,7 +168,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
         let (protected, keepalive) = {
             let st = shared.lock();
             (
-                st.config.protected_mode && st.config.requirepass.is_none(),
+                st.config.protected_mode && st.acl.default_user().nopass(),
                 st.config.tcp_keepalive,
             )
         };

@@ -179,6 +179,12 @@ pub struct ClientInfo {
     pub lib_ver: Option<Bytes>,
     pub db: usize,
     pub resp: u8,
+    /// The ACL user the connection is authenticated as (`default` until
+    /// AUTH or HELLO AUTH names another).
+    pub user: String,
+    /// Redis's NULL user: the AOF loader's and the master link's clients
+    /// run every command without a permission check.
+    pub superuser: bool,
     pub authenticated: bool,
     pub created: Instant,
     pub last_interaction: Instant,
@@ -309,6 +315,10 @@ pub struct State {
     pub aofrw: crate::persistence::aof::Rewriting,
     /// Replication: IDs, offsets, backlog, replicas, the master link.
     pub repl: crate::replication::Repl,
+    /// The ACL users (`requirepass` is the default user's password).
+    pub acl: picket_common::acl::Users,
+    /// ACL LOG: refused commands and logins.
+    pub acl_log: picket_common::acl::AclLog,
 }
 
 impl State {
@@ -321,7 +331,14 @@ impl State {
             "replica",
         );
         let n = config.databases.max(1) as usize;
+        // the users proper are loaded at start-up (cmd::acl::load_users);
+        // until then the default user has `requirepass`
+        let mut acl = picket_common::acl::Users::new();
+        acl.pubsub_all = config.get("acl-pubsub-default") == Some("allchannels");
+        acl.set_default_password(crate::cmd::acl::table(), config.requirepass.as_deref());
         State {
+            acl,
+            acl_log: Default::default(),
             dbs: (0..n).map(|_| Db::default()).collect(),
             config,
             clients: HashMap::default(),

@@ -147,37 +147,19 @@ fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     ctx.client.name = None;
     ctx.client.reply_mode = ReplyMode::On;
     ctx.client.no_evict = false;
-    ctx.client.authenticated = ctx.st.config.requirepass.is_none();
+    // clearClientConnectionState: back to the default user
+    ctx.client.user = "default".into();
+    ctx.client.authenticated = super::acl::starts_authenticated(ctx.st);
     Ok(Frame::Simple("RESET".into()))
 }
 
-/// Checks a username/password against the default user (the only user
-/// until ACLs exist): with `requirepass` the password must match, without
-/// it the default user has `nopass`.
-fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
-    }
-    match &ctx.st.config.requirepass {
-        Some(p) => constant_time_eq(p, pass),
-        None => true,
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
-
+/// AUTH <password> logs in as `default`, AUTH <user> <password> as any
+/// user (`authCommand`).
 fn auth(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if a.len() > 3 {
         return Err(syntax_err());
     }
-    if a.len() == 2 && ctx.st.config.requirepass.is_none() {
+    if a.len() == 2 && ctx.st.acl.default_user().nopass() {
         return Err(Frame::err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     }
     let (user, pass): (&[u8], &[u8]) = if a.len() == 3 {
@@ -185,13 +167,8 @@ fn auth(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     } else {
         (b"default", &a[1])
     };
-    if check_password(ctx, user, pass) {
-        ctx.client.authenticated = true;
-        Ok(Frame::ok())
-    } else {
-        tracing::debug!(client = ctx.client.id, "AUTH failed");
-        Err(Frame::err(WRONGPASS))
-    }
+    super::acl::authenticate(ctx, &a[0], user, pass)?;
+    Ok(Frame::ok())
 }
 
 fn valid_name(n: &[u8]) -> bool {
@@ -227,10 +204,7 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
     }
     if let Some((u, p)) = &creds {
-        if !check_password(ctx, u, p) {
-            return Err(Frame::err(WRONGPASS));
-        }
-        ctx.client.authenticated = true;
+        super::acl::authenticate(ctx, &a[0], u, p)?;
     }
     if !ctx.client.authenticated {
         return Err(Frame::err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
@@ -294,7 +268,7 @@ pub fn client_line(c: &ClientInfo, current_cmd: Option<&str>) -> String {
     }
     let multi = c.multi.as_ref().map(|q| q.len() as i64).unwrap_or(-1);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -313,6 +287,7 @@ pub fn client_line(c: &ClientInfo, current_cmd: Option<&str>) -> String {
         0,
         16384 + c.qbuf + 1024,
         current_cmd.unwrap_or(c.last_cmd),
+        if c.superuser { "(superuser)" } else { &c.user },
         c.resp
     )
 }
@@ -667,6 +642,12 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             }
             ty = Some(t);
         } else if is(&a[i], "user") {
+            if ctx.st.acl.get(&String::from_utf8_lossy(v)).is_none() {
+                return Err(Frame::err(format!(
+                    "ERR No such user '{}'",
+                    String::from_utf8_lossy(v)
+                )));
+            }
             user = Some(v.clone());
         } else if is(&a[i], "skipme") {
             if is(v, "yes") {
@@ -686,7 +667,7 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             && addr.as_ref().is_none_or(|x| &c.addr == x)
             && laddr.as_ref().is_none_or(|x| &c.laddr == x)
             && ty.as_ref().is_none_or(|t| kind_matches(c, t))
-            && user.as_ref().is_none_or(|u| &u[..] == b"default")
+            && user.as_ref().is_none_or(|u| u[..] == *c.user.as_bytes())
     };
     let mut n = 0;
     for c in ctx.st.clients.values_mut() {

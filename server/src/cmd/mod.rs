@@ -1,9 +1,12 @@
 //! Commands: the one command table (name, arity, flags, key positions,
-//! handler) used by dispatch, COMMAND and (later) ACL and replication, the
+//! handler) used by dispatch, COMMAND, ACL and replication, the
 //! execution context handed to handlers, and the dispatcher that applies
-//! Redis's checks in Redis's order (unknown command, arity, auth, MULTI
-//! queueing, pub/sub context, client pause) before running a handler.
+//! Redis's checks in Redis's order (unknown command, arity, auth, ACL
+//! permissions, MULTI queueing, pub/sub context, client pause) before
+//! running a handler.
 
+pub mod acl;
+mod acl_data;
 pub mod connection;
 pub mod hashes;
 pub mod keys;
@@ -181,6 +184,7 @@ pub fn table() -> &'static HashMap<&'static str, &'static Cmd, ahash::RandomStat
             transactions::COMMANDS,
             server::COMMANDS,
             replication::COMMANDS,
+            acl::COMMANDS,
         ] {
             for c in family {
                 m.insert(c.name, c);
@@ -541,7 +545,11 @@ pub fn execute(
         reject(st, client, None, Frame::err(msg), out);
         return Flow::Continue;
     };
-    client.last_cmd = cmd.name;
+    // CLIENT LIST's cmd= is the command's or subcommand's full name
+    client.last_cmd = match acl::cmd_id(cmd, &args) {
+        Some(id) => acl::fullname(id),
+        None => cmd.name,
+    };
     if (cmd.arity > 0 && args.len() as i32 != cmd.arity) || (args.len() as i32) < -cmd.arity {
         if client.multi.is_some() {
             client.multi_error = true;
@@ -578,6 +586,24 @@ pub fn execute(
             Frame::err("NOAUTH Authentication required."),
             out,
         );
+        return Flow::Continue;
+    }
+    if client.multi.is_some() && cmd.flags & flags::NO_MULTI != 0 {
+        client.multi_error = true;
+        reject(
+            st,
+            client,
+            Some(cmd),
+            Frame::err("ERR Command not allowed inside a transaction"),
+            out,
+        );
+        return Flow::Continue;
+    }
+    if let Err((d, name)) = acl::check(st, client, cmd, &args, false) {
+        if client.multi.is_some() {
+            client.multi_error = true;
+        }
+        reject(st, client, Some(cmd), Frame::err(d.noperm(name)), out);
         return Flow::Continue;
     }
     if client.multi.is_some()

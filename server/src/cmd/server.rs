@@ -261,6 +261,14 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             } else if aof_was && !aof_now {
                 crate::persistence::aof::disable(ctx.st);
             }
+            // updateRequirePass: a changed requirepass is the default
+            // user's only password (or nopass), whatever ACLs did before
+            if staged.requirepass != ctx.st.config.requirepass {
+                ctx.st
+                    .acl
+                    .set_default_password(super::acl::table(), staged.requirepass.as_deref());
+            }
+            ctx.st.acl.pubsub_all = staged.get("acl-pubsub-default") == Some("allchannels");
             ctx.st.config = staged;
             crate::persistence::aof::config_changed(ctx.st);
             ctx.st.repl.limits = crate::push::Limits::from_config(
@@ -285,9 +293,10 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             Ok(Frame::ok())
         }
         "rewrite" => {
+            let users = super::acl::config_lines(ctx.st);
             ctx.st
                 .config
-                .rewrite()
+                .rewrite(&users)
                 .map_err(|e| Frame::err(format!("ERR Rewriting config file: {e}")))?;
             tracing::info!("CONFIG REWRITE executed with success.");
             Ok(Frame::ok())
@@ -298,6 +307,15 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn acl_categories(c: &Cmd) -> Vec<Frame> {
+    acl_category_names(c)
+        .into_iter()
+        .map(|s| Frame::Simple(s.into()))
+        .collect()
+}
+
+/// The categories COMMAND INFO derives from a command's flags and group
+/// (the ACL table uses Redis's own list where Redis has the command).
+pub fn acl_category_names(c: &Cmd) -> Vec<&'static str> {
     let mut v = Vec::new();
     if c.flags & WRITE != 0 {
         v.push("@write");
@@ -329,7 +347,7 @@ fn acl_categories(c: &Cmd) -> Vec<Frame> {
     } else {
         "@slow"
     });
-    v.into_iter().map(|s| Frame::Simple(s.into())).collect()
+    v
 }
 
 fn flag_frames(flags: u32) -> Vec<Frame> {

@@ -95,6 +95,15 @@ fn exec(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     ctx.propagate_as(Vec::new());
     let mut replies = Vec::with_capacity(queue.len());
     for q in queue {
+        // ACLs may have changed since the command was queued (the ACL
+        // LOG sees the client still in MULTI, as Redis's does)
+        ctx.client.multi = Some(Vec::new());
+        let allowed = super::acl::check(ctx.st, ctx.client, q.cmd, &q.args, true);
+        ctx.client.multi = None;
+        if let Err((d, _)) = allowed {
+            replies.push(super::acl::exec_noperm(&d));
+            continue;
+        }
         let (reply, flow, extra, no_reply) =
             super::call(ctx.shared, ctx.st, ctx.client, q.cmd, &q.args, true);
         // Multi-frame replies (SUBSCRIBE a b) become several elements;
