@@ -391,3 +391,54 @@ fn config_set_port_rebinds_the_listener() {
     let v: Vec<String> = q(&mut moved, &["CONFIG", "GET", "port"]);
     assert_eq!(v[1], new_port.to_string());
 }
+
+/// COMMAND INFO's ACL categories (element 7) are Redis 7.0.15's, for every
+/// command and subcommand both servers have.
+#[test]
+fn command_info_categories_are_redis_own() {
+    let (p, r) = (Server::start(&[]), Server::start_redis(&[]));
+    let (mut pc, mut rc) = (p.conn(), r.conn());
+    let names: Vec<String> = q(&mut pc, &["COMMAND", "LIST"]);
+    let categories = |c: &mut redis::Connection, name: &str| -> Option<Vec<String>> {
+        let v: redis::Value = redis::cmd("COMMAND")
+            .arg("INFO")
+            .arg(name)
+            .query(c)
+            .unwrap();
+        let redis::Value::Array(entries) = v else {
+            return None;
+        };
+        let Some(redis::Value::Array(info)) = entries.into_iter().next() else {
+            return None;
+        };
+        let cats: Vec<String> = redis::from_redis_value(&info[6]).unwrap();
+        Some(cats)
+    };
+    let mut compared = 0;
+    for name in &names {
+        let mut all = vec![name.clone()];
+        let subs: redis::Value = redis::cmd("COMMAND")
+            .arg("INFO")
+            .arg(name)
+            .query(&mut pc)
+            .unwrap();
+        if let redis::Value::Array(e) = subs {
+            if let Some(redis::Value::Array(info)) = e.first() {
+                if let redis::Value::Array(list) = &info[9] {
+                    for s in list {
+                        if let redis::Value::Array(si) = s {
+                            all.push(redis::from_redis_value(&si[0]).unwrap());
+                        }
+                    }
+                }
+            }
+        }
+        for n in all {
+            if let Some(want) = categories(&mut rc, &n) {
+                assert_eq!(categories(&mut pc, &n), Some(want), "{n}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 200, "{compared}");
+}

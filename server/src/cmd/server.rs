@@ -307,14 +307,24 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn acl_categories(c: &Cmd) -> Vec<Frame> {
-    acl_category_names(c)
-        .into_iter()
-        .map(|s| Frame::Simple(s.into()))
+    categories_of(c.name)
+}
+
+/// COMMAND INFO's categories of a command or subcommand: those of the ACL
+/// table (Redis 7.0.15's own lists), in `ACLCommandCategories` order.
+fn categories_of(fullname: &str) -> Vec<Frame> {
+    let t = super::acl::table();
+    let bits = t.lookup(fullname).map_or(0, |id| t.get(id).categories);
+    picket_common::acl::CATEGORIES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, c)| Frame::Simple(format!("@{c}")))
         .collect()
 }
 
-/// The categories COMMAND INFO derives from a command's flags and group
-/// (the ACL table uses Redis's own list where Redis has the command).
+/// The categories guessed from a command's flags and group, for a command
+/// Redis 7.0.15 does not have (the ACL table uses Redis's own lists).
 pub fn acl_category_names(c: &Cmd) -> Vec<&'static str> {
     let mut v = Vec::new();
     if c.flags & WRITE != 0 {
@@ -406,24 +416,45 @@ fn key_specs(c: &Cmd) -> Vec<Frame> {
     ])]
 }
 
+/// COMMAND INFO's entry for a subcommand (`parent|sub`).
+fn sub_info(c: &Cmd, n: &str, arity: i32, flags: u32) -> Frame {
+    let full = format!("{}|{}", c.name, n);
+    let cats = categories_of(&full);
+    Frame::Array(vec![
+        Frame::bulk(full),
+        Frame::Integer(arity as i64),
+        Frame::Set(flag_frames(flags)),
+        Frame::Integer(0),
+        Frame::Integer(0),
+        Frame::Integer(0),
+        Frame::Set(cats),
+        Frame::Set(vec![]),
+        Frame::Array(vec![]),
+        Frame::Array(vec![]),
+    ])
+}
+
+/// COMMAND INFO's entry for `name` or `parent|sub`, as `lookupCommandBySds`
+/// finds it.
+fn info_by_name(name: &[u8]) -> Option<Frame> {
+    let name = String::from_utf8_lossy(name);
+    match name.split_once('|') {
+        None => super::lookup(name.as_bytes()).map(command_info),
+        Some((parent, sub)) => {
+            let c = super::lookup(parent.as_bytes())?;
+            c.subs
+                .iter()
+                .find(|(n, _, _)| n.eq_ignore_ascii_case(sub))
+                .map(|(n, ar, fl)| sub_info(c, n, *ar, *fl))
+        }
+    }
+}
+
 fn command_info(c: &Cmd) -> Frame {
     let subs: Vec<Frame> = c
         .subs
         .iter()
-        .map(|(n, ar, fl)| {
-            Frame::Array(vec![
-                Frame::bulk(format!("{}|{}", c.name, n)),
-                Frame::Integer(*ar as i64),
-                Frame::Set(flag_frames(*fl)),
-                Frame::Integer(0),
-                Frame::Integer(0),
-                Frame::Integer(0),
-                Frame::Set(vec![]),
-                Frame::Set(vec![]),
-                Frame::Array(vec![]),
-                Frame::Array(vec![]),
-            ])
-        })
+        .map(|(n, ar, fl)| sub_info(c, n, *ar, *fl))
         .collect();
     let mut fl = c.flags;
     if c.getkeys.is_some() {
@@ -490,11 +521,7 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             Ok(Frame::Array(
                 a[2..]
                     .iter()
-                    .map(|n| {
-                        super::lookup(n)
-                            .map(command_info)
-                            .unwrap_or(Frame::NullArray)
-                    })
+                    .map(|n| info_by_name(n).unwrap_or(Frame::NullArray))
                     .collect(),
             ))
         }
