@@ -545,10 +545,15 @@ pub fn execute(
         reject(st, client, None, Frame::err(msg), out);
         return Flow::Continue;
     };
-    // CLIENT LIST's cmd= is the command's or subcommand's full name
-    client.last_cmd = match acl::cmd_id(cmd, &args) {
-        Some(id) => acl::fullname(id),
-        None => cmd.name,
+    // CLIENT LIST's cmd= is the command's or subcommand's full name (a
+    // command without subcommands is its own, no lookup needed)
+    client.last_cmd = if cmd.subs.is_empty() {
+        cmd.name
+    } else {
+        match acl::cmd_id(cmd, &args) {
+            Some(id) => acl::fullname(id),
+            None => cmd.name,
+        }
     };
     if (cmd.arity > 0 && args.len() as i32 != cmd.arity) || (args.len() as i32) < -cmd.arity {
         if client.multi.is_some() {
