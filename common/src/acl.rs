@@ -793,6 +793,18 @@ impl User {
             .any(|s| s.allcommands && s.allkeys && s.allchannels)
     }
 
+    /// Whether some selector restricts keys: only then must a check be
+    /// given the request's keys (Redis finds them lazily for the same
+    /// reason).
+    pub fn needs_keys(&self) -> bool {
+        self.selectors.iter().any(|s| !s.allkeys)
+    }
+
+    /// Whether some selector restricts channels.
+    pub fn needs_channels(&self) -> bool {
+        self.selectors.iter().any(|s| !s.allchannels)
+    }
+
     pub fn passwords(&self) -> &[String] {
         &self.passwords
     }

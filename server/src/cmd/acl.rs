@@ -341,8 +341,15 @@ pub fn check(
     };
     let t = acl_table();
     let name = fullname(id);
-    let keys = keys(id, cmd, args);
-    let channels = channels(name, args.len());
+    // keys and channels are found only for a user they can be refused to
+    let keys = match user.needs_keys() {
+        true => keys(id, cmd, args),
+        false => Vec::new(),
+    };
+    let channels = match user.needs_channels() {
+        true => channels(name, args.len()),
+        false => Vec::new(),
+    };
     let words: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
     let r = user.check(
         &t.cmds,
