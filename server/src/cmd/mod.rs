@@ -845,13 +845,88 @@ pub fn call_with(
         stat.failed_calls += 1;
         count_error(st, e);
     }
+    let shown = redacted(cmd, args);
+    let shown = shown.as_deref().unwrap_or(args);
     if cmd.flags & flags::SKIP_SLOWLOG == 0 {
-        st.slowlog_push(args, usec, client);
+        st.slowlog_push(shown, usec, client);
     }
-    if !st.monitors.is_empty() && cmd.flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
-        feed_monitors(st, client, args);
+    if !st.monitors.is_empty() && own_flags(cmd, args) & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
+        feed_monitors(st, client, shown);
     }
     (reply, flow, extra, no_reply)
+}
+
+/// The flags of the command or, for a container, of the subcommand it
+/// runs (Redis's `c->cmd` is the subcommand: CONFIG SET is an admin
+/// command, CONFIG itself is not).
+fn own_flags(cmd: &Cmd, args: &[Bytes]) -> u32 {
+    if cmd.subs.is_empty() || args.len() < 2 {
+        return cmd.flags;
+    }
+    cmd.subs
+        .iter()
+        .find(|(n, _, _)| n.as_bytes().eq_ignore_ascii_case(&args[1]))
+        .map_or(cmd.flags, |(_, _, f)| *f)
+}
+
+/// The directives whose values CONFIG SET hides (`SENSITIVE_CONFIG`).
+const SENSITIVE_CONFIGS: &[&str] = &[
+    "requirepass",
+    "masterauth",
+    "masteruser",
+    "tls-key-file-pass",
+    "tls-client-key-file-pass",
+];
+
+/// The arguments SLOWLOG and MONITOR show, with secrets replaced by
+/// `(redacted)` where Redis's commands call `redactClientCommandArgument`:
+/// AUTH's arguments, HELLO's AUTH pair, everything after ACL SETUSER, and
+/// the values of sensitive directives in CONFIG SET. `None`: nothing to
+/// hide.
+fn redacted(cmd: &Cmd, args: &[Bytes]) -> Option<Vec<Bytes>> {
+    let mut hide: Vec<usize> = Vec::new();
+    match cmd.name {
+        // authCommand redacts only the two forms it accepts
+        "auth" if args.len() <= 3 => hide.extend(1..args.len()),
+        "hello" => {
+            // after a valid protocol version, until the first bad option
+            if args.len() >= 2 && !matches!(parse_i64(&args[1]), Some(2 | 3)) {
+                return None;
+            }
+            let mut j = 2;
+            while j < args.len() {
+                let more = args.len() - 1 - j;
+                if is(&args[j], "auth") && more >= 2 {
+                    hide.extend([j + 1, j + 2]);
+                    j += 3;
+                } else if is(&args[j], "setname") && more >= 1 {
+                    j += 2;
+                } else {
+                    break;
+                }
+            }
+        }
+        "acl" if args.len() >= 3 && is(&args[1], "setuser") => hide.extend(2..args.len()),
+        "config" if args.len() >= 4 && args.len().is_multiple_of(2) && is(&args[1], "set") => {
+            for i in (2..args.len()).step_by(2) {
+                let name = String::from_utf8_lossy(&args[i]).to_ascii_lowercase();
+                let sensitive = picket_common::directives::find(&name)
+                    .is_some_and(|d| SENSITIVE_CONFIGS.contains(&d.name));
+                if sensitive {
+                    hide.push(i + 1);
+                }
+            }
+        }
+        _ => return None,
+    }
+    if hide.is_empty() {
+        return None;
+    }
+    let mut out = args.to_vec();
+    for i in hide {
+        out[i] = Bytes::from_static(b"(redacted)");
+    }
+    Some(out)
 }
 
 fn stat_name(cmd: &Cmd, args: &[Bytes]) -> String {
