@@ -111,6 +111,18 @@ impl Hub {
     }
 
     /// `(channels, patterns)` counts of a client.
+    /// The distinct channels and patterns anyone is subscribed to (INFO's
+    /// `pubsub_channels`, `pubsub_patterns`).
+    pub fn totals(&self) -> (usize, usize) {
+        self.with(|m| {
+            let channels: std::collections::HashSet<&Bytes> =
+                m.values().flat_map(|s| &s.channels).collect();
+            let patterns: std::collections::HashSet<&Bytes> =
+                m.values().flat_map(|s| &s.patterns).collect();
+            (channels.len(), patterns.len())
+        })
+    }
+
     pub fn counts(&self, id: u64) -> (usize, usize) {
         self.with(|s| {
             s.get(&id)

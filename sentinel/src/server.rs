@@ -32,6 +32,7 @@ use crate::pubsub::Message;
 use crate::runtime::Sentinel;
 
 mod clientcmd;
+mod stats;
 
 use clientcmd::{command, ReplyMode, Tracking};
 
@@ -107,6 +108,8 @@ pub struct Clients {
     /// CLIENT PAUSE's state; a watch channel so that connections holding
     /// a postponed command wake when it changes.
     pause: tokio::sync::watch::Sender<clientcmd::Pause>,
+    /// INFO's `# Stats` counters.
+    stats: stats::Stats,
 }
 
 impl Default for Clients {
@@ -116,6 +119,7 @@ impl Default for Clients {
             next_id: AtomicU64::default(),
             acl_log: Mutex::default(),
             pause: clientcmd::pause_channel(),
+            stats: stats::Stats::default(),
         }
     }
 }
@@ -162,6 +166,19 @@ pub async fn bind(addrs: &[String], port: u16) -> Result<Vec<TcpListener>, Strin
 /// Accepts clients on `listeners` until shutdown.
 pub async fn serve(s: Arc<Sentinel>, listeners: Vec<TcpListener>) {
     let clients = Arc::new(Clients::default());
+    {
+        // trackInstantaneousMetric, every 100 ms
+        let (s, clients) = (Arc::clone(&s), Arc::clone(&clients));
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => clients.stats.sample(),
+                    _ = s.stopped() => return,
+                }
+            }
+        });
+    }
     for l in listeners {
         let (s, clients) = (Arc::clone(&s), Arc::clone(&clients));
         tokio::spawn(async move {
@@ -169,6 +186,7 @@ pub async fn serve(s: Arc<Sentinel>, listeners: Vec<TcpListener>) {
                 tokio::select! {
                     r = l.accept() => {
                         let Ok((mut stream, peer)) = r else { continue };
+                        stats::Stats::add(&clients.stats.connections_received, 1);
                         let protected = {
                             let g = s.lock();
                             g.config.server.protected_mode() && g.config.server.acl.default_user().nopass()
@@ -381,6 +399,7 @@ impl Client {
                         if c.reply.sends() {
                             Frame::err(format!("ERR {}", e.0)).encode(c.resp, &mut out);
                         }
+                        stats::Stats::add(&clients.stats.error_replies, 1);
                         c.close = true;
                     }
                 }
@@ -389,6 +408,8 @@ impl Client {
                 if wr.write_all(&out).await.is_err() {
                     break;
                 }
+                stats::Stats::add(&clients.stats.net_output_bytes, out.len() as u64);
+                stats::Stats::add(&clients.stats.writes_processed, 1);
                 out.clear();
             }
             if c.close {
@@ -407,9 +428,12 @@ impl Client {
             };
             tokio::select! {
                 n = rd.read_buf(&mut buf) => {
-                    if !matches!(n, Ok(n) if n > 0) {
-                        break;
-                    }
+                    let n = match n {
+                        Ok(n) if n > 0 => n,
+                        _ => break,
+                    };
+                    stats::Stats::add(&clients.stats.net_input_bytes, n as u64);
+                    stats::Stats::add(&clients.stats.reads_processed, 1);
                 }
                 _ = clientcmd::pause_changed(&mut pause_rx, held_until.unwrap_or_else(Instant::now)),
                     if held_until.is_some() => {}
@@ -453,6 +477,12 @@ impl Client {
                 }
             });
         }
+        let errors = match &flow {
+            Flow::Reply(f) => usize::from(f.is_error()),
+            Flow::Replies(fs) => fs.iter().filter(|f| f.is_error()).count(),
+            _ => 0,
+        };
+        stats::Stats::add(&self.clients.stats.error_replies, errors as u64);
         match flow {
             Flow::Reply(f) if self.reply.sends() => f.encode(self.resp, out),
             Flow::Replies(fs) if self.reply.sends() => {
@@ -534,6 +564,8 @@ impl Client {
         if self.clients.postpones(&name) {
             return Flow::Postponed;
         }
+        // call(): only commands that run are counted
+        stats::Stats::add(&self.clients.stats.commands_processed, 1);
         match name.as_str() {
             "ping" => self.ping(args),
             "auth" => self.auth(args),
@@ -1044,33 +1076,39 @@ impl Client {
             let exe = std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
+            let now = crate::runtime::now_ms();
             sections.push(format!(
-                "# Server\r\nredis_version:{VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:sentinel\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nexecutable:{exe}\r\nconfig_file:{}\r\n",
+                "# Server\r\nredis_version:{VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:sentinel\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{exe}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
                 std::env::consts::OS,
                 std::env::consts::ARCH,
                 std::process::id(),
                 self.s.run_id,
                 g.config.server.port(),
-                crate::runtime::now_ms() * 1000,
+                now * 1000,
                 uptime / 86_400,
+                g.core.current_hz,
                 g.config.server.hz(),
-                g.config.server.hz(),
+                // getLRUClock: seconds, in 24 bits
+                (now / 1000) & ((1 << 24) - 1),
                 g.config.path.display(),
             ));
         }
         if want("clients") {
-            let (n, pubsub, blocked, tracking) = self.clients.with(|m| {
-                let p = m.keys().filter(|id| {
-                    let (c, p) = self.s.hub.counts(**id);
-                    c + p > 0
-                });
+            let (n, blocked, tracking) = self.clients.with(|m| {
                 let blocked = m.values().filter(|e| e.blocked).count();
                 let tracking = m.values().filter(|e| e.tracking.is_some()).count();
-                (m.len(), p.count(), blocked, tracking)
+                (m.len(), blocked, tracking)
             });
             sections.push(format!(
-                "# Clients\r\nconnected_clients:{n}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{blocked}\r\ntracking_clients:{tracking}\r\nclients_in_timeout_table:0\r\npubsub_clients:{pubsub}\r\n"
+                "# Clients\r\nconnected_clients:{n}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{blocked}\r\ntracking_clients:{tracking}\r\nclients_in_timeout_table:0\r\n"
             ));
+        }
+        if want("stats") {
+            let (channels, patterns) = self.s.hub.totals();
+            sections.push(self.clients.stats.section(channels, patterns));
+        }
+        if want("cpu") {
+            sections.push(stats::cpu_section());
         }
         if want("sentinel") {
             sections.push(info_sentinel_section(&g));

@@ -340,6 +340,9 @@ pub struct SentinelState {
     /// redis-sentinel.
     resolver: Box<dyn Resolver + Send>,
     pub(crate) out: Out,
+    /// The timer frequency last drawn (INFO's `hz`): 10 to 19, redrawn at
+    /// every tick so that sentinels do not tick in step.
+    pub current_hz: Millis,
 }
 
 impl SentinelState {
@@ -372,6 +375,7 @@ impl SentinelState {
             rng,
             resolver: Box::new(SystemResolver),
             out: Out::default(),
+            current_hz: 10,
         }
     }
 
@@ -444,6 +448,7 @@ impl SentinelState {
     /// after every tick so that sentinels drift apart.
     pub fn next_tick_delay(&mut self) -> Millis {
         let hz = 10 + Millis::from(self.rng.next_u32() % 10);
+        self.current_hz = hz;
         1000 / hz
     }
 

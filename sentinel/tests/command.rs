@@ -301,3 +301,89 @@ fn a_password_set_by_acl_lifts_protected_mode() {
     assert_eq!(got[0].1, "-NOAUTH Authentication required.\r\n", "{got:?}");
     assert_eq!(got[1], got[0]);
 }
+
+/// `name:value` fields of an INFO reply.
+fn info_fields(reply: &str) -> Vec<(String, String)> {
+    reply
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// INFO has redis-sentinel's sections and fields, in its order (Server,
+/// Clients, Stats, CPU, Sentinel), and the counters count: commands,
+/// connections, errors, bytes, pub/sub channels and patterns.
+#[test]
+fn info_sections_and_counters_match_redis_sentinel() {
+    let dir = TempDir::new("info");
+    let mut shapes = Vec::new();
+    for bin in ["redis-sentinel", PICKET] {
+        let port = free_port();
+        let conf = write_sentinel_conf(dir.path(), port, free_port(), 2, "");
+        let _s = start_sentinel(bin, dir.path(), &conf, port);
+        let names = |args: &[&str]| -> Vec<String> {
+            let mut a = vec!["INFO"];
+            a.extend_from_slice(args);
+            cli(port, &a)
+                .lines()
+                .map(|l| l.split(':').next().unwrap_or("").to_string())
+                .collect()
+        };
+        let shape: Vec<Vec<String>> = [
+            &[][..],
+            &["all"],
+            &["everything"],
+            &["server"],
+            &["clients"],
+            &["stats"],
+            &["cpu"],
+            &["sentinel"],
+            &["commandstats"],
+        ]
+        .iter()
+        .map(|a| names(a))
+        .collect();
+        shapes.push(shape);
+
+        let stat = |name: &str| -> f64 {
+            let info = cli(port, &["INFO", "stats"]);
+            let (_, v) = info_fields(&info)
+                .into_iter()
+                .find(|(k, _)| k == name)
+                .unwrap_or_else(|| panic!("{bin}: no {name}"));
+            v.parse().unwrap()
+        };
+        let (cmds, conns, errs, input) = (
+            stat("total_commands_processed"),
+            stat("total_connections_received"),
+            stat("total_error_replies"),
+            stat("total_net_input_bytes"),
+        );
+        for _ in 0..5 {
+            cli(port, &["PING"]);
+        }
+        cli(port, &["NOSUCH"]);
+        // each cli call is a connection and one command; the INFO calls
+        // in between count too
+        assert_eq!(stat("total_commands_processed") - cmds, 5.0 + 4.0, "{bin}");
+        assert!(stat("total_connections_received") - conns >= 6.0, "{bin}");
+        assert_eq!(stat("total_error_replies") - errs, 1.0, "{bin}");
+        assert!(stat("total_net_input_bytes") - input >= 5.0 * 14.0, "{bin}");
+        let mut sub = std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "PSUBSCRIBE", "a*", "b*"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for("the patterns", Duration::from_secs(5), || {
+            stat("pubsub_patterns") == 2.0
+        });
+        let _ = sub.kill();
+        let _ = sub.wait();
+        let cpu = cli(port, &["INFO", "cpu"]);
+        for (k, v) in info_fields(&cpu) {
+            assert!(v.parse::<f64>().is_ok(), "{bin}: {k}:{v}");
+        }
+    }
+    assert_eq!(shapes[1], shapes[0]);
+}
