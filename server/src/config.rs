@@ -34,6 +34,10 @@ pub struct Config {
     pub proto_max_bulk_len: i64,
     pub client_query_buffer_limit: i64,
     pub slowlog_log_slower_than: i64,
+    /// `latency-tracking`: record every command's run time.
+    pub latency_tracking: bool,
+    /// `latency-tracking-info-percentiles`, as INFO latencystats prints.
+    pub latency_percentiles: Vec<f64>,
     pub slowlog_max_len: i64,
     pub enable_debug_command: String,
     pub save_params: Vec<(i64, i64)>,
@@ -81,6 +85,8 @@ impl Default for Config {
             proto_max_bulk_len: 536870912,
             client_query_buffer_limit: 1073741824,
             slowlog_log_slower_than: 10000,
+            latency_tracking: true,
+            latency_percentiles: vec![50.0, 99.0, 99.9],
             slowlog_max_len: 128,
             enable_debug_command: "no".into(),
             save_params: vec![],
@@ -208,6 +214,11 @@ impl Config {
         self.proto_max_bulk_len = i(self, "proto-max-bulk-len");
         self.client_query_buffer_limit = i(self, "client-query-buffer-limit");
         self.slowlog_log_slower_than = i(self, "slowlog-log-slower-than");
+        self.latency_tracking = g(self, "latency-tracking") == "yes";
+        self.latency_percentiles = g(self, "latency-tracking-info-percentiles")
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
         self.slowlog_max_len = i(self, "slowlog-max-len");
         self.enable_debug_command = g(self, "enable-debug-command");
         let save: Vec<i64> = g(self, "save")

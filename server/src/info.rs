@@ -256,7 +256,23 @@ fn section(o: &mut String, sec: &str, shared: &Shared, st: &State, nclients: usi
                 let _ = write!(o, "errorstat_{}:count={}\r\n", name, n);
             }
         }
-        "latencystats" => o.push_str("# Latencystats\r\n"),
+        "latencystats" => {
+            o.push_str("# Latencystats\r\n");
+            // only while tracking is on, as in Redis; (Redis walks a hash
+            // table; by name here)
+            let mut names: Vec<&String> = match st.config.latency_tracking {
+                true => st.latency.keys().collect(),
+                false => Vec::new(),
+            };
+            names.sort();
+            for name in names {
+                let line = crate::latency::percentiles_line(
+                    &st.latency[name],
+                    &st.config.latency_percentiles,
+                );
+                let _ = write!(o, "latency_percentiles_usec_{name}:{line}\r\n");
+            }
+        }
         "cluster" => o.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "keyspace" => {
             o.push_str("# Keyspace\r\n");

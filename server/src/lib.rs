@@ -23,6 +23,7 @@ pub mod conn;
 pub mod db;
 pub mod digest;
 pub mod info;
+pub mod latency;
 pub mod longdouble;
 pub mod persistence;
 pub mod propagate;

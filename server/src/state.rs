@@ -261,6 +261,8 @@ pub struct State {
     pub watched: HashMap<(usize, Bytes), Vec<u64>>,
     pub stats: Stats,
     pub command_stats: IndexMap<String, CmdStat, ahash::RandomState>,
+    /// `latency-tracking`: each command's (or subcommand's) run times.
+    pub latency: HashMap<String, crate::latency::Histogram, ahash::RandomState>,
     pub error_stats: IndexMap<String, u64>,
     /// Changes since the last save (INFO rdb_changes_since_last_save).
     pub dirty: u64,
@@ -353,6 +355,7 @@ impl State {
             watched: HashMap::new(),
             stats: Stats::default(),
             command_stats: IndexMap::default(),
+            latency: HashMap::default(),
             error_stats: IndexMap::new(),
             dirty: 0,
             lastsave: now_ms() / 1000,

@@ -511,3 +511,104 @@ fn secrets_are_redacted_in_slowlog_and_monitor_as_redis_does() {
     let all = format!("{:?}", seen[0]);
     assert!(!all.contains(">pw"), "{all}");
 }
+
+/// Latency tracking as redis-server 7.0.15 has it: INFO latencystats names
+/// the same commands and subcommands with the configured percentiles,
+/// LATENCY HISTOGRAM gives the same calls and power-of-two buckets, CONFIG
+/// RESETSTAT clears them and `latency-tracking no` stops recording. (The
+/// times themselves differ run to run; their shape is compared.)
+#[test]
+fn latency_tracking_matches_redis() {
+    fn shape(line: &str) -> String {
+        // p50=10.047 -> p50=<us>
+        line.split(',')
+            .map(|p| {
+                let (name, v) = p.split_once('=').unwrap();
+                let (int, frac) = v.split_once('.').unwrap();
+                assert!(int.parse::<u64>().is_ok() && frac.len() == 3, "{line}");
+                format!("{name}=<us>")
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+    let mut seen = Vec::new();
+    for redis in [false, true] {
+        let s = if redis {
+            Server::start_redis(&[])
+        } else {
+            Server::start(&[])
+        };
+        let mut r = s.raw();
+        let mut steps = Vec::new();
+        let latencystats = |r: &mut Raw| -> Vec<String> {
+            let info = r.call(&["INFO", "latencystats"]);
+            let mut v: Vec<String> = info
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                // the redis crate's CLIENT SETINFO, which picket-server
+                // accepts (reference/clients.md §1.1) and 7.0 refuses
+                .filter(|(k, _)| !k.ends_with("client|setinfo"))
+                .map(|(k, v)| format!("{k}:{}", shape(v)))
+                .collect();
+            v.sort();
+            v
+        };
+        for _ in 0..3 {
+            r.call(&["SET", "a", "b"]);
+        }
+        r.call(&["CONFIG", "GET", "maxmemory"]);
+        r.call(&["NOSUCH"]);
+        steps.push(latencystats(&mut r));
+        // calls per command, and buckets that grow
+        let mut c = s.conn();
+        let hist: redis::Value = redis::cmd("LATENCY")
+            .arg("HISTOGRAM")
+            .arg("set")
+            .arg("config")
+            .arg("nosuch")
+            .query(&mut c)
+            .unwrap();
+        let redis::Value::Array(m) = hist else {
+            panic!("{hist:?}")
+        };
+        let mut calls = Vec::new();
+        for kv in m.chunks(2) {
+            let name: String = redis::from_redis_value(&kv[0]).unwrap();
+            let redis::Value::Array(f) = &kv[1] else {
+                panic!()
+            };
+            let n: i64 = redis::from_redis_value(&f[1]).unwrap();
+            let redis::Value::Array(b) = &f[3] else {
+                panic!()
+            };
+            let b: Vec<i64> = b
+                .iter()
+                .map(|x| redis::from_redis_value(x).unwrap())
+                .collect();
+            let bounds: Vec<i64> = b.iter().step_by(2).copied().collect();
+            let counts: Vec<i64> = b.iter().skip(1).step_by(2).copied().collect();
+            assert!(bounds.windows(2).all(|w| w[0] < w[1]), "{b:?}");
+            assert!(counts.windows(2).all(|w| w[0] < w[1]), "{b:?}");
+            assert_eq!(counts.last(), Some(&n), "{b:?}");
+            calls.push(format!("{name}:{n}"));
+        }
+        calls.sort();
+        steps.push(calls);
+        r.call(&[
+            "CONFIG",
+            "SET",
+            "latency-tracking-info-percentiles",
+            "50 90.5",
+        ]);
+        steps.push(latencystats(&mut r));
+        r.call(&["CONFIG", "RESETSTAT"]);
+        r.call(&["CONFIG", "SET", "latency-tracking", "no"]);
+        r.call(&["SET", "a", "b"]);
+        steps.push(latencystats(&mut r));
+        seen.push(steps);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(seen[0][0]
+        .iter()
+        .any(|l| l.starts_with("latency_percentiles_usec_set:")));
+}

@@ -845,6 +845,18 @@ pub fn call_with(
         stat.failed_calls += 1;
         count_error(st, e);
     }
+    if st.config.latency_tracking {
+        let ns = st.clock.delta_as_nanos(start, end) as i64;
+        let h = if cmd.subs.is_empty() {
+            match st.latency.get_mut(cmd.name) {
+                Some(h) => h,
+                None => st.latency.entry(cmd.name.to_string()).or_default(),
+            }
+        } else {
+            st.latency.entry(stat_name(cmd, args)).or_default()
+        };
+        h.record(ns);
+    }
     let shown = redacted(cmd, args);
     let shown = shown.as_deref().unwrap_or(args);
     if cmd.flags & flags::SKIP_SLOWLOG == 0 {

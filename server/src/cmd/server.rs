@@ -289,6 +289,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         "resetstat" => {
             ctx.st.stats = Default::default();
             ctx.st.command_stats.clear();
+            ctx.st.latency.clear();
             ctx.st.error_stats.clear();
             Ok(Frame::ok())
         }
@@ -909,16 +910,59 @@ fn slowlog(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
 }
 
+/// LATENCY HISTOGRAM [command ...]: each command's calls and cumulative
+/// distribution (`fillCommandCDF`); a container names its subcommands;
+/// unknown names are skipped.
+fn latency_histogram(ctx: &Ctx, names: &[Bytes]) -> Frame {
+    let mut wanted: Vec<String> = Vec::new();
+    if names.is_empty() {
+        wanted.extend(ctx.st.latency.keys().cloned());
+        wanted.sort();
+    }
+    for n in names {
+        let n = String::from_utf8_lossy(n).to_ascii_lowercase();
+        match super::lookup(n.as_bytes()) {
+            Some(c) if !c.subs.is_empty() => {
+                wanted.extend(c.subs.iter().map(|(s, _, _)| format!("{}|{s}", c.name)))
+            }
+            Some(c) => wanted.push(c.name.to_string()),
+            None => wanted.push(n),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    Frame::Map(
+        wanted
+            .into_iter()
+            .filter(|n| seen.insert(n.clone()))
+            .filter_map(|n| {
+                let h = ctx.st.latency.get(&n)?;
+                let cdf = h
+                    .cdf()
+                    .into_iter()
+                    .map(|(us, count)| (Frame::Integer(us), Frame::Integer(count as i64)))
+                    .collect();
+                Some((
+                    Frame::bulk(n),
+                    Frame::Map(vec![
+                        (Frame::bulk("calls"), Frame::Integer(h.total() as i64)),
+                        (Frame::bulk("histogram_usec"), Frame::Map(cdf)),
+                    ]),
+                ))
+            })
+            .collect(),
+    )
+}
+
 fn latency(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let _ = &ctx;
-    // Latency monitoring is off by default in Redis (threshold 0) and is
-    // not recorded by Picket yet: answers are those of an empty monitor.
+    // Latency monitoring (LATEST, HISTORY, GRAPH, DOCTOR) is off by default
+    // in Redis (threshold 0) and is not recorded by Picket: those answer
+    // as an empty monitor. HISTOGRAM reads the latency-tracking data.
     let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
     match sub.as_str() {
         "latest" => Ok(Frame::Array(vec![])),
         "history" => Ok(Frame::Array(vec![])),
         "reset" => Ok(Frame::Integer(0)),
-        "histogram" => Ok(Frame::Map(vec![])),
+        "histogram" => Ok(latency_histogram(ctx, &a[2..])),
         "doctor" => Ok(Frame::Verbatim("txt".into(), Bytes::from_static(b"Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep a little more.\n"))),
         "graph" => Err(Frame::err(format!("ERR No samples available for event '{}'", String::from_utf8_lossy(&a[2])))),
         "help" => Ok(help_reply(&["LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "DOCTOR", "    Return a human readable latency analysis report.", "GRAPH <event>", "    Return an ASCII latency graph for the <event> class.", "HISTORY <event>", "    Return time-latency samples for the <event> class.", "LATEST", "    Return the latest latency samples for all events.", "RESET [<event> ...]", "    Reset latency data of one or more <event> classes.", "    (default: reset all data for all event classes)", "HISTOGRAM [COMMAND ...]", "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.", "    If no commands are specified then all histograms are replied.", "HELP", "    Prints this help."])),
