@@ -13,8 +13,10 @@
 //!   PSUBSCRIBE, CONFIG GET).
 //! - [`net`]: outgoing connections bound to `bind-source-addr`.
 //! - [`acl`]: ACL users, rules, permission checks, the ACL file and log.
+//! - [`cmddocs`]: COMMAND DOCS argument trees and reply maps.
 
 pub mod acl;
+pub mod cmddocs;
 pub mod conf;
 pub mod directives;
 pub mod glob;

@@ -65,83 +65,27 @@ pub fn info(c: &CommandSpec) -> Frame {
 /// deprecation, history, arguments ([`crate::cmdargs`]) and subcommands,
 /// in Redis's order.
 pub fn docs(c: &CommandSpec) -> Frame {
-    let kv = |k: &str, v: Frame| (Frame::bulk(k), v);
-    let mut m = vec![
-        kv("summary", Frame::bulk(c.summary)),
-        kv("since", Frame::bulk(c.since)),
-        kv("group", Frame::bulk(c.group)),
-    ];
-    if let Some(x) = c.complexity {
-        m.push(kv("complexity", Frame::bulk(x)));
-    }
-    if let Some((since, by)) = c.deprecated {
-        m.push(kv(
-            "doc_flags",
-            Frame::Set(vec![Frame::Simple("deprecated".into())]),
-        ));
-        m.push(kv("deprecated_since", Frame::bulk(since)));
-        m.push(kv("replaced_by", Frame::bulk(by)));
-    }
-    if let Some(d) = crate::cmdargs::docs(c.name) {
-        if !d.history.is_empty() {
-            let h = d
-                .history
-                .iter()
-                .map(|(v, what)| Frame::Array(vec![Frame::bulk(*v), Frame::bulk(*what)]))
-                .collect();
-            m.push(kv("history", Frame::Set(h)));
-        }
-        if !d.args.is_empty() {
-            m.push(kv("arguments", args(d.args)));
-        }
-    }
-    if !c.subcommands.is_empty() {
-        m.push(kv(
-            "subcommands",
-            Frame::Map(
-                c.subcommands
-                    .iter()
-                    .map(|s| (Frame::bulk(s.name), docs(s)))
-                    .collect(),
-            ),
-        ));
-    }
-    Frame::Map(m)
-}
-
-/// An argument list as COMMAND DOCS prints it (`addReplyCommandArgList`).
-fn args(list: &[crate::cmdargs::Arg]) -> Frame {
-    let kv = |k: &str, v: Frame| (Frame::bulk(k), v);
-    Frame::Array(
-        list.iter()
-            .map(|a| {
-                let mut m = vec![
-                    kv("name", Frame::bulk(a.name)),
-                    kv("type", Frame::bulk(a.kind)),
-                ];
-                if let Some(t) = a.token {
-                    m.push(kv("token", Frame::bulk(t)));
-                }
-                if let Some(v) = a.since {
-                    m.push(kv("since", Frame::bulk(v)));
-                }
-                if let Some(v) = a.deprecated_since {
-                    m.push(kv("deprecated_since", Frame::bulk(v)));
-                }
-                if !a.flags.is_empty() {
-                    let f = a
-                        .flags
-                        .iter()
-                        .map(|f| Frame::Simple(f.to_string()))
-                        .collect();
-                    m.push(kv("flags", Frame::Set(f)));
-                }
-                if matches!(a.kind, "oneof" | "block") {
-                    m.push(kv("arguments", args(a.args)));
-                }
-                Frame::Map(m)
-            })
-            .collect(),
+    let d = crate::cmdargs::docs(c.name);
+    let subs = c
+        .subcommands
+        .iter()
+        .map(|s| (Frame::bulk(s.name), docs(s)))
+        .collect();
+    picket_common::cmddocs::doc_frame(
+        &picket_common::cmddocs::Doc {
+            summary: c.summary,
+            since: c.since,
+            group: c.group,
+            complexity: c.complexity,
+            doc_flags: match c.deprecated {
+                Some(_) => &["deprecated"],
+                None => &[],
+            },
+            deprecated: c.deprecated,
+            history: d.map_or(&[][..], |d| d.history),
+            args: d.map_or(&[][..], |d| d.args),
+        },
+        subs,
     )
 }
 

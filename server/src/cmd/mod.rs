@@ -8,6 +8,7 @@
 pub mod acl;
 mod acl_data;
 pub mod connection;
+mod docs_data;
 pub mod hashes;
 pub mod keys;
 pub mod lists;

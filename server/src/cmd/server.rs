@@ -417,6 +417,55 @@ fn key_specs(c: &Cmd) -> Vec<Frame> {
     ])]
 }
 
+/// COMMAND DOCS's map for a command or subcommand (full name): Redis
+/// 7.0.15's own docs ([`super::docs_data`]), or only the group for a
+/// command Redis does not have.
+fn docs_map(fullname: &str, group: &str, subcommands: Vec<(Frame, Frame)>) -> Frame {
+    match super::docs_data::docs(fullname) {
+        Some(d) => picket_common::cmddocs::doc_frame(d, subcommands),
+        None => {
+            let mut m = vec![(Frame::bulk("group"), Frame::bulk(group))];
+            if !subcommands.is_empty() {
+                m.push((Frame::bulk("subcommands"), Frame::Map(subcommands)));
+            }
+            Frame::Map(m)
+        }
+    }
+}
+
+/// COMMAND DOCS's map for a command with its subcommands'.
+fn command_docs(c: &Cmd) -> Frame {
+    let subs = c
+        .subs
+        .iter()
+        .map(|(n, _, _)| {
+            let full = format!("{}|{n}", c.name);
+            let doc = docs_map(&full, c.group, Vec::new());
+            (Frame::bulk(full), doc)
+        })
+        .collect();
+    docs_map(c.name, c.group, subs)
+}
+
+/// COMMAND DOCS <name>: a command, or `parent|sub` (as
+/// `lookupCommandBySds` finds it); unknown names are left out.
+fn docs_by_name(name: &[u8]) -> Option<(Frame, Frame)> {
+    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+    match name.split_once('|') {
+        None => {
+            let c = super::lookup(name.as_bytes())?;
+            Some((Frame::bulk(c.name), command_docs(c)))
+        }
+        Some((parent, sub)) => {
+            let c = super::lookup(parent.as_bytes())?;
+            let (n, _, _) = c.subs.iter().find(|(n, _, _)| *n == sub)?;
+            let full = format!("{}|{n}", c.name);
+            let doc = docs_map(&full, c.group, Vec::new());
+            Some((Frame::bulk(full), doc))
+        }
+    }
+}
+
 /// COMMAND INFO's entry for a subcommand (`parent|sub`).
 fn sub_info(c: &Cmd, n: &str, arity: i32, flags: u32) -> Frame {
     let full = format!("{}|{}", c.name, n);
@@ -527,37 +576,16 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             ))
         }
         "docs" => {
-            let list: Vec<&'static Cmd> = if a.len() == 2 {
-                sorted_commands()
-            } else {
-                a[2..].iter().filter_map(|n| super::lookup(n)).collect()
-            };
+            if a.len() == 2 {
+                return Ok(Frame::Map(
+                    sorted_commands()
+                        .into_iter()
+                        .map(|c| (Frame::bulk(c.name), command_docs(c)))
+                        .collect(),
+                ));
+            }
             Ok(Frame::Map(
-                list.into_iter()
-                    .map(|c| {
-                        let mut doc = vec![(Frame::bulk("group"), Frame::bulk(c.group))];
-                        if !c.subs.is_empty() {
-                            doc.push((
-                                Frame::bulk("subcommands"),
-                                Frame::Map(
-                                    c.subs
-                                        .iter()
-                                        .map(|(n, _, _)| {
-                                            (
-                                                Frame::bulk(format!("{}|{}", c.name, n)),
-                                                Frame::Map(vec![(
-                                                    Frame::bulk("group"),
-                                                    Frame::bulk(c.group),
-                                                )]),
-                                            )
-                                        })
-                                        .collect(),
-                                ),
-                            ));
-                        }
-                        (Frame::bulk(c.name), Frame::Map(doc))
-                    })
-                    .collect(),
+                a[2..].iter().filter_map(|n| docs_by_name(n)).collect(),
             ))
         }
         "getkeys" => {
