@@ -255,12 +255,17 @@ fn command_introspection() {
     assert!(n > 60, "{n}");
     let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]);
     assert_eq!(keys, vec!["a", "b"]);
+    // (GETKEYS needs a command and at least one argument: arity -4)
     assert_eq!(
         qerr(&mut c, &["COMMAND", "GETKEYS", "PING"]),
+        "ERR wrong number of arguments for 'command|getkeys' command"
+    );
+    assert_eq!(
+        qerr(&mut c, &["COMMAND", "GETKEYS", "PING", "x"]),
         "ERR The command has no key arguments"
     );
     assert_eq!(
-        qerr(&mut c, &["COMMAND", "GETKEYS", "NOPE"]),
+        qerr(&mut c, &["COMMAND", "GETKEYS", "NOPE", "x"]),
         "ERR Invalid command specified"
     );
     let mut r = s.raw();
@@ -392,28 +397,33 @@ fn config_set_port_rebinds_the_listener() {
     assert_eq!(v[1], new_port.to_string());
 }
 
-/// COMMAND INFO's ACL categories (element 7) are Redis 7.0.15's, for every
-/// command and subcommand both servers have.
+/// COMMAND INFO's arity, flags (element 3, in Redis's order) and ACL
+/// categories (element 7) are Redis 7.0.15's, for every command and
+/// subcommand both servers have.
 #[test]
-fn command_info_categories_are_redis_own() {
+fn command_info_arity_flags_and_categories_are_redis_own() {
     let (p, r) = (Server::start(&[]), Server::start_redis(&[]));
     let (mut pc, mut rc) = (p.conn(), r.conn());
     let names: Vec<String> = q(&mut pc, &["COMMAND", "LIST"]);
-    let categories = |c: &mut redis::Connection, name: &str| -> Option<Vec<String>> {
-        let v: redis::Value = redis::cmd("COMMAND")
-            .arg("INFO")
-            .arg(name)
-            .query(c)
-            .unwrap();
-        let redis::Value::Array(entries) = v else {
-            return None;
+    let fields =
+        |c: &mut redis::Connection, name: &str| -> Option<(i64, Vec<String>, Vec<String>)> {
+            let v: redis::Value = redis::cmd("COMMAND")
+                .arg("INFO")
+                .arg(name)
+                .query(c)
+                .unwrap();
+            let redis::Value::Array(entries) = v else {
+                return None;
+            };
+            let Some(redis::Value::Array(info)) = entries.into_iter().next() else {
+                return None;
+            };
+            Some((
+                redis::from_redis_value(&info[1]).unwrap(),
+                redis::from_redis_value(&info[2]).unwrap(),
+                redis::from_redis_value(&info[6]).unwrap(),
+            ))
         };
-        let Some(redis::Value::Array(info)) = entries.into_iter().next() else {
-            return None;
-        };
-        let cats: Vec<String> = redis::from_redis_value(&info[6]).unwrap();
-        Some(cats)
-    };
     let mut compared = 0;
     for name in &names {
         let mut all = vec![name.clone()];
@@ -434,8 +444,8 @@ fn command_info_categories_are_redis_own() {
             }
         }
         for n in all {
-            if let Some(want) = categories(&mut rc, &n) {
-                assert_eq!(categories(&mut pc, &n), Some(want), "{n}");
+            if let Some(want) = fields(&mut rc, &n) {
+                assert_eq!(fields(&mut pc, &n), Some(want), "{n}");
                 compared += 1;
             }
         }

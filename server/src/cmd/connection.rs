@@ -11,7 +11,16 @@ use crate::state::{ClientInfo, ClientKind, Pause, ReplyMode};
 /// Connection rows of the command table.
 pub static COMMANDS: &[Cmd] = &[
     cmd!("ping", -1, FAST | SENTINEL, 0, 0, 0, "connection", ping),
-    cmd!("echo", 2, FAST, 0, 0, 0, "connection", echo),
+    cmd!(
+        "echo",
+        2,
+        LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        "connection",
+        echo
+    ),
     cmd!(
         "select",
         2,
@@ -25,7 +34,7 @@ pub static COMMANDS: &[Cmd] = &[
     cmd!(
         "quit",
         -1,
-        ALLOW_BUSY | NO_AUTH | LOADING | STALE | FAST,
+        ALLOW_BUSY | NOSCRIPT | NO_AUTH | LOADING | STALE | FAST,
         0,
         0,
         0,

@@ -64,7 +64,7 @@ pub static COMMANDS: &[Cmd] = &[
     cmd!(
         "object",
         -2,
-        READONLY,
+        0,
         2,
         2,
         1,

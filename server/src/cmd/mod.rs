@@ -59,6 +59,9 @@ pub mod flags {
     pub const MOVABLEKEYS: u32 = 1 << 15;
     pub const ALLOW_BUSY: u32 = 1 << 16;
     pub const SENTINEL: u32 = 1 << 17;
+    /// Not allowed while a replica loads asynchronously (shown by COMMAND
+    /// INFO; picket-server does not load asynchronously).
+    pub const NO_ASYNC_LOADING: u32 = 1 << 18;
     /// Names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -76,6 +79,7 @@ pub mod flags {
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
         (SENTINEL, "sentinel"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (MOVABLEKEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),

@@ -14,11 +14,11 @@ use crate::replication::{master, replica};
 /// The replication rows of the command table.
 #[rustfmt::skip]
 pub static COMMANDS: &[Cmd] = &[
-    cmd!("replicaof", 3, ADMIN | NOSCRIPT | STALE, 0, 0, 0, "server", replicaof),
-    cmd!("slaveof", 3, ADMIN | NOSCRIPT | STALE, 0, 0, 0, "server", replicaof),
+    cmd!("replicaof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, 0, 0, 0, "server", replicaof),
+    cmd!("slaveof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, 0, 0, 0, "server", replicaof),
     cmd!("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, 0, 0, 0, "server", replconf),
-    cmd!("psync", -3, ADMIN | NOSCRIPT | NO_MULTI, 0, 0, 0, "server", psync),
-    cmd!("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, 0, 0, 0, "server", sync),
+    cmd!("psync", -3, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, 0, 0, 0, "server", psync),
+    cmd!("sync", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, 0, 0, 0, "server", sync),
     cmd!("wait", 3, NOSCRIPT, 0, 0, 0, "generic", wait),
     cmd!("role", 1, NOSCRIPT | LOADING | STALE | FAST | SENTINEL, 0, 0, 0, "server", role),
     cmd!("failover", -1, ADMIN | NOSCRIPT | STALE, 0, 0, 0, "server", failover_cmd),

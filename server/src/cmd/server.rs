@@ -55,7 +55,7 @@ pub static COMMANDS: &[Cmd] = &[
             ("count", 2, LOADING | STALE),
             ("info", -2, LOADING | STALE),
             ("docs", -2, LOADING | STALE),
-            ("getkeys", -3, LOADING | STALE),
+            ("getkeys", -4, LOADING | STALE),
             ("list", -2, LOADING | STALE),
             ("help", 2, LOADING | STALE)
         ]
@@ -139,18 +139,27 @@ pub static COMMANDS: &[Cmd] = &[
     cmd!(
         "save",
         1,
-        ADMIN | NOSCRIPT | NO_MULTI,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
         0,
         0,
         0,
         "server",
         save
     ),
-    cmd!("bgsave", -1, ADMIN | NOSCRIPT, 0, 0, 0, "server", bgsave),
+    cmd!(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        0,
+        0,
+        0,
+        "server",
+        bgsave
+    ),
     cmd!(
         "bgrewriteaof",
         1,
-        ADMIN | NOSCRIPT,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
         0,
         0,
         0,
@@ -467,6 +476,8 @@ fn docs_by_name(name: &[u8]) -> Option<(Frame, Frame)> {
 }
 
 /// COMMAND INFO's entry for a subcommand (`parent|sub`).
+/// (A container's key positions, OBJECT's, belong to its subcommands in
+/// Redis's table: they are shown there and the container shows none.)
 fn sub_info(c: &Cmd, n: &str, arity: i32, flags: u32) -> Frame {
     let full = format!("{}|{}", c.name, n);
     let cats = categories_of(&full);
@@ -474,12 +485,12 @@ fn sub_info(c: &Cmd, n: &str, arity: i32, flags: u32) -> Frame {
         Frame::bulk(full),
         Frame::Integer(arity as i64),
         Frame::Set(flag_frames(flags)),
-        Frame::Integer(0),
-        Frame::Integer(0),
-        Frame::Integer(0),
+        Frame::Integer(c.first_key as i64),
+        Frame::Integer(c.last_key as i64),
+        Frame::Integer(c.step as i64),
         Frame::Set(cats),
         Frame::Set(vec![]),
-        Frame::Array(vec![]),
+        Frame::Array(key_specs(c)),
         Frame::Array(vec![]),
     ])
 }
@@ -510,16 +521,18 @@ fn command_info(c: &Cmd) -> Frame {
     if c.getkeys.is_some() {
         fl |= MOVABLEKEYS;
     }
+    let container = !c.subs.is_empty();
+    let pos = |v: i32| Frame::Integer(if container { 0 } else { v as i64 });
     Frame::Array(vec![
         Frame::bulk(c.name),
         Frame::Integer(c.arity as i64),
         Frame::Set(flag_frames(fl)),
-        Frame::Integer(c.first_key as i64),
-        Frame::Integer(c.last_key as i64),
-        Frame::Integer(c.step as i64),
+        pos(c.first_key),
+        pos(c.last_key),
+        pos(c.step),
         Frame::Set(acl_categories(c)),
         Frame::Set(vec![]),
-        Frame::Array(key_specs(c)),
+        Frame::Array(if container { vec![] } else { key_specs(c) }),
         Frame::Array(subs),
     ])
 }
