@@ -397,11 +397,12 @@ fn config_set_port_rebinds_the_listener() {
     assert_eq!(v[1], new_port.to_string());
 }
 
-/// COMMAND INFO's arity, flags (element 3, in Redis's order) and ACL
-/// categories (element 7) are Redis 7.0.15's, for every command and
-/// subcommand both servers have.
+/// COMMAND INFO is Redis 7.0.15's for every command and subcommand both
+/// servers have: arity, flags (in Redis's order), key positions, ACL
+/// categories, tips and key specs (everything but the list of
+/// subcommands, whose order is a hash table's in Redis).
 #[test]
-fn command_info_arity_flags_and_categories_are_redis_own() {
+fn command_info_is_redis_own() {
     let (p, r) = (Server::start(&[]), Server::start_redis(&[]));
     let (mut pc, mut rc) = (p.conn(), r.conn());
     let names: Vec<String> = q(&mut pc, &["COMMAND", "LIST"]);
@@ -675,4 +676,68 @@ fn command_docs_are_redis_own() {
         }
     }
     assert!(compared > 300, "{compared}");
+}
+
+/// COMMAND GETKEYS and GETKEYSANDFLAGS answer as redis-server 7.0.15 does:
+/// the same keys, the same key-spec flags, the same errors in the same
+/// order.
+#[test]
+fn command_getkeys_and_flags_match_redis() {
+    let lines: &[&str] = &[
+        "SET k v",
+        "SET k v GET",
+        "SET k v EX 10 GET",
+        "GET k",
+        "MSET a 1 b 2",
+        "MGET a b c",
+        "DEL a b c",
+        "EXISTS a",
+        "RENAME a b",
+        "COPY a b",
+        "SMOVE a b m",
+        "LMOVE s d LEFT RIGHT",
+        "BLPOP a b 0",
+        "LMPOP 2 a b LEFT",
+        "ZUNIONSTORE d 2 a b",
+        "ZUNION 2 a b",
+        "SORT k",
+        "SORT k STORE d",
+        "SORT_RO k",
+        "OBJECT ENCODING k",
+        "GETEX k",
+        "HSET h f v",
+        "PING x",
+        "ECHO",
+        "GET",
+        "GET a b",
+        "NOPE x",
+        "OBJECT NOPE k",
+        "ZUNIONSTORE d 0 a",
+    ];
+    let mut seen = Vec::new();
+    for redis in [false, true] {
+        let s = if redis {
+            Server::start_redis(&[])
+        } else {
+            Server::start(&[])
+        };
+        let mut out = Vec::new();
+        for resp3 in [false, true] {
+            let mut r = s.raw();
+            if resp3 {
+                r.call(&["HELLO", "3"]);
+            }
+            for line in lines {
+                for sub in ["GETKEYS", "GETKEYSANDFLAGS"] {
+                    let mut args = vec!["COMMAND", sub];
+                    args.extend(line.split(' '));
+                    out.push(format!("{line} {sub} resp3={resp3}: {}", r.call(&args)));
+                }
+            }
+        }
+        seen.push(out);
+    }
+    for (p, r) in seen[0].iter().zip(&seen[1]) {
+        assert_eq!(p, r);
+    }
 }

@@ -79,15 +79,31 @@ pub struct KeySpec {
     pub write: bool,
     /// `variable_flags`: the arguments decide (SET without GET only writes).
     pub variable: bool,
+    /// Every flag, as COMMAND INFO prints them (`RW`, `access`, ...).
+    pub flags: &'static [&'static str],
+    pub notes: Option<&'static str>,
     pub begin: Begin,
     pub find: Find,
 }
+
+/// One command's Redis data (`acl_data`): (full name, categories, tips,
+/// key specs).
+pub type CommandData = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [KeySpec],
+);
 
 /// The ACL view of the command table: the rules' command ids, and each
 /// id's key specs.
 pub struct AclTable {
     pub cmds: CommandTable,
     specs: Vec<&'static [KeySpec]>,
+    /// Each id's COMMAND INFO tips.
+    tips: Vec<&'static [&'static str]>,
+    /// Whether Redis 7.0.15 has the command (its data is Redis's).
+    known: Vec<bool>,
     /// Full name → id, for the lookup before every command.
     by_name: HashMap<String, usize>,
 }
@@ -98,24 +114,27 @@ pub struct AclTable {
 pub fn acl_table() -> &'static AclTable {
     static T: OnceLock<AclTable> = OnceLock::new();
     T.get_or_init(|| {
-        let data: HashMap<&str, (&[&str], &[KeySpec])> = super::acl_data::COMMANDS
-            .iter()
-            .map(|(n, c, s)| (*n, (*c, *s)))
-            .collect();
+        let data: HashMap<&str, &CommandData> =
+            super::acl_data::COMMANDS.iter().map(|d| (d.0, d)).collect();
         let mut names: Vec<&&Cmd> = super::table().values().collect();
         names.sort_by_key(|c| c.name);
         let mut t = AclTable {
             cmds: CommandTable::default(),
             specs: Vec::new(),
+            tips: Vec::new(),
+            known: Vec::new(),
             by_name: HashMap::new(),
         };
         let add = |t: &mut AclTable, full: &str, flags: u32, fallback: &Cmd| {
-            let (cats, specs): (Vec<&str>, &'static [KeySpec]) = match data.get(full) {
-                Some((c, s)) => (c.to_vec(), s),
-                None => (super::server::acl_category_names(fallback), &[]),
-            };
+            let (cats, tips, specs): (Vec<&str>, &'static [&'static str], &'static [KeySpec]) =
+                match data.get(full) {
+                    Some((_, c, tips, s)) => (c.to_vec(), tips, s),
+                    None => (super::server::acl_category_names(fallback), &[], &[]),
+                };
             let id = t.cmds.add(full, &cats, flags & NO_AUTH != 0);
             t.specs.push(specs);
+            t.tips.push(tips);
+            t.known.push(data.contains_key(full));
             t.by_name.insert(full.to_string(), id);
         };
         for c in names {
@@ -126,6 +145,14 @@ pub fn acl_table() -> &'static AclTable {
         }
         t
     })
+}
+
+/// Redis 7.0.15's tips and key specs of a command or subcommand (full
+/// name), when Redis has it.
+pub fn redis_info(fullname: &str) -> Option<(&'static [&'static str], &'static [KeySpec])> {
+    let t = acl_table();
+    let id = *t.by_name.get(fullname)?;
+    Some((t.tips[id], t.specs[id])).filter(|_| t.known[id])
 }
 
 /// The ACL command table.
@@ -259,6 +286,45 @@ pub fn keys(id: usize, cmd: &Cmd, args: &[Bytes]) -> Vec<(usize, KeyAccess)> {
         .into_iter()
         .filter(|&p| p < args.len())
         .map(|p| (p, by_pos.get(&p).copied().unwrap_or(any)))
+        .collect()
+}
+
+/// COMMAND GETKEYSANDFLAGS: every key position with the flags of the key
+/// spec that finds it, as COMMAND INFO names them. SET's `variable_flags`
+/// are resolved as `setGetKeys` does (`RW access update` with GET, `OW
+/// update` without); a position only a command's own key finder knows
+/// (SORT's STORE) takes the flags of its last `unknown` spec.
+pub fn keys_with_flags(id: usize, cmd: &Cmd, args: &[Bytes]) -> Vec<(usize, Vec<&'static str>)> {
+    let specs = acl_table().specs[id];
+    let unknown = specs
+        .iter()
+        .rev()
+        .find(|s| matches!(s.begin, Begin::Unknown))
+        .map_or(&[][..], |s| s.flags);
+    let mut by_pos: HashMap<usize, &'static [&'static str]> = HashMap::new();
+    for s in specs {
+        for p in spec_positions(s, args) {
+            by_pos.entry(p).or_insert(s.flags);
+        }
+    }
+    let with_get = args
+        .get(3..)
+        .is_some_and(|r| r.iter().any(|a| is(a, "get")));
+    super::server::get_keys(cmd, args)
+        .into_iter()
+        .filter(|&p| p < args.len())
+        .map(|p| {
+            let flags = by_pos.get(&p).copied().unwrap_or(unknown);
+            let flags = if flags.contains(&"variable_flags") && cmd.name == "set" {
+                match with_get {
+                    true => vec!["RW", "access", "update"],
+                    false => vec!["OW", "update"],
+                }
+            } else {
+                flags.to_vec()
+            };
+            (p, flags)
+        })
         .collect()
 }
 

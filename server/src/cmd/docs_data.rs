@@ -1679,6 +1679,19 @@ static DOCS: &[(&str, Doc<'static>)] = &[
         },
     ),
     (
+        "command|getkeysandflags",
+        Doc {
+            summary: "Extract keys and access flags given a full Redis command",
+            since: "7.0.0",
+            group: "server",
+            complexity: Some("O(N) where N is the number of arguments to the command"),
+            doc_flags: &[],
+            deprecated: None,
+            history: &[],
+            args: &[],
+        },
+    ),
+    (
         "command|help",
         Doc {
             summary: "Show helpful text about the different subcommands",

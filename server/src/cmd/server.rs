@@ -56,6 +56,7 @@ pub static COMMANDS: &[Cmd] = &[
             ("info", -2, LOADING | STALE),
             ("docs", -2, LOADING | STALE),
             ("getkeys", -4, LOADING | STALE),
+            ("getkeysandflags", -4, LOADING | STALE),
             ("list", -2, LOADING | STALE),
             ("help", 2, LOADING | STALE)
         ]
@@ -379,6 +380,89 @@ fn flag_frames(flags: u32) -> Vec<Frame> {
         .collect()
 }
 
+/// One key spec as COMMAND INFO prints it (`addReplyCommandKeySpecs`).
+fn key_spec_frame(k: &super::acl::KeySpec) -> Frame {
+    use super::acl::{Begin, Find};
+    let kv = |key: &str, v: Frame| (Frame::bulk(key), v);
+    let int = |n: i32| Frame::Integer(n as i64);
+    let mut m = Vec::new();
+    if let Some(n) = k.notes {
+        m.push(kv("notes", Frame::bulk(n)));
+    }
+    m.push(kv(
+        "flags",
+        Frame::Set(
+            k.flags
+                .iter()
+                .map(|f| Frame::Simple(f.to_string()))
+                .collect(),
+        ),
+    ));
+    let (bt, bs) = match k.begin {
+        Begin::Index(i) => ("index", vec![kv("index", int(i))]),
+        Begin::Keyword(w, from) => (
+            "keyword",
+            vec![kv("keyword", Frame::bulk(w)), kv("startfrom", int(from))],
+        ),
+        Begin::Unknown => ("unknown", vec![]),
+    };
+    m.push(kv(
+        "begin_search",
+        Frame::Map(vec![
+            kv("type", Frame::bulk(bt)),
+            kv("spec", Frame::Map(bs)),
+        ]),
+    ));
+    let (ft, fs) = match k.find {
+        Find::Range {
+            lastkey,
+            step,
+            limit,
+        } => (
+            "range",
+            vec![
+                kv("lastkey", int(lastkey)),
+                kv("keystep", int(step)),
+                kv("limit", int(limit)),
+            ],
+        ),
+        Find::Keynum {
+            keynumidx,
+            firstkey,
+            step,
+        } => (
+            "keynum",
+            vec![
+                kv("keynumidx", int(keynumidx)),
+                kv("firstkey", int(firstkey)),
+                kv("keystep", int(step)),
+            ],
+        ),
+        Find::Unknown => ("unknown", vec![]),
+    };
+    m.push(kv(
+        "find_keys",
+        Frame::Map(vec![
+            kv("type", Frame::bulk(ft)),
+            kv("spec", Frame::Map(fs)),
+        ]),
+    ));
+    Frame::Map(m)
+}
+
+/// COMMAND INFO's tips and key specs of a command or subcommand: Redis
+/// 7.0.15's own, or (for a command Redis does not have) no tips and the
+/// key range of `c`.
+fn tips_and_specs(fullname: &str, c: &Cmd) -> (Vec<Frame>, Vec<Frame>) {
+    match super::acl::redis_info(fullname) {
+        Some((tips, specs)) => (
+            tips.iter().map(|t| Frame::bulk(*t)).collect(),
+            specs.iter().map(key_spec_frame).collect(),
+        ),
+        None => (vec![], key_specs(c)),
+    }
+}
+
 fn key_specs(c: &Cmd) -> Vec<Frame> {
     if c.first_key <= 0 {
         return vec![];
@@ -481,6 +565,7 @@ fn docs_by_name(name: &[u8]) -> Option<(Frame, Frame)> {
 fn sub_info(c: &Cmd, n: &str, arity: i32, flags: u32) -> Frame {
     let full = format!("{}|{}", c.name, n);
     let cats = categories_of(&full);
+    let (tips, specs) = tips_and_specs(&full, c);
     Frame::Array(vec![
         Frame::bulk(full),
         Frame::Integer(arity as i64),
@@ -489,8 +574,8 @@ fn sub_info(c: &Cmd, n: &str, arity: i32, flags: u32) -> Frame {
         Frame::Integer(c.last_key as i64),
         Frame::Integer(c.step as i64),
         Frame::Set(cats),
-        Frame::Set(vec![]),
-        Frame::Array(key_specs(c)),
+        Frame::Set(tips),
+        Frame::Array(specs),
         Frame::Array(vec![]),
     ])
 }
@@ -523,6 +608,7 @@ fn command_info(c: &Cmd) -> Frame {
     }
     let container = !c.subs.is_empty();
     let pos = |v: i32| Frame::Integer(if container { 0 } else { v as i64 });
+    let (tips, specs) = tips_and_specs(c.name, c);
     Frame::Array(vec![
         Frame::bulk(c.name),
         Frame::Integer(c.arity as i64),
@@ -531,8 +617,8 @@ fn command_info(c: &Cmd) -> Frame {
         pos(c.last_key),
         pos(c.step),
         Frame::Set(acl_categories(c)),
-        Frame::Set(vec![]),
-        Frame::Array(if container { vec![] } else { key_specs(c) }),
+        Frame::Set(tips),
+        Frame::Array(specs),
         Frame::Array(subs),
     ])
 }
@@ -601,24 +687,71 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 a[2..].iter().filter_map(|n| docs_by_name(n)).collect(),
             ))
         }
-        "getkeys" => {
+        "getkeys" | "getkeysandflags" => {
+            // getKeysSubcommandImpl: the command (or subcommand), whether
+            // it has keys at all, its arity, then its keys
+            let rest = &a[2..];
             let Some(c) = super::lookup(&a[2]) else {
                 return Err(Frame::err("ERR Invalid command specified"));
             };
-            let rest = &a[2..];
-            if (c.arity > 0 && rest.len() as i32 != c.arity) || (rest.len() as i32) < -c.arity {
+            let id = super::acl::cmd_id(c, rest);
+            // an unknown subcommand is an unknown command to lookupCommand
+            if !c.subs.is_empty() && rest.len() >= 2 && id.is_none() {
+                return Err(Frame::err("ERR Invalid command specified"));
+            }
+            let has_keys = c.first_key > 0
+                || c.getkeys.is_some()
+                || id.and_then(|id| {
+                    super::acl::redis_info(super::acl::fullname(id))
+                        .map(|(_, specs)| !specs.is_empty())
+                }) == Some(true);
+            if !has_keys {
+                return Err(Frame::err("ERR The command has no key arguments"));
+            }
+            let arity = match (id, c.subs.is_empty()) {
+                (Some(id), false) => {
+                    let full = super::acl::fullname(id);
+                    let sub = full.split_once('|').map_or("", |x| x.1);
+                    c.subs
+                        .iter()
+                        .find(|(n, _, _)| *n == sub)
+                        .map_or(c.arity, |x| x.1)
+                }
+                _ => c.arity,
+            };
+            if (arity > 0 && rest.len() as i32 != arity) || (rest.len() as i32) < -arity {
                 return Err(Frame::err(
                     "ERR Invalid number of arguments specified for command",
                 ));
             }
-            let keys = get_keys(c, rest);
+            let with_flags = is(&a[1], "getkeysandflags");
+            let keys: Vec<(usize, Vec<&str>)> = match (with_flags, id) {
+                (true, Some(id)) => super::acl::keys_with_flags(id, c, rest),
+                _ => get_keys(c, rest).into_iter().map(|p| (p, vec![])).collect(),
+            };
+            let keys: Vec<(usize, Vec<&str>)> =
+                keys.into_iter().filter(|(p, _)| *p < rest.len()).collect();
             if keys.is_empty() {
-                return Err(Frame::err("ERR The command has no key arguments"));
+                return Err(Frame::err("ERR Invalid arguments specified for command"));
             }
             Ok(Frame::Array(
                 keys.into_iter()
-                    .filter_map(|i| rest.get(i).cloned())
-                    .map(Frame::Bulk)
+                    .map(|(p, flags)| {
+                        let key = Frame::Bulk(rest[p].clone());
+                        match with_flags {
+                            false => key,
+                            true => Frame::Array(vec![
+                                key,
+                                Frame::Set(
+                                    flags
+                                        .into_iter()
+                                        .filter(|f| *f != "variable_flags")
+                                        .map(|f| Frame::Simple(f.to_string()))
+                                        .collect(),
+                                ),
+                            ]),
+                        }
+                    })
                     .collect(),
             ))
         }

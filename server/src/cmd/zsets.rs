@@ -321,9 +321,15 @@ fn bzmpop_keys(a: &[Bytes]) -> Vec<usize> {
     numkeys_from(a, 2)
 }
 
+/// The destination and the sources (`zunionInterDiffStoreGetKeys`): no
+/// keys at all when numkeys is out of range.
 fn store_keys(a: &[Bytes]) -> Vec<usize> {
+    let sources = numkeys_from(a, 2);
+    if sources.is_empty() {
+        return Vec::new();
+    }
     let mut v = vec![1];
-    v.extend(numkeys_from(a, 2));
+    v.extend(sources);
     v
 }
 
