@@ -13,11 +13,13 @@
 //! Needs `redis-sentinel` and `redis-cli`; fails, never skips, without
 //! them.
 
+#[path = "../../common/testsupport/acl_compare.rs"]
+mod acl_compare;
 mod common;
 
+use acl_compare::*;
+
 use std::fs;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -26,101 +28,6 @@ use common::*;
 
 const PICKET: &str = env!("CARGO_BIN_EXE_picket-sentinel");
 const IMPLS: [&str; 2] = ["redis-sentinel", PICKET];
-
-/// Sorts every run of single-command rules (`+cmd`, `-cmd|sub`) in a line.
-fn sort_rule_runs(line: &str) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut run: Vec<String> = Vec::new();
-    let flush = |run: &mut Vec<String>, out: &mut Vec<String>| {
-        run.sort();
-        out.append(run);
-    };
-    for w in line.split(' ') {
-        let (w, close) = match w.strip_suffix(')') {
-            Some(x) => (x, true),
-            None => (w, false),
-        };
-        let single = (w.starts_with('+') || w.starts_with('-')) && !w[1..].starts_with('@');
-        if single {
-            run.push(w.to_string());
-        } else {
-            flush(&mut run, &mut out);
-            out.push(w.to_string());
-        }
-        if close {
-            flush(&mut run, &mut out);
-            let last = out.pop().unwrap_or_default();
-            out.push(format!("{last})"));
-        }
-    }
-    flush(&mut run, &mut out);
-    out.join(" ")
-}
-
-/// Keeps the process-independent fields of a CLIENT LIST line.
-fn client_info(line: &str) -> String {
-    line.split(' ')
-        .filter(|f| {
-            ["name=", "flags=", "sub=", "psub=", "cmd=", "user=", "resp="]
-                .iter()
-                .any(|k| f.starts_with(k))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Normalizes redis-cli output: rule runs sorted, client-info reduced,
-/// ACL LOG ages replaced by their shape.
-fn normalize(out: &str) -> String {
-    let lines: Vec<&str> = out.lines().collect();
-    let mut norm = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
-        let prev = if i > 0 { lines[i - 1] } else { "" };
-        let l = l.trim_end();
-        // RESP2 prints a map's keys and values on lines of their own,
-        // redis-cli -3 prints `key value`
-        let age = |v: &str| {
-            let v: f64 = v.parse().unwrap_or_else(|_| panic!("age-seconds {l:?}"));
-            assert!((0.0..30.0).contains(&v), "age-seconds {v}");
-            "<age>".to_string()
-        };
-        let n = if l.starts_with("id=") {
-            client_info(l)
-        } else if let Some(rest) = l.strip_prefix("client-info id=") {
-            format!("client-info {}", client_info(rest))
-        } else if prev.ends_with("age-seconds") {
-            age(l)
-        } else if let Some(rest) = l.strip_prefix("age-seconds ") {
-            format!("age-seconds {}", age(rest))
-        } else {
-            sort_rule_runs(l)
-        };
-        norm.push(n);
-    }
-    norm.join("\n")
-}
-
-/// One redis-cli session: `lines` sent on one connection.
-fn session(port: u16, flags: &[&str], lines: &[&str]) -> String {
-    let mut child = Command::new("timeout")
-        .args(["10", "redis-cli", "-p", &port.to_string()])
-        .args(flags)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut input = lines.join("\n");
-    input.push('\n');
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn start(bin: &str, dir: &Path, extra: &str) -> (Proc, u16, std::path::PathBuf) {
     let port = free_port();
@@ -407,59 +314,6 @@ fn acl_save_and_load_match_redis_sentinel() {
         seen[0].3.is_empty(),
         "with an aclfile the config has no user lines"
     );
-}
-
-/// A raw RESP connection.
-struct Raw(TcpStream);
-
-impl Raw {
-    fn connect(port: u16) -> Raw {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        Raw(s)
-    }
-
-    fn send(&mut self, args: &[&str]) {
-        let mut req = format!("*{}\r\n", args.len());
-        for a in args {
-            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        self.0.write_all(req.as_bytes()).unwrap();
-    }
-
-    fn read(&mut self) -> String {
-        std::thread::sleep(Duration::from_millis(100));
-        let mut buf = [0u8; 4096];
-        let n = loop {
-            match self.0.read(&mut buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                r => break r.unwrap_or(0),
-            }
-        };
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    }
-
-    fn call(&mut self, args: &[&str]) -> String {
-        self.send(args);
-        self.read()
-    }
-
-    /// Whether the server has closed the connection.
-    fn closed(&mut self) -> bool {
-        self.0
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .unwrap();
-        let _ = self.0.write_all(b"*1\r\n$4\r\nPING\r\n");
-        let mut buf = [0u8; 64];
-        loop {
-            match self.0.read(&mut buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                // a reply (or a pushed message) means open; EOF or a reset,
-                // closed
-                r => return matches!(r, Ok(0) | Err(_)),
-            }
-        }
-    }
 }
 
 #[test]

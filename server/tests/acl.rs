@@ -14,7 +14,11 @@
 //!
 //! Needs `redis-server` and `redis-cli`; fails, never skips, without them.
 
+#[path = "../../common/testsupport/acl_compare.rs"]
+mod acl_compare;
 mod common;
+
+use acl_compare::*;
 
 use std::fs;
 use std::io::{Read, Write};
@@ -39,99 +43,6 @@ fn require_tool(name: &str) {
         ok,
         "{name} is missing: apt-get install -y redis-server redis-tools"
     );
-}
-
-/// Sorts every run of single-command rules (`+cmd`, `-cmd|sub`) in a line.
-fn sort_rule_runs(line: &str) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut run: Vec<String> = Vec::new();
-    let flush = |run: &mut Vec<String>, out: &mut Vec<String>| {
-        run.sort();
-        out.append(run);
-    };
-    for w in line.split(' ') {
-        let (w, close) = match w.strip_suffix(')') {
-            Some(x) => (x, true),
-            None => (w, false),
-        };
-        let single = (w.starts_with('+') || w.starts_with('-')) && !w[1..].starts_with('@');
-        if single {
-            run.push(w.to_string());
-        } else {
-            flush(&mut run, &mut out);
-            out.push(w.to_string());
-        }
-        if close {
-            flush(&mut run, &mut out);
-            let last = out.pop().unwrap_or_default();
-            out.push(format!("{last})"));
-        }
-    }
-    flush(&mut run, &mut out);
-    out.join(" ")
-}
-
-/// Keeps the process-independent fields of a CLIENT LIST line.
-fn client_info(line: &str) -> String {
-    line.split(' ')
-        .filter(|f| {
-            ["name=", "flags=", "sub=", "psub=", "cmd=", "user=", "resp="]
-                .iter()
-                .any(|k| f.starts_with(k))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Normalizes redis-cli output: rule runs sorted, client-info reduced,
-/// ACL LOG ages replaced by their shape.
-fn normalize(out: &str) -> String {
-    let lines: Vec<&str> = out.lines().collect();
-    let mut norm = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
-        let prev = if i > 0 { lines[i - 1] } else { "" };
-        let l = l.trim_end();
-        let age = |v: &str| {
-            let v: f64 = v.parse().unwrap_or_else(|_| panic!("age-seconds {l:?}"));
-            assert!((0.0..30.0).contains(&v), "age-seconds {v}");
-            "<age>".to_string()
-        };
-        let n = if l.starts_with("id=") {
-            client_info(l)
-        } else if let Some(rest) = l.strip_prefix("client-info id=") {
-            format!("client-info {}", client_info(rest))
-        } else if prev.ends_with("age-seconds") {
-            age(l)
-        } else if let Some(rest) = l.strip_prefix("age-seconds ") {
-            format!("age-seconds {}", age(rest))
-        } else {
-            sort_rule_runs(l)
-        };
-        norm.push(n);
-    }
-    norm.join("\n")
-}
-
-/// One redis-cli session: `lines` sent on one connection.
-fn session(port: u16, flags: &[&str], lines: &[&str]) -> String {
-    let mut child = Command::new("timeout")
-        .args(["10", "redis-cli", "-p", &port.to_string()])
-        .args(flags)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut input = lines.join("\n");
-    input.push('\n');
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn cli(port: u16, args: &[&str]) -> String {
@@ -335,47 +246,6 @@ fn acl_commands_match_redis_in_resp2_and_resp3() {
             })
             .collect();
         assert!(diffs.is_empty(), "{}", diffs.join("\n"));
-    }
-}
-
-/// A raw RESP connection.
-struct Raw(TcpStream);
-
-impl Raw {
-    fn connect(port: u16) -> Raw {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        Raw(s)
-    }
-
-    fn send(&mut self, args: &[&str]) {
-        let mut req = format!("*{}\r\n", args.len());
-        for a in args {
-            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        self.0.write_all(req.as_bytes()).unwrap();
-    }
-
-    fn read(&mut self) -> String {
-        std::thread::sleep(Duration::from_millis(100));
-        let mut buf = [0u8; 4096];
-        let n = self.0.read(&mut buf).unwrap_or(0);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    }
-
-    fn call(&mut self, args: &[&str]) -> String {
-        self.send(args);
-        self.read()
-    }
-
-    /// Whether the server has closed the connection.
-    fn closed(&mut self) -> bool {
-        self.0
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .unwrap();
-        let _ = self.0.write_all(b"*1\r\n$4\r\nPING\r\n");
-        let mut buf = [0u8; 64];
-        matches!(self.0.read(&mut buf), Ok(0) | Err(_))
     }
 }
 

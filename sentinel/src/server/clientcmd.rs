@@ -19,68 +19,6 @@ use tokio::sync::watch;
 
 use super::*;
 
-/// CLIENT HELP's lines, between the header and the HELP footer
-/// (`clientCommand`).
-const CLIENT_HELP: &[&str] = &[
-    "CACHING (YES|NO)",
-    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
-    "GETREDIR",
-    "    Return the client ID we are redirecting to when tracking is enabled.",
-    "GETNAME",
-    "    Return the name of the current connection.",
-    "ID",
-    "    Return the ID of the current connection.",
-    "INFO",
-    "    Return information about the current client connection.",
-    "KILL <ip:port>",
-    "    Kill connection made from <ip:port>.",
-    "KILL <option> <value> [<option> <value> [...]]",
-    "    Kill connections. Options are:",
-    "    * ADDR (<ip:port>|<unixsocket>:0)",
-    "      Kill connections made from the specified address",
-    "    * LADDR (<ip:port>|<unixsocket>:0)",
-    "      Kill connections made to specified local address",
-    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-    "      Kill connections by type.",
-    "    * USER <username>",
-    "      Kill connections authenticated by <username>.",
-    "    * SKIPME (YES|NO)",
-    "      Skip killing current connection (default: yes).",
-    "LIST [options ...]",
-    "    Return information about client connections. Options:",
-    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
-    "      Return clients of specified type.",
-    "UNPAUSE",
-    "    Stop the current client pause, resuming traffic.",
-    "PAUSE <timeout> [WRITE|ALL]",
-    "    Suspend all, or just write, clients for <timeout> milliseconds.",
-    "REPLY (ON|OFF|SKIP)",
-    "    Control the replies sent to the current connection.",
-    "SETNAME <name>",
-    "    Assign the name <name> to the current connection.",
-    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
-    "    Unblock the specified blocked client.",
-    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
-    "         [OPTIN] [OPTOUT] [NOLOOP]",
-    "    Control server assisted client side caching.",
-    "TRACKINGINFO",
-    "    Report tracking status for the current connection.",
-    "NO-EVICT (ON|OFF)",
-    "    Protect current client connection from eviction.",
-];
-
-/// `addReplyHelp`: a header naming the command, the lines, a HELP footer.
-fn help_reply(command: &str, lines: &[&str]) -> Flow {
-    let mut out = vec![Frame::Simple(format!(
-        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        command.to_ascii_uppercase()
-    ))];
-    out.extend(lines.iter().map(|l| Frame::Simple((*l).to_string())));
-    out.push(Frame::Simple("HELP".into()));
-    out.push(Frame::Simple("    Prints this help.".into()));
-    Flow::Reply(Frame::Array(out))
-}
-
 fn syntax_error() -> Flow {
     err("ERR syntax error")
 }
@@ -290,7 +228,12 @@ impl Client {
         let sub = lossy(&args[1]).to_ascii_lowercase();
         let n = args.len();
         match sub.as_str() {
-            "help" => help_reply(&lossy(&args[0]), CLIENT_HELP),
+            "help" => Flow::Reply(Frame::Array(
+                picket_common::help::CLIENT_HELP
+                    .iter()
+                    .map(|l| Frame::Simple(l.to_string()))
+                    .collect(),
+            )),
             "id" => Flow::Reply(Frame::Integer(self.id as i64)),
             "info" => {
                 let (sub, psub) = self.s.hub.counts(self.id);

@@ -544,11 +544,7 @@ pub fn execute(
                 String::from_utf8_lossy(&a[..a.len().min(128 - msg.len().min(128))])
             ));
         }
-        if client.multi.is_some() {
-            client.multi_error = true;
-        }
-        reject(st, client, None, Frame::err(msg), out);
-        return Flow::Continue;
+        return refuse(st, client, None, Frame::err(msg), out);
     };
     // CLIENT LIST's cmd= is the command's or subcommand's full name (a
     // command without subcommands is its own, no lookup needed)
@@ -561,60 +557,27 @@ pub fn execute(
         }
     };
     if (cmd.arity > 0 && args.len() as i32 != cmd.arity) || (args.len() as i32) < -cmd.arity {
-        if client.multi.is_some() {
-            client.multi_error = true;
-        }
-        reject(st, client, Some(cmd), wrong_arity(cmd.name), out);
-        return Flow::Continue;
+        return refuse(st, client, Some(cmd), wrong_arity(cmd.name), out);
     }
     if !cmd.subs.is_empty() && args.len() >= 2 {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
         if let Some((name, arity, _)) = cmd.subs.iter().find(|(n, _, _)| *n == sub) {
             if (*arity > 0 && args.len() as i32 != *arity) || (args.len() as i32) < -*arity {
-                if client.multi.is_some() {
-                    client.multi_error = true;
-                }
-                reject(
-                    st,
-                    client,
-                    Some(cmd),
-                    wrong_arity(&format!("{}|{}", cmd.name, name)),
-                    out,
-                );
-                return Flow::Continue;
+                let e = wrong_arity(&format!("{}|{}", cmd.name, name));
+                return refuse(st, client, Some(cmd), e, out);
             }
         }
     }
     if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 {
-        if client.multi.is_some() {
-            client.multi_error = true;
-        }
-        reject(
-            st,
-            client,
-            Some(cmd),
-            Frame::err("NOAUTH Authentication required."),
-            out,
-        );
-        return Flow::Continue;
+        let e = Frame::err("NOAUTH Authentication required.");
+        return refuse(st, client, Some(cmd), e, out);
     }
     if client.multi.is_some() && cmd.flags & flags::NO_MULTI != 0 {
-        client.multi_error = true;
-        reject(
-            st,
-            client,
-            Some(cmd),
-            Frame::err("ERR Command not allowed inside a transaction"),
-            out,
-        );
-        return Flow::Continue;
+        let e = Frame::err("ERR Command not allowed inside a transaction");
+        return refuse(st, client, Some(cmd), e, out);
     }
     if let Err((d, name)) = acl::check(st, client, cmd, &args, false) {
-        if client.multi.is_some() {
-            client.multi_error = true;
-        }
-        reject(st, client, Some(cmd), Frame::err(d.noperm(name)), out);
-        return Flow::Continue;
+        return refuse(st, client, Some(cmd), Frame::err(d.noperm(name)), out);
     }
     if client.multi.is_some()
         && !matches!(
@@ -622,17 +585,6 @@ pub fn execute(
             "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
         )
     {
-        if cmd.flags & flags::NO_MULTI != 0 {
-            client.multi_error = true;
-            reject(
-                st,
-                client,
-                Some(cmd),
-                Frame::err("ERR Command not allowed inside a transaction"),
-                out,
-            );
-            return Flow::Continue;
-        }
         if let Some(q) = client.multi.as_mut() {
             q.push(crate::state::Queued {
                 cmd,
@@ -960,6 +912,22 @@ fn count_error(st: &mut State, e: &str) {
     st.stats.total_error_replies += 1;
     let prefix = e.split(' ').next().unwrap_or("ERR").to_string();
     *st.error_stats.entry(prefix).or_insert(0) += 1;
+}
+
+/// `rejectCommand`: the error reply, and a transaction being queued is
+/// marked to fail at EXEC (`flagTransaction`).
+fn refuse(
+    st: &mut State,
+    client: &mut ClientInfo,
+    cmd: Option<&Cmd>,
+    f: Frame,
+    out: &mut BytesMut,
+) -> Flow {
+    if client.multi.is_some() {
+        client.multi_error = true;
+    }
+    reject(st, client, cmd, f, out);
+    Flow::Continue
 }
 
 fn reject(
