@@ -21,7 +21,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::conf::split_args;
+use crate::conf::{sdstrim as trim, split_args};
 use crate::glob::glob_match;
 use crate::resp::Frame;
 
@@ -1312,22 +1312,6 @@ fn default_user() -> User {
     u.enabled = true;
     u.nopass = true;
     u
-}
-
-fn trim<'a>(mut s: &'a [u8], set: &[u8]) -> &'a [u8] {
-    while let Some((f, rest)) = s.split_first() {
-        if !set.contains(f) {
-            break;
-        }
-        s = rest;
-    }
-    while let Some((l, rest)) = s.split_last() {
-        if !set.contains(l) {
-            break;
-        }
-        s = rest;
-    }
-    s
 }
 
 /// ACL LOG's grouping window (`ACL_LOG_GROUPING_MAX_TIME_DELTA`).

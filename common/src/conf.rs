@@ -153,6 +153,23 @@ pub fn repr_quoted(s: &[u8]) -> String {
     out
 }
 
+/// `sdstrim`: drops bytes of `set` from both ends.
+pub fn sdstrim<'a>(mut s: &'a [u8], set: &[u8]) -> &'a [u8] {
+    while let Some((f, rest)) = s.split_first() {
+        if !set.contains(f) {
+            break;
+        }
+        s = rest;
+    }
+    while let Some((l, rest)) = s.split_last() {
+        if !set.contains(l) {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 //! `picket-server --check-aof`.
 
 use bytes::Bytes;
+use picket_common::conf::sdstrim as trim;
 
 use super::rdb;
 
@@ -319,23 +320,6 @@ impl Manifest {
     pub fn next_incr_seq(&self) -> u64 {
         self.incrs.last().map_or(0, |f| f.seq) + 1
     }
-}
-
-/// `sdstrim`: drops bytes of `set` from both ends.
-fn trim<'a>(mut s: &'a [u8], set: &[u8]) -> &'a [u8] {
-    while let Some((f, rest)) = s.split_first() {
-        if !set.contains(f) {
-            break;
-        }
-        s = rest;
-    }
-    while let Some((l, rest)) = s.split_last() {
-        if !set.contains(l) {
-            break;
-        }
-        s = rest;
-    }
-    s
 }
 
 // ---------------------------------------------------------------------------
