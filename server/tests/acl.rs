@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{free_port, Server};
+use common::{free_port, non_loopback_ip, Server};
 
 const PICKET: &str = env!("CARGO_BIN_EXE_picket-server");
 const IMPLS: [&str; 2] = ["redis-server", PICKET];
@@ -198,6 +198,11 @@ const SCRIPT: &[&str] = &[
     "ACL LOG 2",
     "ACL LOG -1",
     "ACL LOG x",
+    "ACL LOG 1 2",
+    "ACL CAT a b",
+    "ACL GENPASS 1 2",
+    "PUBSUB NUMPAT x",
+    "DEBUG NOSUCH",
     "ACL LOG RESET",
     "ACL LOG",
     "ACL SETUSER default off",
@@ -528,22 +533,6 @@ fn deleted_users_and_revoked_channels_disconnect_clients_like_redis() {
     }
     assert_eq!(seen[1], seen[0]);
     assert_eq!(seen[0].4, (true, false, true, true, false));
-}
-
-/// A local address that is not loopback (the default route's source).
-fn non_loopback_ip() -> std::net::IpAddr {
-    for probe in ["192.0.2.1:9", "10.255.255.255:9", "8.8.8.8:53"] {
-        if let Ok(sock) = std::net::UdpSocket::bind("0.0.0.0:0") {
-            if sock.connect(probe).is_ok() {
-                if let Ok(a) = sock.local_addr() {
-                    if !a.ip().is_loopback() && !a.ip().is_unspecified() {
-                        return a.ip();
-                    }
-                }
-            }
-        }
-    }
-    panic!("this host has no non-loopback IPv4 address to test protected mode with");
 }
 
 /// What a client from a non-loopback address gets for PING (the first

@@ -190,22 +190,6 @@ fn client_pause_holds_writes_until_unpause() {
     assert_eq!(String::from_utf8_lossy(&w.read_frame()), "+OK\r\n");
 }
 
-/// A local address that is not loopback (the default route's source).
-fn non_loopback_ip() -> std::net::IpAddr {
-    for probe in ["192.0.2.1:9", "10.255.255.255:9", "8.8.8.8:53"] {
-        if let Ok(sock) = std::net::UdpSocket::bind("0.0.0.0:0") {
-            if sock.connect(probe).is_ok() {
-                if let Ok(a) = sock.local_addr() {
-                    if !a.ip().is_loopback() && !a.ip().is_unspecified() {
-                        return a.ip();
-                    }
-                }
-            }
-        }
-    }
-    panic!("this host has no non-loopback IPv4 address to test protected mode with");
-}
-
 #[test]
 fn protected_mode_refuses_non_loopback_clients_without_password() {
     use std::io::{Read, Write};

@@ -18,7 +18,7 @@ use picket_common::acl::{
 use picket_common::resp::Frame;
 
 use super::flags::*;
-use super::{is, lookup, unknown_sub, Cmd, CmdResult, Ctx};
+use super::{is, lookup, Cmd, CmdResult, Ctx};
 use crate::cmd;
 use crate::state::{ClientInfo, State};
 
@@ -675,7 +675,12 @@ pub fn acl(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             })
         }
         "help" => Ok(model::help_reply()),
-        _ => Err(unknown_sub("acl", &a[1])),
+        // a known subcommand with an argument count its own parsing
+        // refuses, or an unknown one
+        _ if COMMANDS[0].subs.iter().any(|(n, _, _)| *n == sub) => {
+            Err(super::sub_syntax_err("acl", &a[1]))
+        }
+        _ => Err(super::unknown_sub("acl", &a[1])),
     }
 }
 

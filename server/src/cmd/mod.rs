@@ -311,6 +311,16 @@ pub fn unknown_sub(cmd: &str, sub: &[u8]) -> Frame {
     ))
 }
 
+/// `addReplySubcommandSyntaxError`: a known subcommand with the wrong
+/// number of arguments for its own parsing, or an unknown one (as typed).
+pub fn sub_syntax_err(cmd: &str, sub: &[u8]) -> Frame {
+    Frame::err(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&sub[..sub.len().min(128)]),
+        cmd.to_ascii_uppercase()
+    ))
+}
+
 /// Parses an integer argument (`ERR value is not an integer or out of range`).
 pub fn arg_i64(a: &[u8]) -> Result<i64, Frame> {
     parse_i64(a).ok_or_else(not_int)

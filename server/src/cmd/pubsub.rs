@@ -206,14 +206,6 @@ const PUBSUB_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// `addReplySubcommandSyntaxError`: the subcommand as typed.
-fn sub_syntax_err(sub: &[u8]) -> Frame {
-    Frame::err(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-        String::from_utf8_lossy(&sub[..sub.len().min(128)])
-    ))
-}
-
 /// The names matching the optional pattern (PUBSUB CHANNELS).
 fn matching<'a, I: Iterator<Item = &'a Bytes>>(names: I, pattern: Option<&Bytes>) -> Frame {
     bulk_array(
@@ -253,7 +245,7 @@ fn pubsub(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 })
                 .collect(),
         )),
-        (b"channels" | b"shardchannels", _) => Err(sub_syntax_err(&a[1])),
+        (b"channels" | b"shardchannels", _) => Err(super::sub_syntax_err("pubsub", &a[1])),
         _ => Err(unknown_sub("pubsub", &a[1])),
     }
 }

@@ -1002,10 +1002,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             "ERR DEBUG {} is not available yet in this server",
             sub.to_ascii_uppercase()
         ))),
-        _ => Err(Frame::err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(&a[1])
-        ))),
+        _ => Err(super::sub_syntax_err("debug", &a[1])),
     }
 }
 

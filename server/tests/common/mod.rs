@@ -263,3 +263,19 @@ pub fn start_raw(bin: &str, dir: &std::path::Path, extra: &[&str]) -> Server {
     }
     panic!("{bin} did not start");
 }
+
+/// A local address that is not loopback (the default route's source).
+pub fn non_loopback_ip() -> std::net::IpAddr {
+    for probe in ["192.0.2.1:9", "10.255.255.255:9", "8.8.8.8:53"] {
+        if let Ok(sock) = std::net::UdpSocket::bind("0.0.0.0:0") {
+            if sock.connect(probe).is_ok() {
+                if let Ok(a) = sock.local_addr() {
+                    if !a.ip().is_loopback() && !a.ip().is_unspecified() {
+                        return a.ip();
+                    }
+                }
+            }
+        }
+    }
+    panic!("this host has no non-loopback IPv4 address to test protected mode with");
+}
