@@ -24,7 +24,11 @@ use crate::net::{Net, Proxy};
 use crate::proc::{Binaries, Impl, Process};
 use crate::topology::Topology;
 
+/// A probe in a polling loop (the loop retries).
 const PROBE: Duration = Duration::from_millis(500);
+/// A single request a caller acts on (a stall of a loaded machine is not
+/// an answer).
+const CALL: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -339,18 +343,18 @@ impl Group {
 
     /// INFO replication of node `i`, read on its own port.
     pub async fn node_info(&self, i: usize) -> Result<String> {
-        let f = call_once(self.nodes[i].real_addr(), &["INFO", "replication"], PROBE).await?;
+        let f = call_once(self.nodes[i].real_addr(), &["INFO", "replication"], CALL).await?;
         text(&f).ok_or_else(|| anyhow!("INFO: {f:?}"))
     }
 
     /// One command to data node `i` on its own port.
     pub async fn node_call(&self, i: usize, args: &[&str]) -> Result<Frame> {
-        call_once(self.nodes[i].real_addr(), args, Duration::from_secs(5)).await
+        call_once(self.nodes[i].real_addr(), args, CALL).await
     }
 
     /// One command to sentinel `j` on its own port.
     pub async fn sentinel_call(&self, j: usize, args: &[&str]) -> Result<Frame> {
-        call_once(self.sentinels[j].real_addr(), args, Duration::from_secs(5)).await
+        call_once(self.sentinels[j].real_addr(), args, CALL).await
     }
 
     /// `SENTINEL MASTER <name>` of sentinel `j` as field pairs.
@@ -358,7 +362,7 @@ impl Group {
         let f = call_once(
             self.sentinels[j].real_addr(),
             &["SENTINEL", "MASTER", self.master_name()],
-            PROBE,
+            CALL,
         )
         .await?;
         match f {

@@ -164,13 +164,26 @@ fn up_from_a_topology_status_and_ctrl_c() {
 
 /// `picket drill failover --both --json`: one kill trial against picket and
 /// one against Debian's Redis, side by side, machine-readable.
+///
+/// With down-after 2 s, not the drills' default 1 s: at 1 s redis-sentinel
+/// 7.0.15 itself sometimes fails the just-promoted master over a second time
+/// (sentinel/tests/interop.rs, `down_after_ms`), and writes acknowledged by
+/// the first promoted node are then lost, on Redis's side of the table.
 #[test]
 fn drill_failover_json_against_both_implementations() {
     let _s = serial();
     let dir = TempDir::new("drill");
     let out = Command::new(PICKET)
         .args([
-            "drill", "failover", "--trials", "1", "--both", "--json", "--dir",
+            "drill",
+            "failover",
+            "--trials",
+            "1",
+            "--both",
+            "--json",
+            "--down-after",
+            "2s",
+            "--dir",
         ])
         .arg(dir.path())
         .stderr(Stdio::inherit())
@@ -180,14 +193,14 @@ fn drill_failover_json_against_both_implementations() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["drill"], "failover");
     assert_eq!(v["fault"], "kill");
-    assert_eq!(v["down_after_ms"], 1000);
+    assert_eq!(v["down_after_ms"], 2000);
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);
     for (run, name) in runs.iter().zip(["picket", "redis"]) {
         assert_eq!(run["impl"], name);
         let t = &run["trials"][0];
         let switch = t["switch"].as_f64().unwrap();
-        assert!(switch > 1.0 && switch < 10.0, "{t}");
+        assert!(switch > 2.0 && switch < 15.0, "{t}");
         assert!(t["acked"].as_u64().unwrap() > 100, "{t}");
         assert_eq!(t["lost"], 0, "{t}");
         assert!(run["summary"]

@@ -348,8 +348,11 @@ enum Fault {
 }
 
 /// How long after +switch-master (as the harness received it) the client
-/// must have an acknowledged write on the new master.
-const SWITCH_BOUND: f64 = 3.0;
+/// must have an acknowledged write on the new master. Clients measured
+/// 0.0-3.0 s here (the frozen case spends 2 s waiting for the node it
+/// still holds); the bound leaves room for a loaded 2-core CI machine and
+/// still fails a client that does not rediscover the master.
+const SWITCH_BOUND: f64 = 5.0;
 /// Delivery of +switch-master to the harness, and of a reply the client had
 /// already been sent, may differ by this much.
 const DELIVERY: f64 = 0.25;
@@ -388,10 +391,10 @@ async fn client_follows_failover(lib: Lib, fault: Fault) {
             "+switch-master",
             &format!("{} ", g.master_name()),
             t_fault,
-            Duration::from_secs(20),
+            Duration::from_secs(35),
         )
         .await
-        .expect("no +switch-master within 20 s");
+        .expect("no +switch-master within 35 s");
     let words: Vec<&str> = sw.payload.split(' ').collect();
     assert_eq!(words.len(), 5, "{}", sw.payload);
     let new_addr = format!("{}:{}", words[3], words[4]);
@@ -565,7 +568,7 @@ fn check_failover_run(
         .take(8)
         .collect();
     assert!(
-        gap < 3.0,
+        gap < SWITCH_BOUND,
         "reads through the replicas stopped for {gap:.2}s from {:+.2}s after +switch-master: {around:?}",
         gap_at - s
     );
@@ -860,6 +863,28 @@ async fn client_sequences(imp: Impl, dir: &std::path::Path) -> Transcript {
         "{imp:?}: sentinel links all up {:.2}s after convergence",
         t0.elapsed().as_secs_f64()
     );
+    // The sentinel's view of the replicas comes from their INFO, read
+    // every 10 s: one read while a replica was still syncing shows
+    // `master-link-status err` until the next. Wait for `ok` on both.
+    let t1 = Instant::now();
+    loop {
+        let f = call_once(
+            g.sentinels[0].real_addr(),
+            &["SENTINEL", "REPLICAS", &name],
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+        let view = sorted_entries(&f, REPLICA_KEEP);
+        if view.matches("master-link-status=$ok").count() == g.nodes.len() - 1 {
+            break;
+        }
+        assert!(
+            t1.elapsed() < Duration::from_secs(15),
+            "{imp:?}: sentinel1 sees a replica's link down 15 s after convergence: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Jedis 4.x/5.x, JedisSentinelPool: per sentinel, RESP2.
     let mut j = Raw::connect(s0).await;
@@ -1026,7 +1051,7 @@ async fn client_sequences(imp: Impl, dir: &std::path::Path) -> Transcript {
     let t_kill = Instant::now();
     g.nodes[old].proc.kill();
     let (b, f) = jl
-        .read(Duration::from_secs(20))
+        .read(Duration::from_secs(35))
         .await
         .expect("no +switch-master message on SUBSCRIBE (RESP2)");
     let switch_at = Instant::now();

@@ -143,7 +143,7 @@ async fn one_sentinel_down_fails_over_two_down_does_not() {
             "+switch-master",
             &format!("{NAME} "),
             t0,
-            Duration::from_secs(20)
+            Duration::from_secs(35)
         )
         .await,
         "{:?}",
@@ -193,7 +193,7 @@ async fn priority_zero_replica_is_never_promoted() {
             "+switch-master",
             &format!("{NAME} "),
             t0,
-            Duration::from_secs(20),
+            Duration::from_secs(35),
         )
         .await
         .expect("switch");
@@ -211,7 +211,7 @@ async fn priority_zero_replica_is_never_promoted() {
             "-failover-abort-no-good-slave",
             &format!("master {NAME} "),
             t1,
-            Duration::from_secs(20)
+            Duration::from_secs(35)
         )
         .await
         .is_some(),
@@ -492,7 +492,7 @@ async fn old_master_rejoins_and_its_divergent_writes_are_replaced() {
             "+switch-master",
             &format!("{NAME} "),
             t0,
-            Duration::from_secs(20),
+            Duration::from_secs(35),
         )
         .await
         .expect("switch");
