@@ -549,13 +549,15 @@ fn kill_during_load_keeps_acknowledged_writes(fsync: &str) -> (usize, usize) {
     let mut p = restart_in(PICKET, dir.path(), &args);
     let url = p.url();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut writers = Vec::new();
     for w in 0..4 {
         let url = url.clone();
         let stop = stop.clone();
+        let count = count.clone();
         writers.push(std::thread::spawn(move || {
             let mut acked = Vec::new();
-            let Ok(mut c) = redis::Client::open(url).unwrap().get_connection() else {
+            let Ok(mut c) = connect_url(&url) else {
                 return acked;
             };
             let mut i = 0u64;
@@ -564,7 +566,10 @@ fn kill_during_load_keeps_acknowledged_writes(fsync: &str) -> (usize, usize) {
                 let r: redis::RedisResult<i64> =
                     redis::cmd("RPUSH").arg("log").arg(&el).query(&mut c);
                 match r {
-                    Ok(_) => acked.push(el),
+                    Ok(_) => {
+                        acked.push(el);
+                        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     Err(_) => break,
                 }
                 i += 1;
@@ -572,7 +577,15 @@ fn kill_during_load_keeps_acknowledged_writes(fsync: &str) -> (usize, usize) {
             acked
         }));
     }
-    std::thread::sleep(Duration::from_millis(700));
+    // kill it mid-load after 700 ms and once 200 writes were acknowledged
+    // (a slow fsync gets up to 10 s to get there)
+    let t = std::time::Instant::now();
+    while (count.load(std::sync::atomic::Ordering::Relaxed) < 200
+        || t.elapsed() < Duration::from_millis(700))
+        && t.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     kill9(&mut p);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let acked: Vec<String> = writers
@@ -677,7 +690,7 @@ fn fdatasyncs_during(pid: u32, during: impl FnOnce()) -> u64 {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("strace (scripts/test.sh installs it)");
-    std::thread::sleep(Duration::from_millis(300));
+    wait_traced(&mut tracer, pid);
     during();
     unsafe { libc::kill(tracer.id() as i32, libc::SIGINT) };
     let _ = tracer.wait();
@@ -688,6 +701,92 @@ fn fdatasyncs_during(pid: u32, during: impl FnOnce()) -> u64 {
         .and_then(|l| l.split_whitespace().nth(3))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// The state letter of process `pid` (/proc/<pid>/stat), None if gone.
+fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid ...": comm may hold anything but the last ')'
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+/// The pids of the processes whose parent is `ppid`.
+fn children_of(ppid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if parent == Some(ppid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// A BGSAVE child held stopped (SIGSTOP) so it stays "running" for as long
+/// as the test needs, however fast the machine writes; killed on drop.
+struct StoppedChild(i32);
+
+impl Drop for StoppedChild {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on a child of our own server, not yet reaped
+        // (it cannot exit while stopped).
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
+    }
+}
+
+/// Starts a BGSAVE on `p` and stops its child before it can finish
+/// (retried if the child finished first).
+fn stopped_bgsave_child(p: &Server, c: &mut redis::Connection) -> StoppedChild {
+    let t = std::time::Instant::now();
+    while t.elapsed() < Duration::from_secs(30) {
+        let r: redis::RedisResult<String> = redis::cmd("BGSAVE").query(c);
+        if r.is_err() {
+            // the previous try's child is still being reaped
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        let seen = std::time::Instant::now();
+        while seen.elapsed() < Duration::from_secs(5) {
+            if let Some(&pid) = children_of(p.child.id()).first() {
+                // SAFETY: plain kill(2) on a child of our own server
+                unsafe { libc::kill(pid, libc::SIGSTOP) };
+                let wait = std::time::Instant::now();
+                loop {
+                    match proc_state(pid) {
+                        // (a guard only for a stopped child: one that ended
+                        // may be reaped and its pid reused)
+                        Some('T') => return StoppedChild(pid),
+                        Some('Z') | Some('X') | None => break,
+                        _ => {}
+                    }
+                    assert!(
+                        wait.elapsed() < Duration::from_secs(5),
+                        "the BGSAVE child {pid} does not stop"
+                    );
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                break; // it ended before the SIGSTOP: try again
+            }
+            if info(c).contains("rdb_bgsave_in_progress:0") {
+                break; // it ended before we saw it: try again
+            }
+        }
+    }
+    panic!("could not catch a BGSAVE child running for 30 s");
 }
 
 #[test]
@@ -702,12 +801,19 @@ fn no_appendfsync_on_rewrite_skips_fsync_while_a_child_runs() {
             flag,
             "--enable-debug-command",
             "yes",
+            "--hz",
+            "100",
         ]);
         let mut c = p.conn();
-        // a child that runs for a while: a BGSAVE of a large data set
-        let _: () = q(&mut c, &["DEBUG", "POPULATE", "1500000", "k", "200"]);
-        let _: String = q(&mut c, &["BGSAVE"]);
-        std::thread::sleep(Duration::from_millis(250));
+        // a child that runs for as long as the test needs: a BGSAVE held
+        // stopped (of a data set large enough to be caught running)
+        let _: () = q(&mut c, &["DEBUG", "POPULATE", "300000", "k", "200"]);
+        let child = stopped_bgsave_child(&p, &mut c);
+        let i = info(&mut c);
+        assert!(i.contains("rdb_bgsave_in_progress:1"), "no child: {i}");
+        // picket's cron (hz 100: every 10 ms) notes the child for the
+        // write path; the child is held, so this can be generous
+        std::thread::sleep(Duration::from_millis(500));
         let n = fdatasyncs_during(p.child.id(), || {
             for i in 0..50 {
                 let _: () = q(&mut c, &["SET", &format!("x{i}"), "v"]);
@@ -723,5 +829,6 @@ fn no_appendfsync_on_rewrite_skips_fsync_while_a_child_runs() {
             expect_fsync,
             "no-appendfsync-on-rewrite {flag}: {n} fdatasync"
         );
+        drop(child);
     }
 }

@@ -48,11 +48,13 @@ fn inline_and_pipelined_commands() {
     let s = Server::start(&[]);
     let mut r = s.raw();
     r.send(b"SET k \"a b\"\r\nGET k\r\n*1\r\n$4\r\nPING\r\n");
-    let got = r.read_available(std::time::Duration::from_millis(300));
+    let got = r.read_frames(3);
     assert_eq!(
         String::from_utf8_lossy(&got),
         "+OK\r\n$3\r\na b\r\n+PONG\r\n"
     );
+    // and nothing else: the next command's reply comes next
+    assert_eq!(r.call(&["ECHO", "end"]), "$3\r\nend\r\n");
 }
 
 #[test]
@@ -145,25 +147,41 @@ fn client_list_kill_and_reply() {
     assert!(b.is_closed());
     let mut r = s.raw();
     r.send(b"CLIENT REPLY OFF\r\nPING\r\nCLIENT REPLY ON\r\nPING\r\n");
-    let got = r.read_available(std::time::Duration::from_millis(300));
+    let got = r.read_frames(2);
     assert_eq!(String::from_utf8_lossy(&got), "+OK\r\n+PONG\r\n");
+    // no reply to the first two is still on its way: the next one is ECHO's
+    assert_eq!(r.call(&["ECHO", "end"]), "$3\r\nend\r\n");
 }
 
 #[test]
 fn maxclients_refuses_extra_connections() {
     let s = Server::start(&["--maxclients", "2"]);
-    // let the readiness probe's connection be reaped first
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // the readiness probe's connection must be reaped first: wait until
+    // `a` is the only client
     let mut a = s.raw();
+    let t = std::time::Instant::now();
+    loop {
+        let info = a.call(&["INFO", "clients"]);
+        if info.contains("\r\nconnected_clients:1\r\n") {
+            break;
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(10),
+            "the readiness probe is still connected: {info}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let mut b = s.raw();
     assert_eq!(a.call(&["PING"]), "+PONG\r\n");
     assert_eq!(b.call(&["PING"]), "+PONG\r\n");
     let mut c = s.raw();
-    let got = c.read_available(std::time::Duration::from_millis(500));
     assert_eq!(
-        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&c.read_frame()),
         "-ERR max number of clients reached\r\n"
     );
+    assert!(c.is_closed(), "the refused client is disconnected");
+    // the two admitted ones are still served
+    assert_eq!(b.call(&["PING"]), "+PONG\r\n");
 }
 
 #[test]
@@ -212,6 +230,8 @@ fn protected_mode_refuses_non_loopback_clients_without_password() {
     // with a password, remote clients are let in (and must AUTH)
     let s2 = Server::start(&["--bind", "0.0.0.0", "--requirepass", "pw"]);
     let mut sock = std::net::TcpStream::connect((ip, s2.port)).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
     sock.write_all(b"PING\r\n").unwrap();
     let mut buf = [0u8; 64];
     let n = sock.read(&mut buf).unwrap();
@@ -267,13 +287,23 @@ fn daemonize_writes_pidfile_and_logfile() {
         }
     }
     let _guard = KillPid(pid.clone());
-    let url = format!("redis://127.0.0.1:{port}/");
-    let mut c = loop {
-        if let Ok(c) = redis::Client::open(url.as_str()).unwrap().get_connection() {
-            break c;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    // the daemon (not our child: its parent exited) must be the one that
+    // answers on the port
+    let daemon: u32 = pid.parse().expect("pid in the pidfile");
+    let mut c = connect_to_pid(
+        port,
+        daemon,
+        || {
+            let stat = std::fs::read_to_string(format!("/proc/{daemon}/stat"));
+            // gone, or a zombie nobody reaped
+            stat.map_or(true, |s| {
+                s.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+        },
+        std::time::Duration::from_secs(10),
+    )
+    .unwrap_or_else(|| panic!("the daemon {daemon} exited"));
     let info: String = q(&mut c, &["INFO", "server"]);
     assert!(info.contains(&format!("process_id:{pid}")), "{info}");
     let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
@@ -312,8 +342,9 @@ fn query_buffer_limit_closes_only_the_offending_client() {
     assert_eq!(good.call(&["EXISTS", "x"]), ":0\r\n");
 }
 
-/// What a client connecting from `source` reads after sending PING (the
-/// connection is closed or the reply is complete within a second).
+/// What a client connecting from `source` reads after sending PING: a
+/// whole reply (waited for up to 5 s) and whatever follows it within 300
+/// ms, or all that came before the server closed the connection.
 fn ping_from(source: &str, port: u16) -> Vec<u8> {
     use std::io::{Read, Write};
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -329,11 +360,21 @@ fn ping_from(source: &str, port: u16) -> Vec<u8> {
         .unwrap();
     let mut sock = s.into_std().unwrap();
     sock.set_nonblocking(false).unwrap();
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
         .unwrap();
     sock.write_all(b"PING\r\n").unwrap();
     let mut got = Vec::new();
-    let _ = sock.read_to_end(&mut got);
+    let mut tmp = [0u8; 1024];
+    loop {
+        if matches!(picket_common::resp::Frame::parse(&got), Ok(Some(_))) {
+            sock.set_read_timeout(Some(std::time::Duration::from_millis(300)))
+                .unwrap();
+        }
+        match sock.read(&mut tmp) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&tmp[..n]),
+        }
+    }
     got
 }
 

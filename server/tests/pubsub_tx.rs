@@ -828,22 +828,42 @@ fn watch_of_an_already_expired_key_does_not_fail_when_it_is_reclaimed() {
     assert_eq!(r.call(&["EXEC"]), "*-1\r\n");
 }
 
+/// SETs `k` with a one-second TTL and WATCHes it from `r` while it is still
+/// alive: `o` sees it live after the WATCH. A stall long enough to expire
+/// it first (WATCH of an expired key has other rules, tested above) is
+/// retried.
+fn set_and_watch_live_key(r: &mut Raw, o: &mut Raw) {
+    for _ in 0..5 {
+        assert_eq!(r.call(&["SET", "k", "v", "PX", "1000"]), "+OK\r\n");
+        assert_eq!(r.call(&["WATCH", "k"]), "+OK\r\n");
+        let pttl = o.call(&["PTTL", "k"]);
+        let left: i64 = pttl
+            .trim_start_matches(':')
+            .trim_end()
+            .parse()
+            .unwrap_or_else(|_| panic!("PTTL: {pttl:?}"));
+        if left > 0 {
+            return;
+        }
+        assert_eq!(r.call(&["UNWATCH"]), "+OK\r\n");
+    }
+    panic!("k expired before the WATCH five times in a row");
+}
+
 #[test]
 fn watched_key_that_expires_before_exec_fails_it() {
     let s = start(&[]);
     let mut r = s.raw();
-    r.call(&["SET", "k", "v", "PX", "100"]);
-    r.call(&["WATCH", "k"]);
-    std::thread::sleep(Duration::from_millis(150));
+    let mut o = s.raw();
+    set_and_watch_live_key(&mut r, &mut o);
+    std::thread::sleep(Duration::from_millis(1200));
     r.call(&["MULTI"]);
     r.call(&["PING"]);
     assert_eq!(r.call(&["EXEC"]), "*-1\r\n");
     // also when another client's read reclaimed it in between
-    let mut o = s.raw();
-    r.call(&["SET", "k", "v", "PX", "100"]);
-    r.call(&["WATCH", "k"]);
-    std::thread::sleep(Duration::from_millis(150));
-    o.call(&["GET", "k"]);
+    set_and_watch_live_key(&mut r, &mut o);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(o.call(&["GET", "k"]), "$-1\r\n");
     r.call(&["MULTI"]);
     r.call(&["PING"]);
     assert_eq!(r.call(&["EXEC"]), "*-1\r\n");
@@ -855,9 +875,9 @@ fn watched_key_that_expires_before_exec_fails_it() {
 fn watched_key_expired_by_own_read_fails_exec() {
     let s = start(&[]);
     let mut r = s.raw();
-    r.call(&["SET", "k", "v", "PX", "50"]);
-    r.call(&["WATCH", "k"]);
-    std::thread::sleep(Duration::from_millis(80));
+    let mut o = s.raw();
+    set_and_watch_live_key(&mut r, &mut o);
+    std::thread::sleep(Duration::from_millis(1200));
     assert_eq!(r.call(&["GET", "k"]), "$-1\r\n");
     r.call(&["MULTI"]);
     r.call(&["PING"]);

@@ -237,9 +237,23 @@ fn a_chain_of_three_carries_the_same_stream_and_offsets() {
         .map(|s| field(&info(s, "replication"), "master_replid"))
         .collect();
     assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
-    // the middle replica never adds bytes of its own
+    // the middle replica never adds bytes of its own: after a while (its
+    // crons ran) the end of the chain is still at the master's offset. The
+    // master's own PINGs move both, so read until a pair of reads agrees
+    // (bytes of r1's own would keep r2 ahead for good).
     std::thread::sleep(Duration::from_millis(1200));
-    assert_eq!(offset(&r2), offset(&m));
+    let t = Instant::now();
+    loop {
+        let (o2, om) = (offset(&r2), offset(&m));
+        if o2 == om {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "r2 at {o2}, the master at {om}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
@@ -384,8 +398,17 @@ fn replica_killed_during_transfer_and_master_killed_during_transfer() {
     drop(m2);
     let mut rc = r3.conn();
     let _: String = q(&mut rc, &["PING"]);
-    let i = info(&r3, "replication");
-    assert_eq!(field(&i, "master_link_status"), "down", "{i}");
+    // (had the transfer ended already, the replica sees the link drop a
+    // moment after the kill)
+    let t = Instant::now();
+    let i = loop {
+        let i = info(&r3, "replication");
+        if field(&i, "master_link_status") == "down" {
+            break i;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "{i}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(field(&i, "master_port"), port.to_string());
 }
 
@@ -442,8 +465,10 @@ fn picket_replica_of_a_redis_master_then_promoted() {
     assert_eq!(stat(&r, "sync_partial_ok"), 1);
 }
 
-/// Starts picket on a given port and directory (a restart in place).
-fn picket_at(dir: &std::path::Path, port: u16, extra: &[&str]) -> Server {
+/// Starts picket on `port` with `dir`, once: None if it could not serve
+/// there (it exited, e.g. the port was taken). The server that answers
+/// must be this very process (INFO process_id), done loading.
+fn try_picket_at(dir: &std::path::Path, port: u16, extra: &[&str]) -> Option<Server> {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_picket-server"))
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
         .arg(dir)
@@ -453,21 +478,58 @@ fn picket_at(dir: &std::path::Path, port: u16, extra: &[&str]) -> Server {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let s = Server {
+    let mut s = Server {
         child,
         port,
         dir: tempfile::tempdir().unwrap(),
     };
+    let pid = s.child.id();
+    let child = &mut s.child;
+    connect_to_pid(
+        port,
+        pid,
+        || !matches!(child.try_wait(), Ok(None)),
+        Duration::from_secs(20),
+    )?;
+    Some(s)
+}
+
+/// Waits (bounded) for `s` to exit after a SHUTDOWN.
+fn wait_exit(s: &mut Server) {
+    let t = Instant::now();
+    while matches!(s.child.try_wait(), Ok(None)) {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the server on port {} did not shut down",
+            s.port
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts picket with `dir` on a free port.
+fn picket_in(dir: &std::path::Path, extra: &[&str]) -> Server {
+    for _ in 0..5 {
+        if let Some(s) = try_picket_at(dir, free_port(), extra) {
+            return s;
+        }
+    }
+    panic!("picket did not start in {}", dir.display());
+}
+
+/// Restarts picket in place: same directory, same port (which others may
+/// grab meanwhile: retried until it is ours again).
+fn picket_at(dir: &std::path::Path, port: u16, extra: &[&str]) -> Server {
     let t = Instant::now();
     loop {
-        if let Ok(mut c) = redis::Client::open(s.url()).and_then(|c| c.get_connection()) {
-            let i: redis::RedisResult<String> = redis::cmd("INFO").arg("persistence").query(&mut c);
-            if i.is_ok_and(|i| i.contains("loading:0")) {
-                return s;
-            }
+        if let Some(s) = try_picket_at(dir, port, extra) {
+            return s;
         }
-        assert!(t.elapsed() < Duration::from_secs(10), "restart failed");
-        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "picket could not restart on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -475,24 +537,22 @@ fn picket_at(dir: &std::path::Path, port: u16, extra: &[&str]) -> Server {
 fn restarts_with_persistence_continue_partially() {
     let mdir = tempfile::tempdir().unwrap();
     let rdir = tempfile::tempdir().unwrap();
-    let (mport, rport) = (free_port(), free_port());
-    let m = picket_at(
+    let m = picket_in(
         mdir.path(),
-        mport,
         &["--save", "", "--repl-diskless-sync-delay", "0"],
     );
-    let mut r = picket_at(rdir.path(), rport, &["--save", ""]);
+    let mut r = picket_in(rdir.path(), &["--save", ""]);
+    let mport = m.port;
     replicate(&r, &m);
     fill(&m, "a", 300);
     wait_synced(&r, &m);
     // the replica restarts from its own dump and continues partially
     let mut rc = r.conn();
     let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("SAVE").query(&mut rc);
-    let _ = r.child.wait();
+    wait_exit(&mut r);
     fill(&m, "b", 50);
-    let r = picket_at(
+    let r = picket_in(
         rdir.path(),
-        rport,
         &["--save", "", "--replicaof", "127.0.0.1", &mport.to_string()],
     );
     wait_synced(&r, &m);
@@ -506,7 +566,7 @@ fn restarts_with_persistence_continue_partially() {
     let mut mc = m.conn();
     let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("SAVE").query(&mut mc);
     let mut m = m;
-    let _ = m.child.wait();
+    wait_exit(&mut m);
     let m = picket_at(
         mdir.path(),
         mport,
@@ -546,7 +606,8 @@ fn a_replica_hides_expired_keys_but_waits_for_the_masters_del() {
 
 #[test]
 fn replicas_arriving_together_share_one_diskless_snapshot() {
-    let m = picket(&["--repl-diskless-sync-delay", "1"]);
+    // both replicas ask within the delay (3 s leaves room for a slow start)
+    let m = picket(&["--repl-diskless-sync-delay", "3"]);
     fill(&m, "a", 300);
     let forks = stat(&m, "total_forks");
     let r1 = picket(&[]);
@@ -611,7 +672,7 @@ fn the_replica_gets_a_write_before_the_client_gets_its_reply() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("strace (scripts/test.sh installs it)");
-    std::thread::sleep(Duration::from_millis(500));
+    wait_traced(&mut tracer, master.child.id());
     for i in 0..20 {
         let _: () = q(&mut c, &["SET", &format!("order-check-{i}"), "v"]);
     }

@@ -103,6 +103,40 @@ fn config_get_set_resetstat() {
     );
 }
 
+/// Starts picket with the config file `conf` and `--port <free> --dir
+/// <dir>`, and connects to it: the server that answers must be this very
+/// process (INFO process_id); if it could not serve (the port was taken
+/// meanwhile) another port is tried.
+fn start_with_conf(conf: &std::path::Path, dir: &std::path::Path) -> (Server, redis::Connection) {
+    for _ in 0..5 {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_picket-server"))
+            .arg(conf)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--dir",
+                &dir.display().to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut s = Server {
+            child,
+            port,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let pid = s.child.id();
+        let child = &mut s.child;
+        let exited = || !matches!(child.try_wait(), Ok(None));
+        if let Some(c) = connect_to_pid(port, pid, exited, Duration::from_secs(20)) {
+            return (s, c);
+        }
+    }
+    panic!("picket did not start with {}", conf.display());
+}
+
 #[test]
 fn config_rewrite_keeps_comments_and_is_loadable() {
     let dir = tempfile::tempdir().unwrap();
@@ -114,34 +148,7 @@ fn config_rewrite_keeps_comments_and_is_loadable() {
     .unwrap();
     let s = Server::start(&[]);
     drop(s);
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_picket-server"))
-        .arg(&conf)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--dir",
-            &dir.path().display().to_string(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Kill<'a>(&'a mut std::process::Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _guard = Kill(&mut child);
-    let url = format!("redis://127.0.0.1:{port}/");
-    let mut c = loop {
-        if let Ok(c) = redis::Client::open(url.as_str()).unwrap().get_connection() {
-            break c;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (_server, mut c) = start_with_conf(&conf, dir.path());
     let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "save"]);
     assert_eq!(v[1], "900 1 300 10");
     let _: () = q(
@@ -212,32 +219,7 @@ fn startup_errors_name_file_line_and_reason() {
     std::fs::write(&inc, "hz 33\n").unwrap();
     let main = dir.path().join("main.conf");
     std::fs::write(&main, format!("include {}\n", inc.display())).unwrap();
-    let s = {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_picket-server"))
-            .arg(&main)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--dir",
-                &dir.path().display().to_string(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        Server {
-            child,
-            port,
-            dir: tempfile::tempdir().unwrap(),
-        }
-    };
-    let mut c = loop {
-        if let Ok(c) = redis::Client::open(s.url()).unwrap().get_connection() {
-            break c;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (_server, mut c) = start_with_conf(&main, dir.path());
     let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "hz"]);
     assert_eq!(v[1], "33");
     let out = Command::new(env!("CARGO_BIN_EXE_picket-server"))
@@ -381,10 +363,7 @@ fn config_set_port_rebinds_the_listener() {
     let mut c = s.conn();
     let new_port = free_port();
     let _: () = q(&mut c, &["CONFIG", "SET", "port", &new_port.to_string()]);
-    let mut moved = redis::Client::open(format!("redis://127.0.0.1:{new_port}/"))
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut moved = connect_url(&format!("redis://127.0.0.1:{new_port}/")).unwrap();
     assert_eq!(q::<String>(&mut moved, &["PING"]), "PONG");
     // the existing connection keeps working
     assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");

@@ -71,21 +71,7 @@ impl Server {
     }
 
     fn wait_ready(&mut self, limit: Duration) -> bool {
-        let t = Instant::now();
-        while t.elapsed() < limit {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
-            }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                // Another test's server could hold the same port if ours
-                // failed to bind: ours would then exit at once, so make
-                // sure it is still alive before trusting the connection.
-                std::thread::sleep(Duration::from_millis(50));
-                return matches!(self.child.try_wait(), Ok(None));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        wait_listening(&mut self.child, self.port, limit)
     }
 
     /// redis:// URL for the `redis` crate.
@@ -93,28 +79,215 @@ impl Server {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    /// A synchronous connection from the `redis` crate.
+    /// A synchronous connection from the `redis` crate (with timeouts, see
+    /// [`connect_url`]).
     pub fn conn(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .expect("client")
-            .get_connection()
-            .expect("connect")
+        connect_url(&self.url()).expect("connect")
     }
 
     /// A RESP3 connection from the `redis` crate.
     pub fn conn3(&self) -> redis::Connection {
-        redis::Client::open(format!("{}?protocol=resp3", self.url()))
-            .expect("client")
-            .get_connection()
-            .expect("connect")
+        connect_url(&format!("{}?protocol=resp3", self.url())).expect("connect")
     }
 
     /// A raw socket to speak exact RESP bytes.
     pub fn raw(&self) -> Raw {
-        let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        let s = TcpStream::connect_timeout(
+            &std::net::SocketAddr::from(([127, 0, 0, 1], self.port)),
+            CONNECT_TIMEOUT,
+        )
+        .expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        s.set_write_timeout(Some(IO_TIMEOUT)).ok();
         Raw { s }
     }
+}
+
+/// Bound on establishing a test connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bound on any single read or write of a `redis` crate connection: a
+/// stuck server fails the test instead of hanging CI.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A `redis` crate connection to `url` whose connect, reads and writes
+/// are bounded ([`CONNECT_TIMEOUT`], [`IO_TIMEOUT`]).
+pub fn connect_url(url: &str) -> redis::RedisResult<redis::Connection> {
+    let c = redis::Client::open(url)?.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+    c.set_read_timeout(Some(IO_TIMEOUT))?;
+    c.set_write_timeout(Some(IO_TIMEOUT))?;
+    Ok(c)
+}
+
+/// Inodes of the sockets listening on TCP `port` (any address), from
+/// /proc/net/tcp and tcp6; None when neither can be read.
+fn listening_inodes(port: u16) -> Option<Vec<u64>> {
+    let mut found: Option<Vec<u64>> = None;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        let v = found.get_or_insert_with(Vec::new);
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // sl local rem st queues timer retrnsmt uid timeout inode
+            if cols.len() < 10 || cols[3] != "0A" {
+                continue;
+            }
+            let local_port = cols[1]
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port) {
+                if let Ok(ino) = cols[9].parse() {
+                    v.push(ino);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Whether process `pid` owns a socket listening on TCP `port`: Some(false)
+/// when it does not (nobody listens, or another process does), None when
+/// /proc cannot tell.
+pub fn listens_on(pid: u32, port: u16) -> Option<bool> {
+    let inodes = listening_inodes(port)?;
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    for fd in fds.flatten() {
+        let Ok(target) = std::fs::read_link(fd.path()) else {
+            continue;
+        };
+        let ino = target
+            .to_str()
+            .and_then(|t| t.strip_prefix("socket:["))
+            .and_then(|t| t.strip_suffix(']'))
+            .and_then(|t| t.parse::<u64>().ok());
+        if ino.is_some_and(|i| inodes.contains(&i)) {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// Waits until `child` itself accepts connections on `port`. A free port
+/// can be taken by another test's server between [`free_port`] and our
+/// bind: ours then exits, and the one answering is not ours, so the
+/// listening socket's owner is checked (false: ours exited or never
+/// listened within `limit`).
+pub fn wait_listening(child: &mut Child, port: u16, limit: Duration) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        match listens_on(child.id(), port) {
+            Some(false) => {}
+            Some(true) => {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return matches!(child.try_wait(), Ok(None));
+                }
+            }
+            None => {
+                // no /proc to ask: trust a connection if ours is still
+                // alive a moment later (one that failed to bind exits)
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    std::thread::sleep(Duration::from_millis(50));
+                    return matches!(child.try_wait(), Ok(None));
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Polls until the server answering on `port` is the process `pid` (its
+/// INFO process_id) and has loaded its data set, and returns a connection
+/// to it; None as soon as `exited()` says the process is gone (e.g. its
+/// bind failed). Panics after `limit`.
+pub fn connect_to_pid(
+    port: u16,
+    pid: u32,
+    mut exited: impl FnMut() -> bool,
+    limit: Duration,
+) -> Option<redis::Connection> {
+    let t = Instant::now();
+    let mut last = String::from("no answer");
+    loop {
+        if exited() {
+            return None;
+        }
+        if let Ok(mut c) = connect_url(&format!("redis://127.0.0.1:{port}/")) {
+            match redis::cmd("INFO").query::<String>(&mut c) {
+                Ok(i) => {
+                    let ours = i.lines().any(|l| l.trim() == format!("process_id:{pid}"));
+                    if ours && i.contains("\nloading:0\r") {
+                        return Some(c);
+                    }
+                    last = i;
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        assert!(
+            t.elapsed() < limit,
+            "process {pid} is not serving on port {port} after {limit:?}; last answer: {last}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `tracer` (an `strace ... -p pid`) has attached to every
+/// thread of `pid` (TracerPid in /proc) and sits waiting for events, so
+/// nothing `pid` does from now on escapes the trace. Panics if strace
+/// exits or after 20 s.
+pub fn wait_traced(tracer: &mut Child, pid: u32) {
+    let t = Instant::now();
+    let mut traced_since: Option<Instant> = None;
+    loop {
+        if let Ok(Some(st)) = tracer.try_wait() {
+            panic!("strace exited ({st}) before attaching to {pid}");
+        }
+        if all_tasks_traced(pid) {
+            let since = *traced_since.get_or_insert_with(Instant::now);
+            // strace blocks in wait4 only once it attached every thread and
+            // handled each attach stop. /proc/<pid>/wchan shows it ("0"
+            // while on a CPU); a kernel that never shows it gets a second
+            // after the attach instead.
+            let wchan =
+                std::fs::read_to_string(format!("/proc/{}/wchan", tracer.id())).unwrap_or_default();
+            if wchan.trim() == "do_wait" || since.elapsed() > Duration::from_secs(1) {
+                return;
+            }
+        } else {
+            traced_since = None;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "strace did not attach to {pid} within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether every thread of `pid` has a tracer.
+fn all_tasks_traced(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    let mut any = false;
+    for task in tasks.flatten() {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        let tracer = status
+            .lines()
+            .find_map(|l| l.strip_prefix("TracerPid:"))
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .unwrap_or(0);
+        if tracer == 0 {
+            return false;
+        }
+        any = true;
+    }
+    any
 }
 
 /// A raw connection: send bytes, read whole replies.
@@ -139,23 +312,45 @@ impl Raw {
 
     /// Reads exactly one reply frame and returns its raw bytes.
     pub fn read_frame(&mut self) -> Vec<u8> {
+        self.read_frames(1)
+    }
+
+    /// Reads exactly `n` reply frames (waiting up to the socket's read
+    /// timeout, 5 s, for each chunk) and returns their bytes together;
+    /// panics if more than `n` arrived. To also show that nothing more
+    /// follows, send a command after and check that its reply comes next.
+    pub fn read_frames(&mut self, n: usize) -> Vec<u8> {
         let mut buf = Vec::new();
         let mut tmp = [0u8; 4096];
         loop {
-            if let Ok(Some((_, n))) = picket_common::resp::Frame::parse(&buf) {
-                let rest = buf.split_off(n);
+            let (mut at, mut count) = (0, 0);
+            while count < n {
+                match picket_common::resp::Frame::parse(&buf[at..]) {
+                    Ok(Some((_, used))) => {
+                        at += used;
+                        count += 1;
+                    }
+                    _ => break,
+                }
+            }
+            if count == n {
                 assert!(
-                    rest.is_empty(),
-                    "more than one frame arrived: {:?}",
-                    String::from_utf8_lossy(&rest)
+                    at == buf.len(),
+                    "more than {n} frame(s) arrived: {:?}",
+                    String::from_utf8_lossy(&buf)
                 );
                 return buf;
             }
-            let n = self.s.read(&mut tmp).expect("read");
-            if n == 0 {
+            let got = self.s.read(&mut tmp).unwrap_or_else(|e| {
+                panic!(
+                    "read ({count} of {n} frames so far: {:?}): {e}",
+                    String::from_utf8_lossy(&buf)
+                )
+            });
+            if got == 0 {
                 return buf;
             }
-            buf.extend_from_slice(&tmp[..n]);
+            buf.extend_from_slice(&tmp[..got]);
         }
     }
 
@@ -249,16 +444,13 @@ pub fn start_raw(bin: &str, dir: &std::path::Path, extra: &[&str]) -> Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let s = Server {
+        let mut s = Server {
             child,
             port,
             dir: tempfile::tempdir().unwrap(),
         };
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if wait_listening(&mut s.child, port, Duration::from_secs(10)) {
+            return s;
         }
     }
     panic!("{bin} did not start");
