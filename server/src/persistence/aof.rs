@@ -94,6 +94,9 @@ pub fn has_work() -> bool {
 fn sync_pending(shared: &Shared) {
     let (d, file, upto) = {
         let mut st = shared.lock();
+        // checked at every flush, as flushAppendOnlyFile does: a child
+        // started by this tick's BGSAVE already holds fsyncs back
+        let skip_fsync = note_no_fsync_now(&st);
         let Some(aof) = st.aof.as_mut() else { return };
         // (writes nobody waits for, e.g. the cron's DELs, go out too)
         if aof.sync.waiting.load(Ordering::Acquire) == 0 && aof.buf.is_empty() {
@@ -102,7 +105,6 @@ fn sync_pending(shared: &Shared) {
         let appended = aof.sync.written() + aof.buf.len() as u64;
         let res = aof.write_buf();
         let d = aof.sync.clone();
-        let skip_fsync = NO_FSYNC_NOW.load(Ordering::Relaxed);
         if aof.fsync != Fsync::Always || (skip_fsync && res.is_ok()) {
             // the reply may go once the kernel has the bytes (with
             // no-appendfsync-on-rewrite and a child running, even under
@@ -1007,9 +1009,17 @@ fn spawn_fsync_thread(sync: Arc<Durability>) {
 
 /// `no-appendfsync-on-rewrite yes` while a child process (BGSAVE,
 /// rewrite, diskless sync) runs: no fsync then (Redis's
-/// `aof_no_fsync_on_rewrite && hasActiveChildProcess()`). Updated by the
-/// cron.
+/// `aof_no_fsync_on_rewrite && hasActiveChildProcess()`). Updated at every
+/// flush and by the cron, read by the everysec fsync thread.
 static NO_FSYNC_NOW: AtomicBool = AtomicBool::new(false);
+
+/// Computes and publishes [`NO_FSYNC_NOW`] from `st`.
+fn note_no_fsync_now(st: &State) -> bool {
+    let child = st.bgsave.is_some() || st.aofrw.rewrite.is_some() || st.repl.fullsync.is_some();
+    let now = child && st.config.get("no-appendfsync-on-rewrite") == Some("yes");
+    NO_FSYNC_NOW.store(now, Ordering::Relaxed);
+    now
+}
 
 /// Whether the fsync thread should fsync (appendfsync everysec), kept
 /// apart from the State lock so the thread never takes it.
@@ -1141,11 +1151,7 @@ pub fn cron(shared: &Shared, st: &mut State) {
         st.aof.as_ref().is_some_and(|a| a.fsync == Fsync::Everysec),
         Ordering::Relaxed,
     );
-    let child = st.bgsave.is_some() || st.aofrw.rewrite.is_some() || st.repl.fullsync.is_some();
-    NO_FSYNC_NOW.store(
-        child && st.config.get("no-appendfsync-on-rewrite") == Some("yes"),
-        Ordering::Relaxed,
-    );
+    note_no_fsync_now(st);
     if let Some(aof) = st.aof.as_mut() {
         if let Some(e) = aof.sync.lock().last_error.take() {
             aof.write_error = Some(e);
