@@ -209,8 +209,8 @@ fn a_good_config_loads_gets_a_myid_and_exits_zero_on_sigterm() {
 }
 
 fn redis_cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string()])
+    let out = Command::new("timeout")
+        .args(["5", "redis-cli", "-p", &port.to_string()])
         .args(args)
         .output()
         .unwrap();
@@ -315,12 +315,28 @@ fn rewrite_matches_redis_sentinel_after_discovering_a_replica_and_a_sentinel() {
     };
     let p1 = spawn(&conf1, &d1.0, Some(&log1));
     let _p2 = spawn(&conf2, &d2.0, None);
+    // Both in the file, and the log done with them: redis-sentinel logs
+    // "saved on disk" only after the rename and the fsync, so the file can
+    // show a flush whose log line is not written yet, and the replay below
+    // would miss that flush. Wait for a "saved on disk" line after the last
+    // +slave/+sentinel line (each is logged before its flush).
     wait_for(
-        "redis-sentinel to persist a replica and a sentinel",
+        "redis-sentinel to persist a replica and a sentinel, and log it",
         Duration::from_secs(30),
         || {
             let t = fs::read_to_string(&conf1).unwrap_or_default();
-            t.contains("sentinel known-replica") && t.contains("sentinel known-sentinel")
+            let log = fs::read_to_string(&log1).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let last_event = lines.iter().rposition(|l| {
+                l.split_whitespace()
+                    .any(|w| w == "+slave" || w == "+sentinel")
+            });
+            let last_save = lines
+                .iter()
+                .rposition(|l| l.ends_with("Sentinel new configuration saved on disk"));
+            t.contains("sentinel known-replica")
+                && t.contains("sentinel known-sentinel")
+                && matches!((last_event, last_save), (Some(e), Some(s)) if s > e)
         },
     );
     drop(p1);

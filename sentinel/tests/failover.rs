@@ -65,7 +65,8 @@ fn three_picket_sentinels_discover_each_other_and_fail_over_a_killed_master() {
             .iter()
             .any(|c| logged(c, "+odown").iter().any(|e| e.starts_with(&odown)))
     });
-    let switch = expect_event(events, "+switch-master", Duration::from_secs(30));
+    // (a split vote retries after 2 × failover-timeout, 20 s)
+    let switch = expect_event(events, "+switch-master", Duration::from_secs(45));
     let replica_ports: Vec<u16> = replicas.iter().map(|r| r.port).collect();
     let new_port = check_switched(&ports, &confs, &replica_ports);
     assert_eq!(
@@ -86,10 +87,27 @@ fn picket_and_redis_sentinels_share_a_quorum_and_fail_over_together() {
         redis_server(&dir.0, Some(master.port)),
         redis_server(&dir.0, Some(master.port)),
     ];
+    // down-after 2000, not the usual 1000: with 1000 a redis-sentinel can
+    // call the master it just switched to down and fail it over a second
+    // time (see interop.rs, down_after_ms)
+    let mixed = |bin: &str| {
+        let port = free_port();
+        let conf = write_sentinel_conf(
+            &dir.0,
+            port,
+            master.port,
+            2,
+            &format!(
+                "sentinel down-after-milliseconds {MASTER} 2000\n\
+                 sentinel failover-timeout {MASTER} 10000\n"
+            ),
+        );
+        (start_sentinel(bin, &dir.0, &conf, port), conf)
+    };
     let sentinels = [
-        sentinel("redis-sentinel", &dir.0, master.port),
-        sentinel("redis-sentinel", &dir.0, master.port),
-        sentinel(PICKET, &dir.0, master.port),
+        mixed("redis-sentinel"),
+        mixed("redis-sentinel"),
+        mixed(PICKET),
     ];
     let ports: Vec<u16> = sentinels.iter().map(|(p, _)| p.port).collect();
     let confs: Vec<PathBuf> = sentinels.iter().map(|(_, c)| c.clone()).collect();
@@ -187,7 +205,8 @@ fn picket_sentinels_fail_over_picket_servers_and_the_old_master_rejoins() {
     }
     let events = subscribe_all(ports[0]);
     master.kill();
-    let switch = expect_event(&events, "+switch-master", Duration::from_secs(30));
+    // (a split vote retries after 2 × failover-timeout, 20 s)
+    let switch = expect_event(&events, "+switch-master", Duration::from_secs(45));
     let replica_ports: Vec<u16> = replicas.iter().map(|r| r.port).collect();
     let new_port = check_switched(&ports, &confs, &replica_ports);
     assert_eq!(

@@ -144,6 +144,9 @@ fn sentinel_monitor_and_config_set_treat_hostnames_as_redis_sentinel_does() {
     }
 }
 
+/// A sentinel config for the mixed group. down-after 2000, not 1000: with
+/// 1000 the redis-sentinel can call the master it just switched to down
+/// and fail it over a second time (see interop.rs, `down_after_ms`).
 fn conf_with_hostnames(dir: &Path, port: u16, master_port: u16) -> PathBuf {
     let path = dir.join(format!("sentinel-{port}.conf"));
     fs::write(
@@ -152,7 +155,7 @@ fn conf_with_hostnames(dir: &Path, port: u16, master_port: u16) -> PathBuf {
             "port {port}\nbind 127.0.0.1\nprotected-mode no\ndir {}\n\
              sentinel resolve-hostnames yes\nsentinel announce-hostnames yes\n\
              sentinel monitor {MASTER} localhost {master_port} 2\n\
-             sentinel down-after-milliseconds {MASTER} 1000\n\
+             sentinel down-after-milliseconds {MASTER} 2000\n\
              sentinel failover-timeout {MASTER} 10000\n",
             dir.display()
         ),

@@ -183,7 +183,8 @@ fn a_paused_master_is_failed_over_and_rejoins_as_a_replica() {
         expect_event(&events, "+sdown", Duration::from_secs(10)),
         format!("master {MASTER} 127.0.0.1 {old}")
     );
-    expect_event(&events, "+switch-master", Duration::from_secs(30));
+    // (45 s: a split vote retries after 2 × failover-timeout, 20 s)
+    expect_event(&events, "+switch-master", Duration::from_secs(45));
     let new = check_switched(&c.ports(), &c.confs(), &c.replica_ports());
     c.master.resume();
     // it comes back believing it is a master; a sentinel turns it into a
@@ -222,7 +223,7 @@ fn one_sentinel_of_three_down_still_fails_over() {
     wait_for("+odown", Duration::from_secs(15), || {
         c.logged_total("+odown") > 0
     });
-    expect_event(&events, "+switch-master", Duration::from_secs(30));
+    expect_event(&events, "+switch-master", Duration::from_secs(45));
     check_switched(&ports, &confs, &c.replica_ports());
 }
 
@@ -251,8 +252,20 @@ fn two_sentinels_of_three_down_block_the_failover() {
     );
     assert!(expect_event(&events, "+odown", Duration::from_secs(5)).ends_with("#quorum 1/1"));
     expect_event(&events, "+try-failover", Duration::from_secs(5));
-    // the election times out after min(10 s, failover-timeout)
-    let seen = events_for(&events, Duration::from_secs(12));
+    // the election times out after min(10 s, failover-timeout), counted
+    // from the start time (+try-failover plus a random 0-1 s) and seen on
+    // a timer tick: wait up to 15 s for the abort, then 1 s more for
+    // anything that would follow it
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !seen.iter().any(|(n, _)| n == "-failover-abort-not-elected") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        seen.extend(events_for(&events, left.min(Duration::from_millis(200))));
+    }
+    seen.extend(events_for(&events, Duration::from_secs(1)));
     let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"-failover-abort-not-elected"), "{names:?}");
     assert!(
@@ -270,7 +283,7 @@ fn a_replica_with_priority_zero_is_never_promoted() {
     let (never, other) = (c.replicas[0].port, c.replicas[1].port);
     let events = subscribe_all(c.ports()[0]);
     c.master.kill();
-    expect_event(&events, "+switch-master", Duration::from_secs(30));
+    expect_event(&events, "+switch-master", Duration::from_secs(45));
     let new = check_switched(&c.ports(), &c.confs(), &c.replica_ports());
     assert_eq!(new, other);
     assert!(replicates_from(never, other));
@@ -303,8 +316,9 @@ fn no_failover_when_every_replica_has_priority_zero() {
     );
     let subs: Vec<_> = ports.iter().map(|p| subscribe_all(*p)).collect();
     c.master.kill();
-    // whoever is elected finds no replica to promote
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // whoever is elected finds no replica to promote (45 s: a split vote
+    // retries after 2 × failover-timeout, 20 s)
+    let deadline = Instant::now() + Duration::from_secs(45);
     let mut seen = Vec::new();
     while !seen.iter().any(|n| n == "-failover-abort-no-good-slave") {
         assert!(Instant::now() < deadline, "no abort: {seen:?}");
@@ -471,18 +485,28 @@ fn a_sentinel_added_later_discovers_the_group_by_itself() {
 fn reset_forgets_replicas_and_sentinels_then_rediscovers_them() {
     let c = Cluster::start("reset", [&[], &[]]);
     let s0 = c.ports()[0];
-    assert_eq!(cli(s0, &["SENTINEL", "RESET", MASTER]).trim(), "1");
-    let replicas = records(&cli(s0, &["SENTINEL", "REPLICAS", MASTER]));
-    let sentinels = records(&cli(s0, &["SENTINEL", "SENTINELS", MASTER]));
-    assert_eq!((replicas, sentinels), (0, 0));
-    let master = cli(s0, &["SENTINEL", "MASTER", MASTER]);
-    assert_eq!(field(&master, "num-slaves").as_deref(), Some("0"));
-    assert_eq!(field(&master, "num-other-sentinels").as_deref(), Some("0"));
-    // the reset is persisted
-    wait_for("the flushed config", Duration::from_secs(5), || {
-        count_lines(&c.sentinels[0].conf, "sentinel known-") == 0
-    });
-    // INFO (asked at once on the new link) and hellos bring them back
+    {
+        // Nothing may bring anything back while the empty state is
+        // checked: the peers' hellos (about one a second) re-add
+        // sentinels, the master's INFO (from the first tick after the
+        // reset on) re-adds replicas. So the peers, then the master, are
+        // stopped for the reset and its checks, and resumed (master
+        // first) when the guard drops, also if a check fails. (Briefly:
+        // well under down-after; the stopped peers see nothing meanwhile.)
+        let _quiet = Paused::new(&[&c.sentinels[1].proc, &c.sentinels[2].proc, &c.master]);
+        assert_eq!(cli(s0, &["SENTINEL", "RESET", MASTER]).trim(), "1");
+        let replicas = records(&cli(s0, &["SENTINEL", "REPLICAS", MASTER]));
+        let sentinels = records(&cli(s0, &["SENTINEL", "SENTINELS", MASTER]));
+        assert_eq!((replicas, sentinels), (0, 0));
+        let master = cli(s0, &["SENTINEL", "MASTER", MASTER]);
+        assert_eq!(field(&master, "num-slaves").as_deref(), Some("0"));
+        assert_eq!(field(&master, "num-other-sentinels").as_deref(), Some("0"));
+        // the reset is persisted
+        wait_for("the flushed config", Duration::from_secs(5), || {
+            count_lines(&c.sentinels[0].conf, "sentinel known-") == 0
+        });
+    }
+    // INFO (asked on the new link) and hellos bring them back
     wait_known(&[s0], 2, 2, Duration::from_secs(15));
     wait_for("the rediscovery persisted", Duration::from_secs(10), || {
         count_lines(

@@ -86,21 +86,41 @@ fn notification_and_client_reconfig_scripts_get_redis_arguments() {
     let sdown = format!("+sdown master {MASTER} 127.0.0.1 {old}");
     let reconf = |role: &str| format!("{MASTER} {role} start 127.0.0.1 {old} 127.0.0.1 {new}");
 
-    // every sentinel's notification script saw its +sdown; the leader's
-    // saw +odown, +try-failover ... +failover-end and +switch-master
-    for n in &notified {
-        wait_for("+sdown notified", Duration::from_secs(10), || {
-            lines(n).contains(&sdown)
-        });
-    }
-    let leader = (0..3)
-        .find(|i| lines(&reconfigured[*i]).contains(&reconf("leader")))
-        .unwrap_or_else(|| {
-            panic!(
-                "no client-reconfig-script ran as leader: {:?}",
-                reconfigured.iter().map(|r| lines(r)).collect::<Vec<_>>()
-            )
-        });
+    // the leader's client-reconfig-script ran (scripts run from a queue,
+    // after the event that starts them)
+    let mut leader = None;
+    wait_for(
+        "a client-reconfig-script run as leader",
+        Duration::from_secs(20),
+        || {
+            leader = (0..3).find(|i| lines(&reconfigured[*i]).contains(&reconf("leader")));
+            leader.is_some()
+        },
+    );
+    let leader = leader.unwrap();
+    // +sdown is a warning-level event: the leader's notification script
+    // saw it (no +odown without its own SDOWN), and so did at least one
+    // other's, since the quorum of 2 counts a peer's "down" answer, which
+    // only an SDOWN peer gives. (The third may get the new configuration
+    // from the leader's hellos before its own SDOWN, and never have one.)
+    wait_for(
+        "the leader's +sdown notified",
+        Duration::from_secs(10),
+        || lines(&notified[leader]).contains(&sdown),
+    );
+    wait_for(
+        "+sdown notified by a quorum of sentinels",
+        Duration::from_secs(10),
+        || {
+            notified
+                .iter()
+                .filter(|n| lines(n).contains(&sdown))
+                .count()
+                >= 2
+        },
+    );
+    // the leader's saw +odown, +try-failover ... +failover-end and
+    // +switch-master
     wait_for(
         "the leader's +failover-end",
         Duration::from_secs(20),

@@ -156,6 +156,32 @@ impl Drop for Proc {
     }
 }
 
+/// Processes held paused (SIGSTOP, in the order given) for as long as the
+/// guard lives; dropping it resumes them (SIGCONT) in the reverse order,
+/// also when the test panics in between, so nothing is left stopped.
+pub struct Paused<'a>(Vec<&'a Proc>);
+
+impl<'a> Paused<'a> {
+    pub fn new(procs: &[&'a Proc]) -> Self {
+        let mut guard = Paused(Vec::with_capacity(procs.len()));
+        for p in procs {
+            p.pause();
+            guard.0.push(p);
+        }
+        guard
+    }
+}
+
+impl Drop for Paused<'_> {
+    fn drop(&mut self) {
+        for p in self.0.iter().rev() {
+            // no assert here: a panic while unwinding would abort the run
+            // SAFETY: kill(2) on our own child's pid; no memory is involved.
+            unsafe { libc::kill(p.child.id() as libc::pid_t, libc::SIGCONT) };
+        }
+    }
+}
+
 pub fn redis_server(dir: &Path, replica_of: Option<u16>) -> Proc {
     server("redis-server", dir, replica_of)
 }
@@ -350,12 +376,23 @@ pub fn logged(conf: &Path, event: &str) -> Vec<String> {
 
 /// A raw RESP subscriber: `PSUBSCRIBE *` on a sentinel; every message is
 /// sent to the channel as `(event, payload)`.
+///
+/// Returns once the sentinel has confirmed the subscription (its
+/// `psubscribe` reply), so no event that follows is missed. The
+/// connection, the request and that confirmation are bounded; the reader
+/// thread then blocks on its own and ends with the socket, while the
+/// waits on the channel ([`expect_event`], [`events_for`]) have their own
+/// deadlines.
 pub fn subscribe_all(port: u16) -> mpsc::Receiver<(String, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("connect to {port}: {e}"));
+    s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut req = BytesMut::new();
     encode_command(&["PSUBSCRIBE", "*"], &mut req);
     s.write_all(&req).unwrap();
     let (tx, rx) = mpsc::channel();
+    let (ready_tx, ready_rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
@@ -375,6 +412,9 @@ pub fn subscribe_all(port: u16) -> mpsc::Receiver<(String, String)> {
                             _ => String::new(),
                         })
                         .collect();
+                    if text.len() == 3 && text[0] == "psubscribe" {
+                        let _ = ready_tx.send(());
+                    }
                     if text.len() == 4
                         && text[0] == "pmessage"
                         && tx.send((text[2].clone(), text[3].clone())).is_err()
@@ -386,7 +426,9 @@ pub fn subscribe_all(port: u16) -> mpsc::Receiver<(String, String)> {
         }
     });
     // the subscription is registered before any event we wait for
-    std::thread::sleep(Duration::from_millis(200));
+    ready_rx
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("no PSUBSCRIBE confirmation from {port}: {e}"));
     rx
 }
 
@@ -429,7 +471,9 @@ pub fn check_switched(sentinels: &[u16], confs: &[PathBuf], replicas: &[u16]) ->
     let mut new_port = 0;
     wait_for(
         "every sentinel to report the promoted replica",
-        Duration::from_secs(30),
+        // from the kill: a split vote retries after 2 × failover-timeout
+        // (20 s), and that failover still has to run
+        Duration::from_secs(45),
         || {
             let addrs: Vec<String> = sentinels.iter().map(|p| master_addr(*p)).collect();
             let first = &addrs[0];
