@@ -469,29 +469,12 @@ fn picket_replica_of_a_redis_master_then_promoted() {
 /// there (it exited, e.g. the port was taken). The server that answers
 /// must be this very process (INFO process_id), done loading.
 fn try_picket_at(dir: &std::path::Path, port: u16, extra: &[&str]) -> Option<Server> {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_picket-server"))
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_picket-server"));
+    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
         .arg(dir)
         .args(DEBUG)
-        .args(extra)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut s = Server {
-        child,
-        port,
-        dir: tempfile::tempdir().unwrap(),
-    };
-    let pid = s.child.id();
-    let child = &mut s.child;
-    connect_to_pid(
-        port,
-        pid,
-        || !matches!(child.try_wait(), Ok(None)),
-        Duration::from_secs(20),
-    )?;
-    Some(s)
+        .args(extra);
+    try_serve(cmd, port).map(|(s, _)| s)
 }
 
 /// Waits (bounded) for `s` to exit after a SHUTDOWN.

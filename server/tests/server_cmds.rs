@@ -110,28 +110,15 @@ fn config_get_set_resetstat() {
 fn start_with_conf(conf: &std::path::Path, dir: &std::path::Path) -> (Server, redis::Connection) {
     for _ in 0..5 {
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_picket-server"))
-            .arg(conf)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--dir",
-                &dir.display().to_string(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut s = Server {
-            child,
-            port,
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let pid = s.child.id();
-        let child = &mut s.child;
-        let exited = || !matches!(child.try_wait(), Ok(None));
-        if let Some(c) = connect_to_pid(port, pid, exited, Duration::from_secs(20)) {
-            return (s, c);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_picket-server"));
+        cmd.arg(conf).args([
+            "--port",
+            &port.to_string(),
+            "--dir",
+            &dir.display().to_string(),
+        ]);
+        if let Some(started) = try_serve(cmd, port) {
+            return started;
         }
     }
     panic!("picket did not start with {}", conf.display());

@@ -200,6 +200,31 @@ pub fn wait_listening(child: &mut Child, port: u16, limit: Duration) -> bool {
     false
 }
 
+/// Spawns `cmd` (a server told to listen on `port`) and waits until this
+/// very process serves there, done loading ([`connect_to_pid`]): None if
+/// it exited first (e.g. another test took the port).
+pub fn try_serve(mut cmd: Command, port: u16) -> Option<(Server, redis::Connection)> {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut s = Server {
+        child,
+        port,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let pid = s.child.id();
+    let child = &mut s.child;
+    let c = connect_to_pid(
+        port,
+        pid,
+        || !matches!(child.try_wait(), Ok(None)),
+        Duration::from_secs(20),
+    )?;
+    Some((s, c))
+}
+
 /// Polls until the server answering on `port` is the process `pid` (its
 /// INFO process_id) and has loaded its data set, and returns a connection
 /// to it; None as soon as `exited()` says the process is gone (e.g. its
