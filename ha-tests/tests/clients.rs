@@ -828,6 +828,30 @@ fn switch_payload(p: &str, name: &str, old: &str, new: &str) -> String {
     "<name> <old ip> <old port> <new ip> <new port>".into()
 }
 
+/// Asks `sentinel` `args` until `ready` says the reply is as wanted (it
+/// also renders the reply for the failure message); panics with `what`
+/// after `limit`.
+async fn poll_sentinel(
+    sentinel: SocketAddr,
+    args: &[&str],
+    limit: Duration,
+    ready: impl Fn(&Frame) -> (bool, String),
+    what: &str,
+) {
+    let t = Instant::now();
+    loop {
+        let f = call_once(sentinel, args, Duration::from_secs(1))
+            .await
+            .unwrap();
+        let (done, view) = ready(&f);
+        if done {
+            return;
+        }
+        assert!(t.elapsed() < limit, "{what}: {view}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Replays Jedis's and Lettuce's sequences on a fresh group of `imp`, with
 /// a kill failover and the old master's return in the middle.
 async fn client_sequences(imp: Impl, dir: &std::path::Path) -> Transcript {
@@ -840,25 +864,19 @@ async fn client_sequences(imp: Impl, dir: &std::path::Path) -> Transcript {
     // Steady state first: convergence counts the other sentinels as soon as
     // their hellos arrive; their links may still be connecting
     // (`disconnected` in SENTINEL SENTINELS) for a moment after.
+    let s0_real = g.sentinels[0].real_addr();
     let t0 = Instant::now();
-    loop {
-        let f = call_once(
-            g.sentinels[0].real_addr(),
-            &["SENTINEL", "SENTINELS", &name],
-            Duration::from_secs(1),
-        )
-        .await
-        .unwrap();
-        if !shape(&f, SENTINEL_KEEP).contains("disconnected") {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "{imp:?}: sentinel1 still lists a disconnected sentinel 5 s after convergence: {}",
-            shape(&f, SENTINEL_KEEP)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll_sentinel(
+        s0_real,
+        &["SENTINEL", "SENTINELS", &name],
+        Duration::from_secs(5),
+        |f| {
+            let view = shape(f, SENTINEL_KEEP);
+            (!view.contains("disconnected"), view)
+        },
+        &format!("{imp:?}: sentinel1 lists a disconnected sentinel 5 s after convergence"),
+    )
+    .await;
     eprintln!(
         "{imp:?}: sentinel links all up {:.2}s after convergence",
         t0.elapsed().as_secs_f64()
@@ -866,25 +884,21 @@ async fn client_sequences(imp: Impl, dir: &std::path::Path) -> Transcript {
     // The sentinel's view of the replicas comes from their INFO, read
     // every 10 s: one read while a replica was still syncing shows
     // `master-link-status err` until the next. Wait for `ok` on both.
-    let t1 = Instant::now();
-    loop {
-        let f = call_once(
-            g.sentinels[0].real_addr(),
-            &["SENTINEL", "REPLICAS", &name],
-            Duration::from_secs(1),
-        )
-        .await
-        .unwrap();
-        let view = sorted_entries(&f, REPLICA_KEEP);
-        if view.matches("master-link-status=$ok").count() == g.nodes.len() - 1 {
-            break;
-        }
-        assert!(
-            t1.elapsed() < Duration::from_secs(15),
-            "{imp:?}: sentinel1 sees a replica's link down 15 s after convergence: {view}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let replicas = g.nodes.len() - 1;
+    poll_sentinel(
+        s0_real,
+        &["SENTINEL", "REPLICAS", &name],
+        Duration::from_secs(15),
+        |f| {
+            let view = sorted_entries(f, REPLICA_KEEP);
+            (
+                view.matches("master-link-status=$ok").count() == replicas,
+                view,
+            )
+        },
+        &format!("{imp:?}: sentinel1 sees a replica's link down 15 s after convergence"),
+    )
+    .await;
 
     // Jedis 4.x/5.x, JedisSentinelPool: per sentinel, RESP2.
     let mut j = Raw::connect(s0).await;
