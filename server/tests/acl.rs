@@ -24,10 +24,10 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{free_port, non_loopback_ip, Server};
+use common::{free_port, non_loopback_ip, spawn_server, wait_listening, Server};
 
 const PICKET: &str = env!("CARGO_BIN_EXE_picket-server");
 const IMPLS: [&str; 2] = ["redis-server", PICKET];
@@ -65,27 +65,11 @@ fn start(bin: &str, dir: &Path, extra: &str) -> (Server, PathBuf) {
             format!("port {port}\nbind 127.0.0.1\nsave \"\"\n{extra}"),
         )
         .unwrap();
-        let child = Command::new(bin)
-            .arg(&conf)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut s = Server {
-            child,
-            port,
-            dir: tempfile::tempdir().unwrap(),
-        };
-        for _ in 0..250 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                std::thread::sleep(Duration::from_millis(30));
-                if matches!(s.child.try_wait(), Ok(None)) {
-                    return (s, conf);
-                }
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let mut cmd = Command::new(bin);
+        cmd.arg(&conf).current_dir(dir);
+        let mut s = spawn_server(cmd, port);
+        if wait_listening(&mut s.child, port, Duration::from_secs(5)) {
+            return (s, conf);
         }
         let _ = s.child.kill();
     }

@@ -203,17 +203,8 @@ pub fn wait_listening(child: &mut Child, port: u16, limit: Duration) -> bool {
 /// Spawns `cmd` (a server told to listen on `port`) and waits until this
 /// very process serves there, done loading ([`connect_to_pid`]): None if
 /// it exited first (e.g. another test took the port).
-pub fn try_serve(mut cmd: Command, port: u16) -> Option<(Server, redis::Connection)> {
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut s = Server {
-        child,
-        port,
-        dir: tempfile::tempdir().unwrap(),
-    };
+pub fn try_serve(cmd: Command, port: u16) -> Option<(Server, redis::Connection)> {
+    let mut s = spawn_server(cmd, port);
     let pid = s.child.id();
     let child = &mut s.child;
     let c = connect_to_pid(
@@ -223,6 +214,21 @@ pub fn try_serve(mut cmd: Command, port: u16) -> Option<(Server, redis::Connecti
         Duration::from_secs(20),
     )?;
     Some((s, c))
+}
+
+/// Spawns `cmd` (a server told to listen on `port`), output discarded,
+/// as a [`Server`] guard.
+pub fn spawn_server(mut cmd: Command, port: u16) -> Server {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Server {
+        child,
+        port,
+        dir: tempfile::tempdir().unwrap(),
+    }
 }
 
 /// Polls until the server answering on `port` is the process `pid` (its
@@ -455,25 +461,17 @@ pub fn start_in(bin: &str, dir: &std::path::Path, extra: &[&str]) -> Server {
 pub fn start_raw(bin: &str, dir: &std::path::Path, extra: &[&str]) -> Server {
     for _ in 0..5 {
         let port = free_port();
-        let child = Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                &dir.display().to_string(),
-            ])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut s = Server {
-            child,
-            port,
-            dir: tempfile::tempdir().unwrap(),
-        };
+        let mut cmd = Command::new(bin);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            &dir.display().to_string(),
+        ])
+        .args(extra);
+        let mut s = spawn_server(cmd, port);
         if wait_listening(&mut s.child, port, Duration::from_secs(10)) {
             return s;
         }
