@@ -313,3 +313,42 @@ fn pfcount_cache_refresh_counts_a_change_and_breaks_watch() {
         assert_eq!(res, None, "EXEC after PFCOUNT refreshed a watched key");
     }
 }
+
+#[test]
+fn pfadd_and_pfmerge_send_pfadd_events_as_redis() {
+    let (ps, rs) = (Server::start(&[]), Server::start_redis(&[]));
+    let mut seen = Vec::new();
+    for s in [&ps, &rs] {
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+        let mut sub = s.conn();
+        let mut ps = sub.as_pubsub();
+        ps.psubscribe("__keyevent@0__:*").unwrap();
+        ps.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let _: i64 = q(&mut c, &["PFADD", "h", "a"]);
+        let _: i64 = q(&mut c, &["PFADD", "h", "a"]); // unchanged: no event
+        let _: i64 = q(&mut c, &["PFCOUNT", "h"]); // no event
+        let _: () = q(&mut c, &["PFMERGE", "m", "h"]);
+        let _: () = q(&mut c, &["SET", "end", "x"]);
+        let mut events = Vec::new();
+        loop {
+            let msg = ps.get_message().expect("event");
+            let key: String = msg.get_payload().unwrap();
+            events.push(format!("{} {key}", msg.get_channel_name()));
+            if key == "end" {
+                break;
+            }
+        }
+        seen.push(events);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(
+        seen[1],
+        [
+            "__keyevent@0__:pfadd h",
+            "__keyevent@0__:pfadd m",
+            "__keyevent@0__:set end"
+        ]
+    );
+}
