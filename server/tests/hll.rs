@@ -352,3 +352,50 @@ fn pfadd_and_pfmerge_send_pfadd_events_as_redis() {
         ]
     );
 }
+
+/// Polls `f` until it returns true or 10 s pass.
+fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(10) {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_redis_replica_of_picket_holds_the_same_hll_bytes() {
+    let master = Server::start(&[]);
+    let port = master.port.to_string();
+    let replica = Server::start_redis(&["--replicaof", "127.0.0.1", &port]);
+    let (mut m, mut r) = (master.conn(), replica.conn());
+    assert!(eventually(|| {
+        let info: String = q(&mut r, &["INFO", "replication"]);
+        info.contains("master_link_status:up")
+    }));
+    let elems = elements(4000, 9);
+    for chunk in elems.chunks(400) {
+        let mut cmd = redis::cmd("PFADD");
+        cmd.arg("h");
+        for e in chunk {
+            cmd.arg(&e[..]);
+        }
+        let _: i64 = cmd.query(&mut m).unwrap();
+        // the cache refresh travels too: the replica's header matches
+        let _: i64 = q(&mut m, &["PFCOUNT", "h"]);
+        let want = get(&mut m, "h");
+        assert!(eventually(|| get(&mut r, "h") == want), "replica bytes");
+    }
+    let _: () = q(&mut m, &["PFMERGE", "m", "h", "none"]);
+    let _: i64 = q(&mut m, &["PFADD", "s", "x"]);
+    let _: i64 = q(&mut m, &["PFDEBUG", "TODENSE", "s"]);
+    for k in ["m", "s"] {
+        let want = get(&mut m, k);
+        assert!(
+            eventually(|| get(&mut r, k) == want),
+            "replica bytes of {k}"
+        );
+    }
+}
