@@ -47,6 +47,9 @@ pub struct Config {
     pub set_max_intset_entries: i64,
     pub zset_max_listpack_entries: i64,
     pub zset_max_listpack_value: i64,
+    /// `hll-sparse-max-bytes`: a sparse HyperLogLog growing past this
+    /// many bytes (header included) becomes dense.
+    pub hll_sparse_max_bytes: i64,
     pub maxmemory: i64,
     pub maxmemory_policy: String,
     /// maxmemory-policy is one of the LFU policies.
@@ -96,6 +99,7 @@ impl Default for Config {
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            hll_sparse_max_bytes: 3000,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             lfu: false,
@@ -236,6 +240,7 @@ impl Config {
         self.set_max_intset_entries = i(self, "set-max-intset-entries");
         self.zset_max_listpack_entries = i(self, "zset-max-listpack-entries");
         self.zset_max_listpack_value = i(self, "zset-max-listpack-value");
+        self.hll_sparse_max_bytes = i(self, "hll-sparse-max-bytes");
         self.maxmemory = i(self, "maxmemory");
         self.maxmemory_policy = g(self, "maxmemory-policy");
         self.lfu = self.maxmemory_policy.contains("lfu");

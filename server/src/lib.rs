@@ -7,7 +7,7 @@
 //! - [`cmd`]: the command table, dispatch and one module per command family;
 //!   [`cmd::acl`] holds the ACL users' side of the server (checks, AUTH, ACL).
 //! - [`db`]: the keyspace, values, lazy and active expiry, SCAN.
-//! - [`types`]: data structures for the value types (sorted set).
+//! - [`types`]: data structures for the value types (sorted set, HyperLogLog).
 //! - [`blocking`]: serving clients blocked in BLPOP & co.
 //! - [`info`]: the INFO sections and fields.
 //! - [`push`]: a client's out-of-band queue and the pub/sub output buffer limit.

@@ -10,6 +10,7 @@ mod acl_data;
 pub mod connection;
 mod docs_data;
 pub mod hashes;
+pub mod hll;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
@@ -185,6 +186,7 @@ pub fn table() -> &'static HashMap<&'static str, &'static Cmd, ahash::RandomStat
             sets::COMMANDS,
             sort::COMMANDS,
             zsets::COMMANDS,
+            hll::COMMANDS,
             pubsub::COMMANDS,
             transactions::COMMANDS,
             server::COMMANDS,
