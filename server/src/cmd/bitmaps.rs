@@ -563,14 +563,10 @@ fn signed_add(value: i64, incr: i64, bits: u32, ow: Overflow) -> Result<i64, Opt
     }
 }
 
-/// Runs one SET or INCRBY on the string: the reply (the old value for SET,
-/// the new one for INCRBY, nil when FAIL refuses the overflow).
-fn write_field(s: &mut [u8], f: &Field) -> Frame {
-    let (incr, is_set) = match f.op {
-        FieldOp::Set(v) => (v, true),
-        FieldOp::IncrBy(v) => (v, false),
-        FieldOp::Get => return Frame::Null,
-    };
+/// Runs one SET or INCRBY on the string: `Some((reply, changed))` with
+/// the old value for SET or the new one for INCRBY and whether the stored
+/// value changed, or `None` when FAIL refuses the overflow.
+fn write_field(s: &mut [u8], f: &Field, incr: i64, is_set: bool) -> Option<(i64, bool)> {
     if f.signed {
         let old = get_signed_field(s, f.offset, f.bits);
         let r = if is_set {
@@ -579,10 +575,10 @@ fn write_field(s: &mut [u8], f: &Field) -> Frame {
             signed_add(old, incr, f.bits, f.overflow)
         };
         let (Ok(new) | Err(Some(new))) = r else {
-            return Frame::Null;
+            return None;
         };
         set_field(s, f.offset, f.bits, new as u64);
-        Frame::Integer(if is_set { old } else { new })
+        Some((if is_set { old } else { new }, old != new))
     } else {
         let old = get_field(s, f.offset, f.bits);
         let r = if is_set {
@@ -591,10 +587,10 @@ fn write_field(s: &mut [u8], f: &Field) -> Frame {
             unsigned_add(old, incr, f.bits, f.overflow)
         };
         let (Ok(new) | Err(Some(new))) = r else {
-            return Frame::Null;
+            return None;
         };
         set_field(s, f.offset, f.bits, new);
-        Frame::Integer(if is_set { old as i64 } else { new as i64 })
+        Some(((if is_set { old } else { new }) as i64, old != new))
     }
 }
 
@@ -626,17 +622,35 @@ fn bitfield_generic(ctx: &mut Ctx, a: &[Bytes], read_only_cmd: bool) -> CmdResul
         .map(|f| f.offset + f.bits as u64 - 1)
         .max()
         .unwrap_or(0);
-    let (s, _) = string_for_write(ctx, &a[1], maxbit)?;
-    let replies = fields
-        .iter()
-        .map(|f| match f.op {
-            FieldOp::Get => read_field(s, f),
-            _ => write_field(s, f),
-        })
-        .collect();
-    // every SET/INCRBY counts as a change, even one FAIL refused
-    ctx.modified(&a[1], notify::STRING, "setbit");
-    ctx.st.dirty += writes as u64 - 1;
+    let (s, grew) = string_for_write(ctx, &a[1], maxbit)?;
+    let mut changes: u64 = 0;
+    let mut replies = Vec::with_capacity(fields.len());
+    for f in &fields {
+        let (incr, is_set) = match f.op {
+            FieldOp::Get => {
+                replies.push(read_field(s, f));
+                continue;
+            }
+            FieldOp::Set(v) => (v, true),
+            FieldOp::IncrBy(v) => (v, false),
+        };
+        // as in 7.0, a write counts when the string was created or grew or
+        // the field's value changed; one that FAIL refused never counts
+        // (so a key created only for refused writes is not propagated)
+        replies.push(match write_field(s, f, incr, is_set) {
+            Some((v, changed)) => {
+                if changed || grew {
+                    changes += 1;
+                }
+                Frame::Integer(v)
+            }
+            None => Frame::Null,
+        });
+    }
+    if changes > 0 {
+        ctx.modified(&a[1], notify::STRING, "setbit");
+        ctx.st.dirty += changes - 1;
+    }
     Ok(Frame::Array(replies))
 }
 
