@@ -36,7 +36,9 @@ const WRITES: &[&[&str]] = &[
     // a write is propagated verbatim, GETs and all
     &["BITFIELD", "b", "GET", "u4", "0", "INCRBY", "u4", "#1", "3"],
     // the same value again, or an increment by 0: no change
-    &["BITFIELD", "b", "SET", "u4", "#1", "4", "INCRBY", "i8", "0", "0"],
+    &[
+        "BITFIELD", "b", "SET", "u4", "#1", "4", "INCRBY", "i8", "0", "0",
+    ],
     // refused by FAIL: the key is created but, as in Redis 7.0, not
     // propagated (nothing counts as a change)
     &[
@@ -175,7 +177,9 @@ fn a_refused_overflow_is_a_null_in_resp2_and_resp3() {
     let r = Server::start_redis(&[]);
     for s in [&p, &r] {
         let mut c = s.raw();
-        let cmd = ["BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "200"];
+        let cmd = [
+            "BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "200",
+        ];
         assert_eq!(c.call(&cmd), "*1\r\n$-1\r\n");
         assert!(c.call(&["HELLO", "3"]).starts_with('%'));
         assert_eq!(c.call(&cmd), "*1\r\n_\r\n");

@@ -164,7 +164,9 @@ struct BitRange {
 fn bit_range(len: usize, start: i64, end: i64, in_bits: bool) -> Option<BitRange> {
     let total = if in_bits { len as i64 * 8 } else { len as i64 };
     let start = if start < 0 { total + start } else { start }.max(0);
-    let end = if end < 0 { total + end } else { end }.max(0).min(total - 1);
+    let end = if end < 0 { total + end } else { end }
+        .max(0)
+        .min(total - 1);
     if start > end {
         return None;
     }
@@ -245,9 +247,7 @@ fn bitcount(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         _ => return Err(syntax_err()),
     };
-    Ok(Frame::Integer(
-        range.map_or(0, |r| count_bits(s, &r)) as i64,
-    ))
+    Ok(Frame::Integer(range.map_or(0, |r| count_bits(s, &r)) as i64))
 }
 
 /// The first bit equal to `bit` in the range.
@@ -683,7 +683,10 @@ mod tests {
         assert_eq!(signed_add(127, 1, 8, Overflow::Wrap), Err(Some(-128)));
         assert_eq!(signed_add(127, 1, 8, Overflow::Sat), Err(Some(127)));
         assert_eq!(signed_add(-128, -1, 8, Overflow::Sat), Err(Some(-128)));
-        assert_eq!(signed_add(i64::MAX, 1, 64, Overflow::Wrap), Err(Some(i64::MIN)));
+        assert_eq!(
+            signed_add(i64::MAX, 1, 64, Overflow::Wrap),
+            Err(Some(i64::MIN))
+        );
         assert_eq!(signed_add(i64::MIN, -1, 64, Overflow::Fail), Err(None));
         assert_eq!(signed_add(-5, 3, 4, Overflow::Fail), Ok(-2));
     }
