@@ -160,14 +160,15 @@ fn events(s: &Server, cmds: &[&[&str]]) -> String {
 
 #[test]
 fn keyspace_events_match_redis() {
-    let args = ["--notify-keyspace-events", "KEA"];
+    let args = ["--notify-keyspace-events", "KEAm"];
     let p = Server::start(&args);
     let r = Server::start_redis(&args);
     let ours = events(&p, WRITES);
     assert_eq!(ours, events(&r, WRITES));
     assert_eq!(
         ours,
-        "setbit:b setbit:b setbit:b setbit:f set:d del:d set:end"
+        "setbit:b setbit:b setbit:b setbit:f set:d keymiss:nokey1 keymiss:nokey2 del:d \
+         keymiss:nokey1 set:end"
     );
 }
 
