@@ -3,8 +3,9 @@
 //!
 //! A bitmap is a plain string value, so nothing here touches RDB or AOF
 //! formats. Bit 0 is the most significant bit of the first byte. Writes
-//! propagate verbatim (the dirty counter decides, as in Redis): a SETBIT
-//! that changes nothing and a BITFIELD with only GETs are not propagated.
+//! propagate verbatim (the dirty counter decides, as in Redis 7.0): a
+//! SETBIT or BITFIELD that changes nothing (only GETs, the same values,
+//! writes refused by OVERFLOW FAIL) is neither propagated nor notified.
 //! Argument checks run in Redis 7.0.15's order, which is not always
 //! "arguments first": BITCOUNT and BITPOS answer for a missing key before
 //! looking at their range arguments.
@@ -604,8 +605,7 @@ fn read_field(s: &[u8], f: &Field) -> Frame {
 
 fn bitfield_generic(ctx: &mut Ctx, a: &[Bytes], read_only_cmd: bool) -> CmdResult {
     let fields = parse_fields(ctx, a)?;
-    let writes = fields.iter().filter(|f| f.op != FieldOp::Get).count();
-    if writes == 0 {
+    if fields.iter().all(|f| f.op == FieldOp::Get) {
         let s = ctx.get_str(&a[1])?.map_or(&[][..], |s| &s[..]);
         return Ok(Frame::Array(
             fields.iter().map(|f| read_field(s, f)).collect(),
