@@ -7,6 +7,7 @@
 
 pub mod acl;
 mod acl_data;
+pub mod bitmaps;
 pub mod connection;
 mod docs_data;
 pub mod hashes;
@@ -181,6 +182,7 @@ pub fn table() -> &'static HashMap<&'static str, &'static Cmd, ahash::RandomStat
             connection::COMMANDS,
             keys::COMMANDS,
             strings::COMMANDS,
+            bitmaps::COMMANDS,
             lists::COMMANDS,
             hashes::COMMANDS,
             sets::COMMANDS,
