@@ -8,6 +8,7 @@
 pub mod acl;
 mod acl_data;
 pub mod connection;
+pub mod geo;
 mod docs_data;
 pub mod hashes;
 pub mod keys;
@@ -185,6 +186,7 @@ pub fn table() -> &'static HashMap<&'static str, &'static Cmd, ahash::RandomStat
             sets::COMMANDS,
             sort::COMMANDS,
             zsets::COMMANDS,
+            geo::COMMANDS,
             pubsub::COMMANDS,
             transactions::COMMANDS,
             server::COMMANDS,
