@@ -430,7 +430,8 @@ pub fn geohash_string(score: f64) -> [u8; 11] {
     out
 }
 
-/// Redis's `pqsort` (a BSD quicksort that only sorts what can land in
+/// Redis 7.0's `pqsort` (Bentley & McIlroy's quicksort, without the
+/// BSD switch to insertion sort, that only sorts what can land in
 /// `lrange..=rrange`): with COUNT, GEOSEARCH sorts partially this way, so
 /// equal distances come out in its order, not a stable one.
 pub fn pqsort<T>(v: &mut [T], cmp: &dyn Fn(&T, &T) -> i32, lrange: usize, rrange: usize) {
@@ -501,7 +502,6 @@ fn pqsort_at<T>(
         // pc and pd may step just below `a + 1`; signed positions keep the
         // C pointer arithmetic
         let (mut pc, mut pd) = ((a + n - 1) as isize, (a + n - 1) as isize);
-        let mut swapped = false;
         loop {
             while pb as isize <= pc {
                 let r = cmp(&v[pb], &v[a]);
@@ -509,7 +509,6 @@ fn pqsort_at<T>(
                     break;
                 }
                 if r == 0 {
-                    swapped = true;
                     v.swap(pa, pb);
                     pa += 1;
                 }
@@ -521,7 +520,6 @@ fn pqsort_at<T>(
                     break;
                 }
                 if r == 0 {
-                    swapped = true;
                     v.swap(pc as usize, pd as usize);
                     pd -= 1;
                 }
@@ -531,13 +529,8 @@ fn pqsort_at<T>(
                 break;
             }
             v.swap(pb, pc as usize);
-            swapped = true;
             pb += 1;
             pc -= 1;
-        }
-        if !swapped {
-            insertion(v, a, n, cmp);
-            return;
         }
         let pn = a + n;
         let r = (pa - a).min(pb - pa);
