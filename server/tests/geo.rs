@@ -298,14 +298,27 @@ fn resp3_replies_carry_coordinates_as_doubles() {
     let (mut p, mut r) = (ps.raw(), rs.raw());
     for c in [&mut p, &mut r] {
         c.call(&["HELLO", "3"]);
-        c.call(&["GEOADD", "k", "13.361389", "38.115556", "P", "15.087269", "37.502669", "C"]);
+        c.call(&[
+            "GEOADD",
+            "k",
+            "13.361389",
+            "38.115556",
+            "P",
+            "15.087269",
+            "37.502669",
+            "C",
+        ]);
     }
     let mut rng = Rng(7);
     for _ in 0..100 {
         let cmd = search(&mut rng, "k", &["P".to_string(), "C".to_string()]);
         both(&mut p, &mut r, &cmd);
     }
-    let pos = both(&mut p, &mut r, &["GEOPOS", "k", "P", "nope"].map(String::from));
+    let pos = both(
+        &mut p,
+        &mut r,
+        &["GEOPOS", "k", "P", "nope"].map(String::from),
+    );
     assert_eq!(
         pos,
         "*2\r\n*2\r\n,13.36138933897018433\r\n,38.11555639549629859\r\n_\r\n"
@@ -322,12 +335,50 @@ fn keyspace_events_match_redis() {
         let mut sub = s.raw();
         sub.call(&["PSUBSCRIBE", "__keyevent@0__:*"]);
         let mut c = s.raw();
-        c.call(&["GEOADD", "k", "13.361389", "38.115556", "P", "15.087269", "37.502669", "C"]);
+        c.call(&[
+            "GEOADD",
+            "k",
+            "13.361389",
+            "38.115556",
+            "P",
+            "15.087269",
+            "37.502669",
+            "C",
+        ]);
         c.call(&["GEOADD", "k", "NX", "13.361389", "38.115556", "P"]);
         c.call(&["GEORADIUS", "k", "15", "37", "200", "km", "STORE", "d"]);
-        c.call(&["GEOSEARCHSTORE", "d2", "k", "FROMMEMBER", "P", "BYRADIUS", "1", "km"]);
-        c.call(&["GEOSEARCHSTORE", "d", "k", "FROMMEMBER", "P", "BYRADIUS", "1", "km", "STOREDIST"]);
-        c.call(&["GEOSEARCHSTORE", "d", "k", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"]);
+        c.call(&[
+            "GEOSEARCHSTORE",
+            "d2",
+            "k",
+            "FROMMEMBER",
+            "P",
+            "BYRADIUS",
+            "1",
+            "km",
+        ]);
+        c.call(&[
+            "GEOSEARCHSTORE",
+            "d",
+            "k",
+            "FROMMEMBER",
+            "P",
+            "BYRADIUS",
+            "1",
+            "km",
+            "STOREDIST",
+        ]);
+        c.call(&[
+            "GEOSEARCHSTORE",
+            "d",
+            "k",
+            "FROMLONLAT",
+            "0",
+            "0",
+            "BYRADIUS",
+            "1",
+            "km",
+        ]);
         c.call(&["GEORADIUS", "nokey", "15", "37", "200", "km", "STORE", "d2"]);
         c.call(&["SET", "end", "1"]);
         let mut got = String::new();

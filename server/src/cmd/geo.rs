@@ -204,7 +204,7 @@ fn geoadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         idx += 1;
     }
-    if (a.len() - idx) % 3 != 0 || (xx && nx) {
+    if !(a.len() - idx).is_multiple_of(3) || (xx && nx) {
         return Err(syntax_err());
     }
     let mut argv: Vec<Bytes> = Vec::with_capacity(idx + (a.len() - idx) / 3 * 2);
@@ -357,7 +357,13 @@ fn points_in_shape(z: &ZSet, shape: &Shape, limit: usize) -> Vec<Point> {
     out
 }
 
-fn georadius_generic(ctx: &mut Ctx, a: &[Bytes], src: usize, v: Variant, nostore: bool) -> CmdResult {
+fn georadius_generic(
+    ctx: &mut Ctx,
+    a: &[Bytes],
+    src: usize,
+    v: Variant,
+    nostore: bool,
+) -> CmdResult {
     let search = matches!(v, Variant::Search | Variant::SearchStore);
     let idx = lookup_geo(ctx, &a[src])?;
     let exists = idx.is_some();

@@ -8,8 +8,8 @@
 pub mod acl;
 mod acl_data;
 pub mod connection;
-pub mod geo;
 mod docs_data;
+pub mod geo;
 pub mod hashes;
 pub mod keys;
 pub mod lists;

@@ -150,7 +150,7 @@ pub fn centre(a: &Area) -> [f64; 2] {
 pub fn c_u64(s: f64) -> u64 {
     const TWO63: f64 = 9_223_372_036_854_775_808.0;
     fn cvtt(x: f64) -> u64 {
-        if x >= -TWO63 && x < TWO63 {
+        if (-TWO63..TWO63).contains(&x) {
             (x as i64) as u64
         } else {
             1 << 63
@@ -166,7 +166,7 @@ pub fn c_u64(s: f64) -> u64 {
 /// C's `(long long)` of a double on x86-64 (WITHHASH prints the score so).
 pub fn c_i64(s: f64) -> i64 {
     const TWO63: f64 = 9_223_372_036_854_775_808.0;
-    if s >= -TWO63 && s < TWO63 {
+    if (-TWO63..TWO63).contains(&s) {
         s as i64
     } else {
         i64::MIN
