@@ -283,6 +283,20 @@ fn random_points_and_searches_match_redis_and_its_aof() {
             }
         }
     }
+    // inside a transaction, GEOADD is still written as its ZADD
+    for cmd in [
+        &["MULTI"][..],
+        &["GEOADD", "g", "CH", "1", "2", "m0", "3", "4", "tx"],
+        &["GEORADIUS", "g", "1", "2", "500", "km", "STOREDIST", "dst"],
+        &["GEOADD", "g", "NX", "1", "2", "m0"],
+        &["EXEC"],
+    ] {
+        both(
+            &mut p,
+            &mut r,
+            &cmd.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        );
+    }
     let sync = ["SET", "end", "1"].map(String::from);
     both(&mut p, &mut r, &sync);
     let ours = incr_bytes(ps.dir.path());
