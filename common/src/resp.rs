@@ -40,6 +40,10 @@ pub enum Frame {
     Verbatim(String, Bytes),
     /// `(123...` in RESP3, a bulk string in RESP2.
     BigNumber(String),
+    /// A double whose text the command formats itself (GEOPOS prints
+    /// coordinates `%.17Lf` without trailing zeros, not `%.17g`): `,text`
+    /// in RESP3, a bulk string in RESP2. Never produced by the parser.
+    DoubleText(String),
 }
 
 impl Frame {
@@ -153,6 +157,15 @@ impl Frame {
                     out.put_slice(b"\r\n");
                 } else {
                     put_bulk(out, body);
+                }
+            }
+            Frame::DoubleText(s) => {
+                if resp >= 3 {
+                    out.put_u8(b',');
+                    out.put_slice(s.as_bytes());
+                    out.put_slice(b"\r\n");
+                } else {
+                    put_bulk(out, s.as_bytes());
                 }
             }
             Frame::BigNumber(s) => {

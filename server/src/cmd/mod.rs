@@ -10,6 +10,7 @@ mod acl_data;
 pub mod bitmaps;
 pub mod connection;
 mod docs_data;
+pub mod geo;
 pub mod hashes;
 pub mod hll;
 pub mod keys;
@@ -189,6 +190,7 @@ pub fn table() -> &'static HashMap<&'static str, &'static Cmd, ahash::RandomStat
             sort::COMMANDS,
             zsets::COMMANDS,
             hll::COMMANDS,
+            geo::COMMANDS,
             pubsub::COMMANDS,
             transactions::COMMANDS,
             server::COMMANDS,

@@ -337,7 +337,7 @@ fn store_keys(a: &[Bytes]) -> Vec<usize> {
 // Shared helpers.
 
 /// Looks a sorted set up for reading: `Ok(None)` when missing.
-fn read_zset<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ZSet>, Frame> {
+pub(crate) fn read_zset<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ZSet>, Frame> {
     match ctx.lookup_read(key) {
         None => Ok(None),
         Some(Entry {
@@ -427,7 +427,7 @@ fn strtod_exact(s: &[u8]) -> Option<(f64, bool)> {
 
 /// Parses a score, weight or increment like `getDoubleFromObject`:
 /// overflow, underflow to zero and NaN are refused.
-fn parse_score(s: &[u8]) -> Option<f64> {
+pub(crate) fn parse_score(s: &[u8]) -> Option<f64> {
     match strtod_exact(s) {
         Some((v, false)) => Some(v),
         _ => None,
@@ -502,7 +502,7 @@ fn clamp_ranks(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 
 /// Stores `z` at `dst` (replacing whatever was there) or deletes `dst`
 /// when `z` is empty; replies the stored cardinality.
-fn store_zset(ctx: &mut Ctx, dst: &Bytes, mut z: ZSet, event: &str) -> Frame {
+pub(crate) fn store_zset(ctx: &mut Ctx, dst: &Bytes, mut z: ZSet, event: &str) -> Frame {
     if z.is_empty() {
         if ctx.delete(dst) {
             ctx.modified(dst, notify::GENERIC, "del");
@@ -611,7 +611,7 @@ fn zset_add(
     }
 }
 
-fn zadd_generic(ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) -> CmdResult {
+pub(crate) fn zadd_generic(ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) -> CmdResult {
     let mut f = AddFlags {
         incr: incr_cmd,
         ..Default::default()
