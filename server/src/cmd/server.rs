@@ -566,17 +566,20 @@ fn sub_info(c: &Cmd, n: &str, arity: i32, flags: u32) -> Frame {
     let full = format!("{}|{}", c.name, n);
     let cats = categories_of(&full);
     let (tips, specs) = tips_and_specs(&full, c);
+    // positions only for a subcommand with keys (OBJECT HELP has none):
+    // Redis derives them from the key specs
+    let pos = |v: i32| Frame::Integer(if specs.is_empty() { 0 } else { v as i64 });
     Frame::Array(vec![
         Frame::bulk(full),
         Frame::Integer(arity as i64),
         Frame::Set(flag_frames(flags)),
-        Frame::Integer(c.first_key as i64),
-        Frame::Integer(c.last_key as i64),
-        Frame::Integer(c.step as i64),
+        pos(c.first_key),
+        pos(c.last_key),
+        pos(c.step),
         Frame::Set(cats),
         Frame::Set(tips),
-        Frame::Array(specs),
-        Frame::Array(vec![]),
+        Frame::Set(specs),
+        Frame::Set(vec![]),
     ])
 }
 
@@ -618,8 +621,14 @@ fn command_info(c: &Cmd) -> Frame {
         pos(c.step),
         Frame::Set(acl_categories(c)),
         Frame::Set(tips),
-        Frame::Array(specs),
-        Frame::Array(subs),
+        // key specs: a set; subcommands: an array, or an empty set for a
+        // command without any (addReplyCommandKeySpecs, ...SubCommands)
+        Frame::Set(specs),
+        if subs.is_empty() {
+            Frame::Set(subs)
+        } else {
+            Frame::Array(subs)
+        },
     ])
 }
 
