@@ -407,7 +407,7 @@ fn command_info_is_redis_own() {
             pr.call(&["HELLO", "3"]);
             rr.call(&["HELLO", "3"]);
         }
-        let mut info = |raw: &mut Raw, name: &str| -> Frame {
+        let info = |raw: &mut Raw, name: &str| -> Frame {
             raw.cmd(&["COMMAND", "INFO", name]);
             let bytes = raw.read_frame();
             let (f, _) = Frame::parse(&bytes).unwrap().unwrap();
