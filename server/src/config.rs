@@ -50,6 +50,10 @@ pub struct Config {
     /// `hll-sparse-max-bytes`: a sparse HyperLogLog growing past this
     /// many bytes (header included) becomes dense.
     pub hll_sparse_max_bytes: i64,
+    /// `min-replicas-to-write` and `min-replicas-max-lag`, read on every
+    /// write (kept typed so the check costs no lookup).
+    pub min_replicas_to_write: i64,
+    pub min_replicas_max_lag: i64,
     pub maxmemory: i64,
     pub maxmemory_policy: String,
     /// maxmemory-policy is one of the LFU policies.
@@ -100,6 +104,8 @@ impl Default for Config {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             lfu: false,
@@ -241,6 +247,8 @@ impl Config {
         self.zset_max_listpack_entries = i(self, "zset-max-listpack-entries");
         self.zset_max_listpack_value = i(self, "zset-max-listpack-value");
         self.hll_sparse_max_bytes = i(self, "hll-sparse-max-bytes");
+        self.min_replicas_to_write = i(self, "min-replicas-to-write");
+        self.min_replicas_max_lag = i(self, "min-replicas-max-lag");
         self.maxmemory = i(self, "maxmemory");
         self.maxmemory_policy = g(self, "maxmemory-policy");
         self.lfu = self.maxmemory_policy.contains("lfu");

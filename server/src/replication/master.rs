@@ -41,9 +41,11 @@ pub enum SyncKind {
 
 /// `(min-replicas-to-write, min-replicas-max-lag)` when both are set.
 pub fn min_replicas(st: &State) -> Option<(usize, u64)> {
-    let n: usize = st.config.get("min-replicas-to-write")?.parse().ok()?;
-    let lag: u64 = st.config.get("min-replicas-max-lag")?.parse().ok()?;
-    (n > 0 && lag > 0).then_some((n, lag))
+    let (n, lag) = (
+        st.config.min_replicas_to_write,
+        st.config.min_replicas_max_lag,
+    );
+    (n > 0 && lag > 0).then_some((n as usize, lag as u64))
 }
 
 /// Whether writes must be refused with -NOREPLICAS.
