@@ -187,40 +187,34 @@ pub fn score_of_point(lon: f64, lat: f64) -> Option<u64> {
     encode(WGS84.0, WGS84.1, lon, lat, STEP_MAX).map(|c| c.align52())
 }
 
-fn move_x(c: &mut Cell, d: i8) {
+/// Moves a cell one step along the axis whose bits `axis` masks (the odd
+/// bits are longitude, the even ones latitude), `d` = -1, 0 or 1
+/// (`geohash_move_x` / `geohash_move_y`).
+fn move_along(c: &mut Cell, d: i8, axis: u64) {
     if d == 0 {
         return;
     }
-    let mut x = c.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let y = c.bits & 0x5555_5555_5555_5555;
+    let mut v = c.bits & axis;
+    let other = c.bits & !axis;
     let shift = 64 - u32::from(c.step) * 2;
-    let zz = 0x5555_5555_5555_5555u64 >> shift;
+    // the other axis's bits set, so a carry runs through them
+    let zz = !axis >> shift;
     if d > 0 {
-        x = x.wrapping_add(zz + 1);
+        v = v.wrapping_add(zz + 1);
     } else {
-        x |= zz;
-        x = x.wrapping_sub(zz + 1);
+        v |= zz;
+        v = v.wrapping_sub(zz + 1);
     }
-    x &= 0xaaaa_aaaa_aaaa_aaaau64 >> shift;
-    c.bits = x | y;
+    v &= axis >> shift;
+    c.bits = v | other;
+}
+
+fn move_x(c: &mut Cell, d: i8) {
+    move_along(c, d, 0xaaaa_aaaa_aaaa_aaaa);
 }
 
 fn move_y(c: &mut Cell, d: i8) {
-    if d == 0 {
-        return;
-    }
-    let x = c.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let mut y = c.bits & 0x5555_5555_5555_5555;
-    let shift = 64 - u32::from(c.step) * 2;
-    let zz = 0xaaaa_aaaa_aaaa_aaaau64 >> shift;
-    if d > 0 {
-        y = y.wrapping_add(zz + 1);
-    } else {
-        y |= zz;
-        y = y.wrapping_sub(zz + 1);
-    }
-    y &= 0x5555_5555_5555_5555u64 >> shift;
-    c.bits = x | y;
+    move_along(c, d, 0x5555_5555_5555_5555);
 }
 
 fn moved(c: Cell, dx: i8, dy: i8) -> Cell {
