@@ -133,29 +133,7 @@ fn events(s: &Server, cmds: &[&[&str]]) -> String {
         .call(&["PSUBSCRIBE", "__keyevent@0__:*"])
         .contains("psubscribe"));
     run(s, cmds);
-    let mut buf = Vec::new();
-    let t = Instant::now();
-    while !buf.ends_with(b"\r\nend\r\n") {
-        assert!(t.elapsed() < Duration::from_secs(10), "no end event");
-        buf.extend(sub.read_available(Duration::from_millis(100)));
-    }
-    let mut out = Vec::new();
-    let mut rest = &buf[..];
-    while let Ok(Some((frame, n))) = picket_common::resp::Frame::parse(rest) {
-        rest = &rest[n..];
-        if let picket_common::resp::Frame::Array(parts) = frame {
-            if let (
-                Some(picket_common::resp::Frame::Bulk(ch)),
-                Some(picket_common::resp::Frame::Bulk(key)),
-            ) = (parts.get(2), parts.get(3))
-            {
-                let ch = String::from_utf8_lossy(ch);
-                let ev = ch.trim_start_matches("__keyevent@0__:");
-                out.push(format!("{ev}:{}", String::from_utf8_lossy(key)));
-            }
-        }
-    }
-    out.join(" ")
+    keyevents_until_end(&mut sub)
 }
 
 #[test]

@@ -200,6 +200,36 @@ pub fn wait_listening(child: &mut Child, port: u16, limit: Duration) -> bool {
     false
 }
 
+/// Reads what a `PSUBSCRIBE __keyevent@0__:*` connection received until
+/// the event of key `end` (a test's last write) and returns it as
+/// `event:key` words; panics after 10 s without it.
+pub fn keyevents_until_end(sub: &mut Raw) -> String {
+    use picket_common::resp::Frame;
+    let mut buf = Vec::new();
+    let t = Instant::now();
+    while !buf.ends_with(b"\r\nend\r\n") {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no end event within 10 s; got {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend(sub.read_available(Duration::from_millis(100)));
+    }
+    let mut events = Vec::new();
+    let mut rest = &buf[..];
+    while let Ok(Some((frame, n))) = Frame::parse(rest) {
+        rest = &rest[n..];
+        if let Frame::Array(parts) = frame {
+            if let (Some(Frame::Bulk(ch)), Some(Frame::Bulk(key))) = (parts.get(2), parts.get(3)) {
+                let ch = String::from_utf8_lossy(ch);
+                let ev = ch.trim_start_matches("__keyevent@0__:");
+                events.push(format!("{ev}:{}", String::from_utf8_lossy(key)));
+            }
+        }
+    }
+    events.join(" ")
+}
+
 /// Spawns `cmd` (a server told to listen on `port`) and waits until this
 /// very process serves there, done loading ([`connect_to_pid`]): None if
 /// it exited first (e.g. another test took the port).
