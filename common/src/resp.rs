@@ -129,16 +129,7 @@ impl Frame {
                     f.encode(resp, out);
                 }
             }
-            Frame::Double(d) => {
-                let s = fmt_g17(*d);
-                if resp >= 3 {
-                    out.put_u8(b',');
-                    out.put_slice(s.as_bytes());
-                    out.put_slice(b"\r\n");
-                } else {
-                    put_bulk(out, s.as_bytes());
-                }
-            }
+            Frame::Double(d) => put_typed_text(out, resp, b',', &fmt_g17(*d)),
             Frame::Boolean(b) => {
                 if resp >= 3 {
                     out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" });
@@ -159,24 +150,8 @@ impl Frame {
                     put_bulk(out, body);
                 }
             }
-            Frame::DoubleText(s) => {
-                if resp >= 3 {
-                    out.put_u8(b',');
-                    out.put_slice(s.as_bytes());
-                    out.put_slice(b"\r\n");
-                } else {
-                    put_bulk(out, s.as_bytes());
-                }
-            }
-            Frame::BigNumber(s) => {
-                if resp >= 3 {
-                    out.put_u8(b'(');
-                    out.put_slice(s.as_bytes());
-                    out.put_slice(b"\r\n");
-                } else {
-                    put_bulk(out, s.as_bytes());
-                }
-            }
+            Frame::DoubleText(s) => put_typed_text(out, resp, b',', s),
+            Frame::BigNumber(s) => put_typed_text(out, resp, b'(', s),
         }
     }
 
@@ -238,6 +213,18 @@ fn put_header(out: &mut BytesMut, tag: u8, n: usize) {
     out.put_u8(tag);
     put_int(out, n as i64);
     out.put_slice(b"\r\n");
+}
+
+/// A RESP3 scalar written as text after its type byte (`,` double, `(`
+/// big number), or a bulk string of the same text in RESP2.
+fn put_typed_text(out: &mut BytesMut, resp: u8, tag: u8, text: &str) {
+    if resp >= 3 {
+        out.put_u8(tag);
+        out.put_slice(text.as_bytes());
+        out.put_slice(b"\r\n");
+    } else {
+        put_bulk(out, text.as_bytes());
+    }
 }
 
 fn put_bulk(out: &mut BytesMut, b: &[u8]) {
