@@ -15,7 +15,7 @@ use picket_common::num::parse_i64;
 use picket_common::resp::Frame;
 
 use super::flags::*;
-use super::{arg_i64, syntax_err, wrongtype, Cmd, CmdResult, Ctx};
+use super::{arg_i64, is, syntax_err, wrongtype, Cmd, CmdResult, Ctx};
 use crate::cmd;
 use crate::config::notify;
 use crate::db::{Entry, Value};
@@ -45,16 +45,6 @@ const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BAD_BIT: &str = "ERR bit is not an integer or out of range";
 const BAD_TYPE: &str =
     "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
-
-/// The argument as C's `strcasecmp`/`strlen` see it: up to the first NUL.
-fn cstr(a: &[u8]) -> &[u8] {
-    a.iter().position(|&b| b == 0).map_or(a, |n| &a[..n])
-}
-
-/// Case-insensitive keyword match with C string semantics.
-fn kw(a: &[u8], word: &str) -> bool {
-    cstr(a).eq_ignore_ascii_case(word.as_bytes())
-}
 
 /// `getBitOffsetFromArgument`: a bit offset, or with `field_bits` (BITFIELD)
 /// also `#N`, meaning N fields of that width. The offset's byte must be
@@ -187,9 +177,9 @@ fn bit_range(len: usize, start: i64, end: i64, in_bits: bool) -> Option<BitRange
 
 /// Parses BYTE|BIT (`ERR syntax error` otherwise); true for BIT.
 fn unit_is_bit(a: &[u8]) -> Result<bool, Frame> {
-    if kw(a, "bit") {
+    if is(a, "bit") {
         Ok(true)
-    } else if kw(a, "byte") {
+    } else if is(a, "byte") {
         Ok(false)
     } else {
         Err(syntax_err())
@@ -324,13 +314,13 @@ enum BitOp {
 }
 
 fn bitop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let op = if kw(&a[1], "and") {
+    let op = if is(&a[1], "and") {
         BitOp::And
-    } else if kw(&a[1], "or") {
+    } else if is(&a[1], "or") {
         BitOp::Or
-    } else if kw(&a[1], "xor") {
+    } else if is(&a[1], "xor") {
         BitOp::Xor
-    } else if kw(&a[1], "not") {
+    } else if is(&a[1], "not") {
         BitOp::Not
     } else {
         return Err(syntax_err());
@@ -410,7 +400,7 @@ struct Field {
 
 /// `getBitfieldTypeFromArgument`: i1..i64 or u1..u63.
 fn field_type(a: &[u8]) -> Result<(bool, u32), Frame> {
-    let a = cstr(a);
+    let a = crate::persistence::aof_file::c_str(a);
     let bad = || Frame::err(BAD_TYPE);
     let signed = match a.first() {
         Some(b'i') => true,
@@ -430,16 +420,16 @@ fn parse_fields(ctx: &Ctx, a: &[Bytes]) -> Result<Vec<Field>, Frame> {
     while j < a.len() {
         let rest = a.len() - j - 1;
         let name = &a[j];
-        let is_get = kw(name, "get") && rest >= 2;
-        let is_set = kw(name, "set") && rest >= 3;
-        let is_incr = kw(name, "incrby") && rest >= 3;
-        if kw(name, "overflow") && rest >= 1 {
+        let is_get = is(name, "get") && rest >= 2;
+        let is_set = is(name, "set") && rest >= 3;
+        let is_incr = is(name, "incrby") && rest >= 3;
+        if is(name, "overflow") && rest >= 1 {
             let t = &a[j + 1];
-            overflow = if kw(t, "wrap") {
+            overflow = if is(t, "wrap") {
                 Overflow::Wrap
-            } else if kw(t, "sat") {
+            } else if is(t, "sat") {
                 Overflow::Sat
-            } else if kw(t, "fail") {
+            } else if is(t, "fail") {
                 Overflow::Fail
             } else {
                 return Err(Frame::err("ERR Invalid OVERFLOW type specified"));

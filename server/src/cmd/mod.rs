@@ -337,9 +337,10 @@ pub fn arg_f64(a: &[u8]) -> Result<f64, Frame> {
     picket_common::num::parse_f64(a).ok_or_else(not_float)
 }
 
-/// Case-insensitive comparison of an argument with a keyword.
+/// Whether an argument is a keyword, compared as Redis's `strcasecmp`
+/// does: case-insensitively and only up to a NUL byte (`NX\0junk` is NX).
 pub fn is(a: &[u8], kw: &str) -> bool {
-    a.eq_ignore_ascii_case(kw.as_bytes())
+    crate::persistence::aof_file::c_str(a).eq_ignore_ascii_case(kw.as_bytes())
 }
 
 /// Turns a list of byte strings into an array of bulk strings.

@@ -111,7 +111,7 @@ fn fgets(data: &[u8], pos: usize, cap: usize) -> &[u8] {
 }
 
 /// The C string a buffer holds: everything before its first NUL.
-fn c_str(b: &[u8]) -> &[u8] {
+pub(crate) fn c_str(b: &[u8]) -> &[u8] {
     match b.iter().position(|&c| c == 0) {
         Some(i) => &b[..i],
         None => b,
