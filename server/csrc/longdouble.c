@@ -52,6 +52,12 @@ static int ld2string_human(char *buf, size_t len, long double value) {
     return (int)l;
 }
 
+/* A double, widened to long double, as ld2string LD_STR_HUMAN prints it
+ * (addReplyHumanLongDouble: GEOPOS coordinates). Returns the length or 0. */
+int picket_ld_human(double value, char *out, size_t outcap) {
+    return ld2string_human(out, outcap, (long double)value);
+}
+
 /* cur (may be NULL for "0") + incr. Returns 0 ok (text in out, length in
  * *outlen), 1 current value not a float, 2 increment not a float,
  * 3 result NaN or infinite, 4 no room. */

@@ -17,6 +17,7 @@ extern "C" {
         outlen: *mut usize,
     ) -> i32;
     fn picket_is_ld(s: *const u8, len: usize) -> i32;
+    fn picket_ld_human(value: f64, out: *mut u8, outcap: usize) -> i32;
     fn picket_timeout_ms(s: *const u8, len: usize, ms: *mut i64) -> i32;
 }
 
@@ -61,6 +62,16 @@ pub fn incr(cur: Option<&[u8]>, incr: &[u8]) -> Result<Vec<u8>, IncrError> {
         2 => Err(IncrError::BadIncrement),
         _ => Err(IncrError::NanOrInf),
     }
+}
+
+/// `d` as `addReplyHumanLongDouble` prints it: widened to long double,
+/// `%.17Lf` without trailing zeros, `-0` as `0`, `inf`/`-inf`.
+pub fn human(d: f64) -> String {
+    // %.17Lf of the largest double: 309 digits, a point and 17 decimals
+    let mut buf = [0u8; 400];
+    // SAFETY: the C function writes at most `buf.len()` bytes into `buf`.
+    let n = unsafe { picket_ld_human(d, buf.as_mut_ptr(), buf.len()) };
+    String::from_utf8_lossy(&buf[..n.max(0) as usize]).into_owned()
 }
 
 /// Whether Redis's `string2ld` accepts the string.

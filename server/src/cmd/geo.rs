@@ -148,18 +148,10 @@ fn distance_reply(d: f64) -> Frame {
     Frame::Bulk(Bytes::from(format!("{d:.4}")))
 }
 
-/// `addReplyHumanLongDouble`: `%.17Lf` without trailing zeros (a double
-/// widened to long double prints its exact value, as Rust does).
+/// `addReplyHumanLongDouble`: the coordinate widened to long double,
+/// `%.17Lf` without trailing zeros, a double in RESP3.
 fn coord_reply(d: f64) -> Frame {
-    let mut s = format!("{d:.17}");
-    if s.contains('.') {
-        let t = s.trim_end_matches('0').trim_end_matches('.').len();
-        s.truncate(t);
-    }
-    if s == "-0" {
-        s = "0".into();
-    }
-    Frame::DoubleText(s)
+    Frame::DoubleText(crate::longdouble::human(d))
 }
 
 /// The sorted set at a position found by one `lookupKeyRead`.
