@@ -214,11 +214,6 @@ fn pfmerge(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(Frame::ok())
 }
 
-/// Redis's `addReplyErrorFormat` turns line breaks into spaces.
-fn one_line(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).replace(['\r', '\n'], " ")
-}
-
 fn pfdebug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let sub = &a[1];
     let Some(idx) = ctx.index_write(&a[2]) else {
@@ -259,7 +254,8 @@ fn pfdebug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     } else {
         Err(Frame::err(format!(
             "ERR Unknown PFDEBUG subcommand '{}'",
-            one_line(sub)
+            // (line breaks become spaces in the error encoder)
+            String::from_utf8_lossy(sub)
         )))
     }
 }
